@@ -1,0 +1,203 @@
+package shared
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// DefaultConfigPath is where every daemon and mailctl look for the
+// configuration when -config is not given.
+const DefaultConfigPath = "/etc/mailsuite/mailsuite.toml"
+
+// Config is the one configuration file shared by smtpd, pop3d, imapd and
+// mailctl. Every key has a default (see Default), so an operator writes only
+// what differs; unknown keys are rejected so a typo never silently falls
+// back to a default.
+type Config struct {
+	// Path is the file the configuration was loaded from; empty for Default().
+	Path string `toml:"-"`
+	// Hostname is used in banners, HELO/EHLO and Received headers.
+	// Default: os.Hostname().
+	Hostname string `toml:"hostname"`
+	// DataDir holds mail.db. Relative paths are resolved against the
+	// directory of the configuration file.
+	DataDir string `toml:"data_dir"`
+
+	TLS   TLSConfig   `toml:"tls"`
+	Auth  AuthConfig  `toml:"auth"`
+	Relay RelayConfig `toml:"relay"`
+	SMTPD SMTPDConfig `toml:"smtpd"`
+	POP3D POP3DConfig `toml:"pop3d"`
+	IMAPD IMAPDConfig `toml:"imapd"`
+}
+
+// TLSConfig names the certificate chain and key used by every daemon.
+// Relative paths are resolved against the configuration file's directory.
+type TLSConfig struct {
+	Cert string `toml:"cert"`
+	Key  string `toml:"key"`
+}
+
+// AuthConfig controls how clients may log in.
+type AuthConfig struct {
+	// AllowPlaintext permits USER/PASS, AUTH LOGIN/PLAIN and IMAP LOGIN
+	// before TLS. Off by default: passwords must not cross the network in
+	// the clear.
+	AllowPlaintext bool `toml:"allow_plaintext"`
+}
+
+// Sender check policies for RelayConfig.SenderCheck.
+const (
+	// SenderCheckStrict: MAIL FROM must belong to the credential, or to a
+	// user holding a live grant from the client's IP.
+	SenderCheckStrict = "strict"
+	// SenderCheckOff: any sender is accepted from a permitted relay client
+	// (legacy behaviour).
+	SenderCheckOff = "off"
+)
+
+// RelayConfig governs POP/IMAP-before-SMTP grants and sender checks.
+type RelayConfig struct {
+	// Window is the lifetime of a relay grant after the latest login.
+	Window Duration `toml:"window"`
+	// SenderCheck is SenderCheckStrict or SenderCheckOff.
+	SenderCheck string `toml:"sender_check"`
+}
+
+// SMTPDConfig configures smtpd's listeners, limits and outbound queue.
+// An empty listener list disables that port.
+type SMTPDConfig struct {
+	// Listen is the MX/relay port; STARTTLS is offered.
+	Listen []string `toml:"listen"`
+	// Submission requires auth or a grant; STARTTLS is offered.
+	Submission []string `toml:"submission"`
+	// Submissions is submission over implicit TLS.
+	Submissions     []string    `toml:"submissions"`
+	MaxMessageBytes int64       `toml:"max_message_bytes"`
+	MaxRecipients   int         `toml:"max_recipients"`
+	Queue           QueueConfig `toml:"queue"`
+}
+
+// QueueConfig configures outbound delivery.
+type QueueConfig struct {
+	// Retry lists the waits between delivery attempts; after the last one
+	// the last interval repeats until Lifetime runs out.
+	Retry []Duration `toml:"retry"`
+	// Lifetime is how long a message may stay queued before it bounces.
+	Lifetime Duration `toml:"lifetime"`
+	// Smarthost, as "host:port", receives all outbound mail when set.
+	Smarthost string `toml:"smarthost"`
+	// Routes maps a recipient domain (lowercased on load) to a static next
+	// hop "host:port"; it takes precedence over Smarthost and MX records.
+	Routes map[string]string `toml:"routes"`
+}
+
+// POP3DConfig configures pop3d's listeners.
+type POP3DConfig struct {
+	// Listen offers STLS; TLSListen is implicit TLS (pop3s).
+	Listen    []string `toml:"listen"`
+	TLSListen []string `toml:"tls_listen"`
+}
+
+// IMAPDConfig configures imapd's listeners.
+type IMAPDConfig struct {
+	// Listen offers STARTTLS; TLSListen is implicit TLS (imaps).
+	Listen    []string `toml:"listen"`
+	TLSListen []string `toml:"tls_listen"`
+}
+
+// Default returns the configuration used when a key is absent, matching the
+// example in DESIGN.md. Each call returns fresh slices and maps.
+func Default() *Config {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return &Config{
+		Hostname: host,
+		DataDir:  "/var/lib/mailsuite",
+		TLS: TLSConfig{
+			Cert: "/etc/mailsuite/tls/fullchain.pem",
+			Key:  "/etc/mailsuite/tls/privkey.pem",
+		},
+		Relay: RelayConfig{
+			Window:      Duration{30 * time.Minute},
+			SenderCheck: SenderCheckStrict,
+		},
+		SMTPD: SMTPDConfig{
+			Listen:          []string{"0.0.0.0:25"},
+			Submission:      []string{"0.0.0.0:587"},
+			Submissions:     []string{"0.0.0.0:465"},
+			MaxMessageBytes: 26214400,
+			MaxRecipients:   100,
+			Queue: QueueConfig{
+				Retry: []Duration{
+					{5 * time.Minute}, {10 * time.Minute}, {30 * time.Minute},
+					{time.Hour}, {2 * time.Hour}, {4 * time.Hour},
+				},
+				Lifetime: Duration{120 * time.Hour},
+			},
+		},
+		POP3D: POP3DConfig{
+			Listen:    []string{"0.0.0.0:110"},
+			TLSListen: []string{"0.0.0.0:995"},
+		},
+		IMAPD: IMAPDConfig{
+			Listen:    []string{"0.0.0.0:143"},
+			TLSListen: []string{"0.0.0.0:993"},
+		},
+	}
+}
+
+// Load reads the configuration at path over the defaults, rejects unknown
+// keys, resolves relative paths against the file's directory and validates
+// every value. Errors name the file and the key (and the line when known),
+// because the operator reads them in the journal after a failed start.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // avoid repeating "open PATH"
+		}
+		return nil, fmt.Errorf("config: open %s: %w", path, err)
+	}
+	text := string(data)
+	c := Default()
+	c.Path = path
+	if err := decode(c, text); err != nil {
+		return nil, err
+	}
+	if err := c.resolvePaths(); err != nil {
+		return nil, err
+	}
+	if err := c.validate(text); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DBPath is the SQLite database inside DataDir.
+func (c *Config) DBPath() string {
+	return filepath.Join(c.DataDir, "mail.db")
+}
+
+// resolvePaths makes relative file paths relative to the configuration
+// file's directory rather than the daemon's working directory, which under
+// systemd is "/" and would surprise the operator.
+func (c *Config) resolvePaths() error {
+	dir, err := filepath.Abs(filepath.Dir(c.Path))
+	if err != nil {
+		return fmt.Errorf("config %s: resolve directory: %w", c.Path, err)
+	}
+	for _, p := range []*string{&c.DataDir, &c.TLS.Cert, &c.TLS.Key} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// ChangeKind says what happened to a mailbox.
+type ChangeKind string
+
+// The kinds of change in the log.
+const (
+	ChangeNew     ChangeKind = "new"     // a message was added (UID)
+	ChangeExpunge ChangeKind = "expunge" // a message was removed (UID)
+	ChangeFlags   ChangeKind = "flags"   // a message's flags changed (UID)
+	ChangeMailbox ChangeKind = "mailbox" // the mailbox was deleted
+)
+
+// Change is one entry of the change log. Triggers write it, so every
+// process's writes appear, in commit order.
+type Change struct {
+	Seq       int64
+	MailboxID int64
+	Kind      ChangeKind
+	UID       uint32
+}
+
+// LastChange returns the newest change's sequence number (0 if none), the
+// point from which a new watcher starts tailing.
+func (s *Store) LastChange(ctx context.Context) (int64, error) {
+	var seq sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT max(seq) FROM changes`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("store: last change: %w", err)
+	}
+	return seq.Int64, nil
+}
+
+// ChangesSince returns up to limit changes with seq > since, oldest first.
+func (s *Store) ChangesSince(ctx context.Context, since int64, limit int) ([]Change, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: changes since %d: %w", since, err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		if err := rows.Scan(&c.Seq, &c.MailboxID, &c.Kind, &c.UID); err != nil {
+			return nil, fmt.Errorf("store: changes since %d: %w", since, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// PruneChanges deletes changes older than age; watchers keep up within
+// seconds, so an hour of history is plenty.
+func (s *Store) PruneChanges(ctx context.Context, age time.Duration) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`DELETE FROM changes WHERE at < ?`, s.now().Add(-age).Unix())
+		if err != nil {
+			return fmt.Errorf("store: prune changes: %w", err)
+		}
+		return nil
+	})
+}

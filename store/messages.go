@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Message is a message's metadata; the body is read separately.
+type Message struct {
+	ID           int64
+	MailboxID    int64
+	UID          uint32
+	Flags        []string
+	InternalDate time.Time
+	Size         int64
+}
+
+const messageCols = `id, mailbox_id, uid, flags, internal_date, size`
+
+func scanMessage(sc interface{ Scan(...any) error }) (Message, error) {
+	var m Message
+	var flags string
+	var date int64
+	err := sc.Scan(&m.ID, &m.MailboxID, &m.UID, &flags, &date, &m.Size)
+	m.Flags = splitFlags(flags)
+	m.InternalDate = time.Unix(date, 0)
+	return m, err
+}
+
+func splitFlags(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Fields(s)
+}
+
+func joinFlags(f []string) string { return strings.Join(f, " ") }
+
+// Messages lists a mailbox's messages in UID order.
+func (s *Store) Messages(ctx context.Context, mailboxID int64) ([]Message, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE mailbox_id = ? ORDER BY uid`, mailboxID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list messages: %w", err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// MessageBody returns the raw message (CRLF line ends) by mailbox and UID.
+func (s *Store) MessageBody(ctx context.Context, mailboxID int64, uid uint32) ([]byte, error) {
+	var b []byte
+	err := s.r.QueryRowContext(ctx, `SELECT body FROM messages WHERE mailbox_id = ? AND uid = ?`, mailboxID, uid).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: message %d/%d: %w", mailboxID, uid, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: message %d/%d: %w", mailboxID, uid, err)
+	}
+	return b, nil
+}
+
+// Append adds a message to a mailbox and returns its UID.
+func (s *Store) Append(ctx context.Context, mailboxID int64, flags []string, date time.Time, body []byte) (uint32, error) {
+	var uid uint32
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		uid, err = insertMessageTx(tx, mailboxID, joinFlags(flags), date.Unix(), body)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: append to mailbox #%d: %w", mailboxID, err)
+	}
+	return uid, nil
+}
+
+// insertMessageTx takes the mailbox's next UID and inserts the message.
+func insertMessageTx(tx *sql.Tx, mailboxID int64, flags string, date int64, body []byte) (uint32, error) {
+	var uid uint32
+	if err := tx.QueryRow(`UPDATE mailboxes SET uidnext = uidnext + 1 WHERE id = ? RETURNING uidnext - 1`, mailboxID).Scan(&uid); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("mailbox #%d: %w", mailboxID, ErrNotFound)
+		}
+		return 0, err
+	}
+	_, err := tx.Exec(`INSERT INTO messages (mailbox_id, uid, flags, internal_date, size, body) VALUES (?, ?, ?, ?, ?, ?)`,
+		mailboxID, uid, flags, date, len(body), body)
+	return uid, err
+}
+
+// Expunge deletes the given UIDs from a mailbox in one transaction: all
+// of them or none. UIDs already gone are ignored.
+func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		st, err := tx.Prepare(`DELETE FROM messages WHERE mailbox_id = ? AND uid = ?`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, uid := range uids {
+			if _, err := st.Exec(mailboxID, uid); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: expunge from mailbox #%d: %w", mailboxID, err)
+	}
+	return nil
+}

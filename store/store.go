@@ -1,0 +1,150 @@
+// Package store is the SQLite mailbox store shared by smtpd, pop3d, imapd
+// and mailctl. It is the only package that writes SQL.
+//
+// Three processes use one file at once, so the store opens it in WAL mode
+// with a busy timeout, begins every write transaction IMMEDIATE (a writer
+// waits for the lock up front instead of failing on upgrade), and commits
+// with synchronous=FULL so that a committed transaction survives a crash.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// ErrNotFound is returned when a looked-up record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrExists is returned when a record to be created already exists.
+var ErrExists = errors.New("already exists")
+
+// busyTimeout is how long a connection waits for another process's lock.
+// Deliveries are short transactions; a long wait means something is wrong.
+const busyTimeout = 30 * time.Second
+
+// Store is an open mailbox store.
+type Store struct {
+	path string
+	w    *sql.DB // the single writer connection
+	r    *sql.DB // readers
+	now  func() time.Time
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock replaces time.Now, so tests can move time (grant expiry,
+// throttling, queue retries).
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
+}
+
+// Open opens (and creates or migrates) the store file at path. The
+// directory must exist: a missing data directory is an operator error,
+// not something to paper over by creating it in the wrong place.
+func Open(path string, opts ...Option) (*Store, error) {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("store: data directory %s: %w (create it or set data_dir)", dir, errors.Unwrap(err))
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("store: data directory %s is not a directory (set data_dir)", dir)
+	}
+	s := &Store{path: path, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	dsn := fmt.Sprintf("file:%s?_busy_timeout=%d&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on",
+		path, busyTimeout.Milliseconds())
+	var err error
+	if s.w, err = sql.Open("sqlite3", dsn+"&_txlock=immediate"); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	if err := s.migrate(); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+	if s.r, err = sql.Open("sqlite3", dsn+"&_txlock=deferred&_query_only=true"); err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s.r.SetMaxOpenConns(8)
+	s.r.SetMaxIdleConns(8)
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error {
+	errW := s.w.Close()
+	errR := s.r.Close()
+	return errors.Join(errW, errR)
+}
+
+// Path is the store file's path.
+func (s *Store) Path() string { return s.path }
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+func (s *Store) unix() int64 { return s.now().Unix() }
+
+// write runs fn in one IMMEDIATE transaction on the writer connection and
+// commits it. A busy database is retried: with WAL and a busy timeout this
+// is rare, but it must never reach a caller as "database is locked".
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = s.writeOnce(ctx, fn)
+		if !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked
+	}
+	return false
+}
+
+func isUnique(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
+		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
