@@ -1,0 +1,5 @@
+//go:build !cgo
+
+package shared
+
+const cgoEnabled = false
