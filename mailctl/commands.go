@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"strings"
+)
+
+// command is one "GROUP VERB" of mailctl.
+type command struct {
+	name     string   // "user add"
+	operands string   // synopsis of the operands, for error hints
+	flags    []string // flags it accepts besides -config
+	min, max int      // operand count; max < 0 means any
+	password bool     // takes a password: surplus operands are refused as one
+	run      func(ctx context.Context, e *env, args []string) error
+}
+
+// commands is every mailctl command; "mailctl help" documents them.
+var commands = []*command{
+	{name: "domain add", operands: "DOMAIN", min: 1, max: 1, run: domainAdd},
+	{name: "domain rm", operands: "DOMAIN", min: 1, max: 1, run: domainRm},
+	{name: "domain list", operands: "[DOMAIN]", min: 0, max: 1, run: domainList},
+	{name: "domain smtp-password", operands: "DOMAIN --password-stdin|--disable", min: 1, max: 1,
+		flags: []string{"password-stdin", "disable"}, password: true, run: domainSMTPPassword},
+	{name: "user add", operands: "ADDRESS --password-stdin [--no-smtp]", min: 1, max: 1,
+		flags: []string{"password-stdin", "no-smtp"}, password: true, run: userAdd},
+	{name: "user passwd", operands: "ADDRESS --password-stdin", min: 1, max: 1,
+		flags: []string{"password-stdin"}, password: true, run: userPasswd},
+	{name: "user smtp", operands: "ADDRESS on|off", min: 2, max: 2, run: userSMTP},
+	{name: "user rm", operands: "ADDRESS", min: 1, max: 1, run: userRm},
+	{name: "user list", operands: "[ADDRESS|DOMAIN]", min: 0, max: 1, run: userList},
+	{name: "alias add", operands: "SOURCE TARGET", min: 2, max: 2, run: aliasAdd},
+	{name: "alias rm", operands: "SOURCE TARGET", min: 2, max: 2, run: aliasRm},
+	{name: "alias list", operands: "[DOMAIN]", min: 0, max: 1, run: aliasList},
+	{name: "grants list", min: 0, max: 0, run: grantsList},
+	{name: "grants revoke", operands: "IP", min: 1, max: 1, run: grantsRevoke},
+	{name: "queue", operands: "list | retry ID | delete ID | flush", min: 0, max: -1, run: queue},
+	{name: "backup", operands: "PATH", min: 1, max: 1, run: backup},
+}
+
+// errPasswordArgv refuses a password on the command line, where ps and the
+// shell history would keep it.
+const errPasswordArgv = "passwords are read from stdin (--password-stdin) or a prompt, never from the command line"
+
+// lookup finds the command named by the first one or two words and
+// returns it with its operands.
+func lookup(words []string) (*command, []string, error) {
+	for _, c := range commands {
+		if c.name == words[0] {
+			return c, words[1:], nil
+		}
+	}
+	var verbs []string
+	for _, c := range commands {
+		group, verb, ok := strings.Cut(c.name, " ")
+		if !ok || group != words[0] {
+			continue
+		}
+		if len(words) > 1 && words[1] == verb {
+			return c, words[2:], nil
+		}
+		verbs = append(verbs, verb)
+	}
+	switch {
+	case len(verbs) == 0:
+		return nil, nil, usagef("unknown command %q (run \"mailctl help\")", words[0])
+	case len(words) == 1:
+		return nil, nil, usagef("%s: missing subcommand: %s", words[0], strings.Join(verbs, "|"))
+	default:
+		return nil, nil, usagef("%s: unknown subcommand %q: use %s", words[0], words[1], strings.Join(verbs, "|"))
+	}
+}
+
+// check validates the flags and the number of operands before anything is
+// opened.
+func (c *command) check(inv *invocation, args []string) error {
+	if err := inv.onlyFlags(c.name, c.flags...); err != nil {
+		return err
+	}
+	switch {
+	case len(args) < c.min:
+		return usagef("%s: missing operand (usage: %s)", c.name, c.synopsis())
+	case c.max >= 0 && len(args) > c.max && c.password:
+		return usagef("%s", errPasswordArgv)
+	case c.max >= 0 && len(args) > c.max:
+		return usagef("%s: too many operands (usage: %s)", c.name, c.synopsis())
+	}
+	return nil
+}
+
+// synopsis is the command's usage line.
+func (c *command) synopsis() string {
+	return strings.TrimSpace("mailctl " + c.name + " " + c.operands)
+}
+
+// queue hands "mailctl queue ..." to the outbound queue's commands.
+func queue(ctx context.Context, e *env, args []string) error {
+	return queueCmd(ctx, e.st, args, e.stdout)
+}

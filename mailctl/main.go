@@ -1,0 +1,105 @@
+// Command mailctl is the operator's tool over the mailsuite store:
+// domains, users, aliases, domain credentials, relay grants, the outbound
+// queue and backups. Run "mailctl help" for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"mailsuite/shared"
+	"mailsuite/store"
+)
+
+// Exit codes: 0 success, 1 the command failed, 2 the command line is wrong.
+const (
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one mailctl invocation and returns its exit code. Every
+// error is reported as one line on stderr, so scripts and the journal see
+// one record per failure.
+func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, argv, stdin, stdout)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "mailctl: %s\n", oneLine(err.Error()))
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// dispatch parses argv, finds the command, checks its arguments, and only
+// then loads the configuration and opens the store, so a typo never
+// touches (or creates) a store file.
+func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout io.Writer) error {
+	inv, err := parseArgs(argv)
+	if errors.Is(err, errHelp) {
+		return writeUsage(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if len(inv.args) == 0 {
+		return usagef("no command given (run \"mailctl help\")")
+	}
+	if inv.args[0] == "help" {
+		return writeUsage(stdout)
+	}
+	cmd, args, err := lookup(inv.args)
+	if err != nil {
+		return err
+	}
+	if err := cmd.check(inv, args); err != nil {
+		return err
+	}
+	if err := shared.CheckCgo(); err != nil {
+		return err
+	}
+	cfg, err := shared.Load(inv.configPath)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(cfg.DBPath())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	e := &env{inv: inv, st: st, stdin: stdin, stdout: stdout}
+	if err := cmd.run(ctx, e, args); err != nil {
+		return err
+	}
+	return nil
+}
+
+// env is what a command works with.
+type env struct {
+	inv    *invocation
+	st     *store.Store
+	stdin  io.Reader
+	stdout io.Writer
+}
+
+// oneLine folds a multi-line error (errors.Join, config errors) onto one
+// line.
+func oneLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	return strings.NewReplacer("\r\n", "; ", "\n", "; ", "\r", " ").Replace(s)
+}
