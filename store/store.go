@@ -5,6 +5,8 @@
 // with a busy timeout, begins every write transaction IMMEDIATE (a writer
 // waits for the lock up front instead of failing on upgrade), and commits
 // with synchronous=FULL so that a committed transaction survives a crash.
+// Concurrent deliveries (Accept) share one commit and so one fsync: see
+// commitLoop in deliver.go.
 package store
 
 import (
@@ -12,8 +14,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -29,12 +33,22 @@ var ErrExists = errors.New("already exists")
 // Deliveries are short transactions; a long wait means something is wrong.
 const busyTimeout = 30 * time.Second
 
+// ErrClosed is returned by calls on a closed store.
+var ErrClosed = errors.New("store closed")
+
 // Store is an open mailbox store.
 type Store struct {
-	path string
-	w    *sql.DB // the single writer connection
-	r    *sql.DB // readers
-	now  func() time.Time
+	path       string
+	w          *sql.DB // the single writer connection
+	r          *sql.DB // readers
+	now        func() time.Time
+	migrations fs.FS
+
+	accepts   chan *acceptReq // Accept calls waiting for the committer
+	quit      chan struct{}   // closed by Close: the committer stops
+	committer sync.WaitGroup
+	closeOnce sync.Once
+	onBatch   func(n int) // test hook: called with each batch's size
 }
 
 // Option configures Open.
@@ -56,7 +70,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("store: data directory %s is not a directory (set data_dir)", dir)
 	}
-	s := &Store{path: path, now: time.Now}
+	s := &Store{path: path, now: time.Now, migrations: embeddedMigrations,
+		accepts: make(chan *acceptReq), quit: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -79,11 +94,17 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	s.r.SetMaxOpenConns(8)
 	s.r.SetMaxIdleConns(8)
+	s.committer.Add(1)
+	go s.commitLoop()
 	return s, nil
 }
 
-// Close closes the store.
+// Close stops the committer (after the batch it is committing, whose
+// callers get their answer) and closes the store. Accept then fails with
+// ErrClosed.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.quit) })
+	s.committer.Wait()
 	errW := s.w.Close()
 	errR := s.r.Close()
 	return errors.Join(errW, errR)

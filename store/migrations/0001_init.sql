@@ -74,6 +74,7 @@ CREATE TABLE auth_failures (
     at  INTEGER NOT NULL
 );
 CREATE INDEX auth_failures_key ON auth_failures(key, at);
+CREATE INDEX auth_failures_at ON auth_failures(at);
 
 -- The outbound queue: one row per message, one row per recipient.
 CREATE TABLE queue (
@@ -90,7 +91,11 @@ CREATE TABLE queue_rcpts (
     status       TEXT NOT NULL DEFAULT 'pending', -- pending | sent | failed
     attempts     INTEGER NOT NULL DEFAULT 0,
     next_attempt INTEGER NOT NULL,
-    last_error   TEXT NOT NULL DEFAULT ''
+    last_error   TEXT NOT NULL DEFAULT '',
+    -- For the bounce (RFC 3464): the host that gave last_error ('' when no
+    -- server answered) and the enhanced status code, e.g. '5.1.1'.
+    remote_mta   TEXT NOT NULL DEFAULT '',
+    dsn_status   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX queue_rcpts_due ON queue_rcpts(status, next_attempt);
 CREATE INDEX queue_rcpts_queue ON queue_rcpts(queue_id);
@@ -134,3 +139,10 @@ CREATE TABLE meta (
     value INTEGER NOT NULL
 );
 INSERT INTO meta (key, value) VALUES ('next_uidvalidity', unixepoch());
+
+-- pop3d: a message's size as POP3 sends it (CRLF line ends), computed once
+-- per message from its body, so a login lists sizes without reading bodies.
+CREATE TABLE pop3_sizes (
+    message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    size       INTEGER NOT NULL
+);
