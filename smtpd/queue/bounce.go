@@ -1,0 +1,107 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"mailsuite/store"
+)
+
+// finish ends a queued message with no pending recipient: it sends the
+// bounce owed for its failed recipients, then deletes it. When the
+// bounce cannot be queued (the store failed) the message stays, and the
+// next sweep tries again; a crash in between may bounce twice, never
+// lose the bounce.
+func (r *Runner) finish(ctx context.Context, id int64) {
+	m, err := r.st.QueuedMessageByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		r.log.Error("queue finish", "queue_id", id, "err", err)
+		return
+	}
+	var failed []store.QueuedRcpt
+	for _, rc := range m.Rcpts {
+		switch rc.Status {
+		case store.RcptPending:
+			return // not finished after all
+		case store.RcptFailed:
+			failed = append(failed, rc)
+		}
+	}
+	if len(failed) > 0 && m.Sender != "" && !m.IsBounce {
+		if err := r.bounce(ctx, m, failed); err != nil {
+			r.log.Error("bounce", "queue_id", id, "to", m.Sender, "err", err)
+			return
+		}
+	}
+	if err := r.st.DeleteQueued(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		r.log.Error("queue delete", "queue_id", id, "err", err)
+	}
+}
+
+// bounce composes the DSN and delivers it like any message from <>:
+// into the sender's mailbox when the sender is local, else into the
+// queue, marked as a bounce so that it is never bounced itself. A local
+// sender that no longer exists gets nothing (logged).
+func (r *Runner) bounce(ctx context.Context, m store.QueuedMessage, failed []store.QueuedRcpt) error {
+	body, err := r.st.QueueBody(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	dsn, err := composeDSN(r.cfg.Hostname, m, failed, body, r.now())
+	if err != nil {
+		return err
+	}
+	env, err := r.bounceEnvelope(ctx, m.Sender)
+	if err != nil {
+		return err
+	}
+	if len(env.Local) == 0 && len(env.Remote) == 0 {
+		r.log.Warn("bounce dropped", "queue_id", m.ID, "to", m.Sender, "reason", "local sender does not exist")
+		return nil
+	}
+	if err := r.st.Accept(ctx, env, dsn); err != nil {
+		return err
+	}
+	r.log.Info("bounced", "queue_id", m.ID, "to", m.Sender, "failed", len(failed))
+	if len(env.Remote) > 0 {
+		r.Kick()
+	}
+	return nil
+}
+
+// bounceEnvelope addresses a bounce to sender.
+func (r *Runner) bounceEnvelope(ctx context.Context, sender string) (store.Envelope, error) {
+	env := store.Envelope{From: "", IsBounce: true}
+	_, domain := store.SplitAddress(sender)
+	d, err := store.CanonDomain(domain)
+	local := false
+	if err == nil {
+		if local, err = r.st.IsLocalDomain(ctx, d); err != nil {
+			return env, fmt.Errorf("bounce to %s: %w", sender, err)
+		}
+	}
+	if !local {
+		env.Remote = []string{sender}
+		return env, nil
+	}
+	addr, err := store.CanonAddress(sender)
+	if err != nil {
+		return env, nil // cannot be a user here: drop
+	}
+	res, err := r.st.Resolve(ctx, addr)
+	if errors.Is(err, store.ErrAliasLoop) {
+		return env, nil // undeliverable: drop
+	}
+	if err != nil {
+		return env, fmt.Errorf("bounce to %s: %w", sender, err)
+	}
+	for _, u := range res.Users {
+		env.Local = append(env.Local, u.ID)
+	}
+	env.Remote = res.Remote
+	return env, nil
+}
