@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -26,6 +27,9 @@ func CanonDomain(d string) (string, error) {
 	if d == "" {
 		return "", fmt.Errorf("empty domain")
 	}
+	if !utf8.ValidString(d) {
+		return "", fmt.Errorf("invalid domain %q: not UTF-8", d)
+	}
 	a, err := idnaProfile.ToASCII(d)
 	if err != nil {
 		return "", fmt.Errorf("invalid domain %q: %v", d, err)
@@ -36,6 +40,11 @@ func CanonDomain(d string) (string, error) {
 	}
 	if !strings.Contains(a, ".") {
 		return "", fmt.Errorf("invalid domain %q: need at least two labels", d)
+	}
+	// The A-label form must be a fixed point, or two spellings of one
+	// domain could be stored as two domains.
+	if back, err := idnaProfile.ToASCII(a); err != nil || back != a {
+		return "", fmt.Errorf("invalid domain %q", d)
 	}
 	for _, label := range strings.Split(a, ".") {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {

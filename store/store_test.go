@@ -279,3 +279,19 @@ func TestCanonAddress(t *testing.T) {
 		}
 	}
 }
+
+func FuzzCanonAddress(f *testing.F) {
+	for _, s := range []string{"a@example.com", "x@bücher.example", "0@\xc7.0", "a%b@c.d", `"q"@x.y`, "@a:b@c.d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := CanonAddress(s)
+		if err != nil {
+			return
+		}
+		// Canonical output is stable and parses back to itself.
+		if b, err := CanonAddress(a); err != nil || b != a {
+			t.Fatalf("CanonAddress(%q) = %q, but again = %q, %v", s, a, b, err)
+		}
+	})
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailsuite/store"
+)
+
+// dataTimeout bounds each read of the message data; see commandTimeout.
+const dataTimeout = 5 * time.Minute
+
+// commitTimeout bounds waiting for the store to take the message.
+const commitTimeout = time.Minute
+
+var errBareLineEnd = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
+	Message: "Message refused: bare CR or LF in the data (lines must end with CRLF)"}
+
+var errNUL = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
+	Message: "Message refused: NUL byte in the data"}
+
+// Data reads the whole message, checks it, adds trace headers and commits
+// it to the store in one transaction. It returns nil, and go-smtp says 250,
+// only once the message is durable in every local INBOX and the queue.
+func (s *session) Data(r io.Reader) error {
+	if !s.srv.busy.begin() {
+		io.Copy(io.Discard, r)
+		return errShuttingDown
+	}
+	defer s.srv.busy.end()
+	body, err := io.ReadAll(&deadlineReader{r: r, conn: s.conn})
+	if err != nil {
+		return s.readError(err)
+	}
+	if err := checkData(body); err != nil {
+		s.srv.log.Info("message refused", "ip", s.ip, "from", s.tx.from, "reply", err.Message)
+		return err
+	}
+	id := messageID()
+	received := s.received(id, time.Now())
+	d := store.Delivery{
+		Env: store.Envelope{From: s.tx.from, Local: s.tx.local, Remote: s.tx.remote},
+	}
+	if len(s.tx.local) > 0 {
+		d.LocalBody = concat([]byte("Return-Path: <"+s.tx.from+">\r\n"), received, body)
+	}
+	if len(s.tx.remote) > 0 {
+		d.QueueBody = concat(received, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	if err := s.srv.commit.accept(ctx, d); err != nil {
+		s.srv.log.Error("message not stored", "id", id, "ip", s.ip, "from", s.tx.from, "err", err)
+		return errTemporary
+	}
+	s.logAccepted(id, len(body))
+	if len(s.tx.remote) > 0 && s.srv.kick != nil {
+		s.srv.kick()
+	}
+	return nil
+}
+
+// readError maps a failure while reading the data. A message that was cut
+// off is never stored.
+func (s *session) readError(err error) error {
+	var serr *smtp.SMTPError
+	switch {
+	case errors.As(err, &serr): // too large (552 5.3.4)
+		s.srv.log.Info("message refused", "ip", s.ip, "from", s.tx.from, "reply", serr.Message)
+		return serr
+	case errors.Is(err, smtp.ErrTooLongLine):
+		return &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 4, 0}, Message: "Line too long"}
+	}
+	s.srv.log.Info("message aborted", "ip", s.ip, "from", s.tx.from, "err", err)
+	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading the message"}
+}
+
+// checkData refuses a bare CR or LF (SMTP smuggling: another server may
+// read "\n.\n" as the end of data and the rest as new commands) and NUL
+// bytes. go-smtp has already removed dot-stuffing and recognises only
+// CRLF.CRLF as the end.
+func checkData(b []byte) *smtp.SMTPError {
+	if bytes.IndexByte(b, 0) >= 0 {
+		return errNUL
+	}
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '\r':
+			if i+1 >= len(b) || b[i+1] != '\n' {
+				return errBareLineEnd
+			}
+			i++
+		case '\n':
+			return errBareLineEnd
+		}
+	}
+	return nil
+}
+
+// received builds the Received header (RFC 5321 §4.4): the client's HELO
+// name as it gave it, its IP from the connection, TLS and how it was
+// permitted to send.
+func (s *session) received(id string, now time.Time) []byte {
+	proto := "ESMTP"
+	if s.tls != nil {
+		proto += "S"
+	}
+	if s.cred != nil {
+		proto += "A"
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s (mailsuite smtpd) with %s id %s",
+		printable(headerWord(s.helo), 100), s.ip, s.srv.cfg.Hostname, proto, id)
+	var notes []string
+	if s.tls != nil {
+		notes = append(notes, tls.VersionName(s.tls.Version)+" "+tls.CipherSuiteName(s.tls.CipherSuite))
+	}
+	switch {
+	case s.cred != nil:
+		notes = append(notes, "authenticated as "+s.cred.Name)
+	case s.tx.mail.Via == "grant":
+		notes = append(notes, "POP/IMAP-before-SMTP")
+	}
+	for i, n := range notes {
+		if i == 0 {
+			b.WriteString("\r\n\t(")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(n)
+		if i == len(notes)-1 {
+			b.WriteString(")")
+		}
+	}
+	fmt.Fprintf(&b, ";\r\n\t%s\r\n", now.Format(time.RFC1123Z))
+	return b.Bytes()
+}
+
+// headerWord keeps a client-chosen word safe inside a header: no spaces,
+// parentheses or control characters.
+func headerWord(s string) string {
+	b := []byte(printable(s, 100))
+	for i, c := range b {
+		if c == ' ' || c == '(' || c == ')' || c == ';' {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "unknown"
+	}
+	return string(b)
+}
+
+func (s *session) logAccepted(id string, size int) {
+	args := []any{"id", id, "ip", s.ip, "port", s.role.String(), "from", s.tx.from,
+		"rcpts", fmt.Sprint(s.tx.rcpts), "local", len(s.tx.local), "remote", len(s.tx.remote), "size", size}
+	switch {
+	case s.cred != nil:
+		args = append(args, "auth", s.cred.Name)
+	case s.tx.mail.Via == "grant":
+		args = append(args, "grant", fmt.Sprint(s.tx.id.Granted))
+	}
+	s.srv.log.Info("accepted", args...)
+}
+
+func concat(parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// messageID names one accepted message in the log and its Received line.
+func messageID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// deadlineReader extends the connection's read deadline before each read,
+// so the data phase times out only when the client stalls.
+type deadlineReader struct {
+	r    io.Reader
+	conn net.Conn
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	d.conn.SetReadDeadline(time.Now().Add(dataTimeout))
+	return d.r.Read(p)
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-smtp"
+
+	"mailsuite/store"
+)
+
+// This file holds the relay and sender rules of DESIGN.md ("smtpd
+// decides, at RCPT TO") as pure functions over facts the session gathered
+// from the store, so every route through them is table-tested.
+
+// Role is what a listener is for.
+type Role int
+
+const (
+	// RoleMX is port 25: mail for local domains from anyone, relaying only
+	// for authenticated or granted clients, null sender allowed.
+	RoleMX Role = iota
+	// RoleSubmission is ports 587 and 465: every message needs auth or a
+	// grant, local recipients included.
+	RoleSubmission
+)
+
+func (r Role) String() string {
+	if r == RoleMX {
+		return "mx"
+	}
+	return "submission"
+}
+
+// Identity is who the client is, as far as sending goes.
+type Identity struct {
+	// Cred is the SMTP AUTH credential, nil when not authenticated.
+	Cred *store.Credential
+	// CredSenders are the canonical addresses a user credential may send
+	// as: its own address and the aliases that deliver to it.
+	CredSenders []string
+	// IP is the TCP peer address.
+	IP string
+	// Granted are the addresses of users with SMTP authority holding a
+	// live POP/IMAP-before-SMTP grant for IP.
+	Granted []string
+	// GrantSenders are the addresses those users may send as (their own
+	// and their aliases).
+	GrantSenders []string
+}
+
+// Mail is the verdict on MAIL FROM.
+type Mail struct {
+	// Relay says whether this transaction may send to remote recipients.
+	Relay bool
+	// Via names what permitted relaying, for logs and the Received header:
+	// "auth", "grant", or "" for plain inbound mail.
+	Via string
+}
+
+// Sender rule texts: the client's user sees these in bounce dialogs.
+var (
+	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
+		Message: "Authentication required: log in with SMTP AUTH (or POP3/IMAP first) to send on this port"}
+	errNullSenderSubmission = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: "The null sender <> is accepted only on the MX port"}
+)
+
+// DecideMail applies the sender rule (DESIGN.md rule 4) to a canonical
+// sender address ("" for the null sender). strict is sender_check =
+// "strict". On the MX port a client with no identity, or a grant whose
+// users the sender does not match, may still send to local recipients:
+// that is ordinary inbound mail.
+func DecideMail(role Role, strict bool, id Identity, from string) (Mail, *smtp.SMTPError) {
+	if from == "" {
+		if role != RoleMX {
+			return Mail{}, errNullSenderSubmission
+		}
+		return Mail{}, nil // bounces are delivered locally, never relayed
+	}
+	if id.Cred != nil {
+		if !id.Cred.SMTP {
+			return Mail{}, errAuthRequired
+		}
+		if strict && !credMaySend(id, from) {
+			return Mail{}, senderRefused(from, describeCred(id.Cred))
+		}
+		return Mail{Relay: true, Via: "auth"}, nil
+	}
+	if len(id.Granted) > 0 {
+		if !strict || contains(id.GrantSenders, from) {
+			return Mail{Relay: true, Via: "grant"}, nil
+		}
+		if role == RoleSubmission {
+			return Mail{}, senderRefused(from, fmt.Sprintf("the POP/IMAP-before-SMTP login from %s (%s)",
+				id.IP, strings.Join(id.Granted, ", ")))
+		}
+		return Mail{}, nil
+	}
+	if role == RoleSubmission {
+		return Mail{}, errAuthRequired
+	}
+	return Mail{}, nil
+}
+
+// credMaySend reports whether the authenticated credential may use from.
+func credMaySend(id Identity, from string) bool {
+	if id.Cred.Kind == store.CredDomain {
+		_, d := store.SplitAddress(from)
+		return d == id.Cred.Domain
+	}
+	return from == id.Cred.Name || contains(id.CredSenders, from)
+}
+
+func describeCred(c *store.Credential) string {
+	if c.Kind == store.CredDomain {
+		return "the domain credential " + c.Name
+	}
+	return "the authenticated user " + c.Name
+}
+
+func senderRefused(from, who string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: fmt.Sprintf("Sender <%s> is not permitted for %s", from, who)}
+}
+
+// Recipient is what the session knows about one RCPT TO address.
+type Recipient struct {
+	Addr string // canonical
+	// LocalDomain: the domain is in the store.
+	LocalDomain bool
+	// Known: a local user or alias (or postmaster@/abuse@) receives it.
+	Known bool
+}
+
+// DecideRcpt applies rules 1 to 3 to one recipient, given the verdict on
+// MAIL FROM. It returns nil to accept.
+func DecideRcpt(role Role, m Mail, r Recipient) *smtp.SMTPError {
+	if role == RoleSubmission && !m.Relay {
+		return errAuthRequired
+	}
+	if r.LocalDomain {
+		if r.Known {
+			return nil
+		}
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
+			Message: fmt.Sprintf("<%s>: user unknown", r.Addr)}
+	}
+	if m.Relay {
+		return nil
+	}
+	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: fmt.Sprintf("<%s>: relay access denied (authenticate, or log in with POP3/IMAP first)", r.Addr)}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

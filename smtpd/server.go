@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailsuite/shared"
+	"mailsuite/store"
+)
+
+// Timeouts from RFC 5321 §4.5.3.2: a client has five minutes per command,
+// and the data phase gets the same per read (see dataReader), so a large
+// message on a slow link is not cut off while a stalled one is.
+const (
+	commandTimeout = 5 * time.Minute
+	maxConns       = 500 // per daemon, across all listeners
+)
+
+// server holds what every session of every listener shares.
+type server struct {
+	cfg    *shared.Config
+	st     *store.Store
+	log    *slog.Logger
+	auth   *shared.Authenticator
+	commit *committer
+	tls    *tls.Config
+	conns  *connSet
+
+	// kick wakes the outbound queue runner after a message with remote
+	// recipients was accepted; nil when there is none (tests).
+	kick func()
+	// failureDelay slows down password guessing on one connection.
+	failureDelay time.Duration
+
+	// busy tracks messages in the data phase, so shutdown lets them get
+	// their answer before it closes idle connections.
+	busy activity
+
+	mu      sync.Mutex
+	servers []*smtp.Server // guarded by mu
+}
+
+func newServer(cfg *shared.Config, st *store.Store, log *slog.Logger, tlsConfig *tls.Config) *server {
+	return &server{
+		cfg:          cfg,
+		st:           st,
+		log:          log,
+		auth:         &shared.Authenticator{Store: st, Log: log},
+		commit:       newCommitter(st),
+		tls:          tlsConfig,
+		conns:        newConnSet(maxConns, cfg.Hostname),
+		failureDelay: shared.FailureDelay,
+	}
+}
+
+// smtpServer returns a go-smtp server for one role. Implicit TLS is the
+// listener's business (tls.NewListener), not the server's.
+func (s *server) smtpServer(role Role, implicitTLS bool) *smtp.Server {
+	srv := smtp.NewServer(&backend{srv: s, role: role})
+	srv.Domain = s.cfg.Hostname
+	srv.MaxMessageBytes = s.cfg.SMTPD.MaxMessageBytes
+	srv.MaxRecipients = s.cfg.SMTPD.MaxRecipients
+	srv.AllowInsecureAuth = s.cfg.Auth.AllowPlaintext
+	srv.ReadTimeout = commandTimeout
+	srv.WriteTimeout = commandTimeout
+	srv.ErrorLog = slogPrinter{s.log}
+	if !implicitTLS {
+		srv.TLSConfig = s.tls
+	}
+	s.mu.Lock()
+	s.servers = append(s.servers, srv)
+	s.mu.Unlock()
+	return srv
+}
+
+// serve serves one listener in the background until shutdown.
+func (s *server) serve(ln net.Listener, role Role, implicitTLS bool) {
+	srv := s.smtpServer(role, implicitTLS)
+	ln = &limitListener{Listener: ln, set: s.conns}
+	if implicitTLS {
+		ln = tls.NewListener(ln, s.tls)
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.log.Error("serve", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+}
+
+// shutdown stops accepting, lets messages in their data phase finish
+// (each gets its answer) until ctx ends, then closes every connection and
+// stops the committer. Idle clients are not waited for: they retry.
+func (s *server) shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	servers := s.servers
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	errs := make([]error, len(servers))
+	for i, srv := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Shutdown closes the listeners, then waits for the
+			// connections, which closeAll below ends.
+			if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+				errs[i] = err
+			}
+		}()
+	}
+	select {
+	case <-s.busy.drain():
+	case <-ctx.Done():
+	}
+	s.conns.closeAll()
+	wg.Wait()
+	s.commit.close()
+	return errors.Join(errs...)
+}
+
+// slogPrinter routes go-smtp's internal error log (accept and connection
+// errors) to the daemon's logger.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Printf(format string, v ...any) {
+	p.log.Debug("smtp server", "detail", fmt.Sprintf(format, v...))
+}
+
+func (p slogPrinter) Println(v ...any) {
+	p.log.Debug("smtp server", "detail", fmt.Sprint(v...))
+}
