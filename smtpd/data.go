@@ -37,7 +37,7 @@ func (s *session) Data(r io.Reader) error {
 		io.Copy(io.Discard, r)
 		return errShuttingDown
 	}
-	defer s.srv.busy.end()
+	s.inData = true // ended by Reset, after go-smtp has written the reply
 	body, err := io.ReadAll(&deadlineReader{r: r, conn: s.conn})
 	if err != nil {
 		return s.readError(err)
@@ -48,18 +48,13 @@ func (s *session) Data(r io.Reader) error {
 	}
 	id := messageID()
 	received := s.received(id, time.Now())
-	d := store.Delivery{
-		Env: store.Envelope{From: s.tx.from, Local: s.tx.local, Remote: s.tx.remote},
-	}
+	env := store.Envelope{From: s.tx.from, Local: s.tx.local, Remote: s.tx.remote}
 	if len(s.tx.local) > 0 {
-		d.LocalBody = concat([]byte("Return-Path: <"+s.tx.from+">\r\n"), received, body)
-	}
-	if len(s.tx.remote) > 0 {
-		d.QueueBody = concat(received, body)
+		env.LocalPrefix = []byte("Return-Path: <" + s.tx.from + ">\r\n")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	if err := s.srv.commit.accept(ctx, d); err != nil {
+	if err := s.srv.st.Accept(ctx, env, concat(received, body)); err != nil {
 		s.srv.log.Error("message not stored", "id", id, "ip", s.ip, "from", s.tx.from, "err", err)
 		return errTemporary
 	}

@@ -26,13 +26,12 @@ const (
 
 // server holds what every session of every listener shares.
 type server struct {
-	cfg    *shared.Config
-	st     *store.Store
-	log    *slog.Logger
-	auth   *shared.Authenticator
-	commit *committer
-	tls    *tls.Config
-	conns  *connSet
+	cfg   *shared.Config
+	st    *store.Store
+	log   *slog.Logger
+	auth  *shared.Authenticator
+	tls   *tls.Config
+	conns *connSet
 
 	// kick wakes the outbound queue runner after a message with remote
 	// recipients was accepted; nil when there is none (tests).
@@ -54,7 +53,6 @@ func newServer(cfg *shared.Config, st *store.Store, log *slog.Logger, tlsConfig 
 		st:           st,
 		log:          log,
 		auth:         &shared.Authenticator{Store: st, Log: log},
-		commit:       newCommitter(st),
 		tls:          tlsConfig,
 		conns:        newConnSet(maxConns, cfg.Hostname),
 		failureDelay: shared.FailureDelay,
@@ -97,7 +95,7 @@ func (s *server) serve(ln net.Listener, role Role, implicitTLS bool) {
 
 // shutdown stops accepting, lets messages in their data phase finish
 // (each gets its answer) until ctx ends, then closes every connection and
-// stops the committer. Idle clients are not waited for: they retry.
+// Idle clients are not waited for: they retry.
 func (s *server) shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	servers := s.servers
@@ -121,7 +119,6 @@ func (s *server) shutdown(ctx context.Context) error {
 	}
 	s.conns.closeAll()
 	wg.Wait()
-	s.commit.close()
 	return errors.Join(errs...)
 }
 

@@ -58,6 +58,10 @@ type session struct {
 	credSenders []string
 
 	tx transaction
+	// inData is set while a message's data phase counts as work in
+	// progress for shutdown; it ends in Reset, which go-smtp calls after
+	// writing the reply, so shutdown never cuts a reply off.
+	inData bool
 }
 
 // transaction is the state of one MAIL ... DATA exchange.
@@ -71,9 +75,22 @@ type transaction struct {
 	rcpts  []string // as accepted, for the log
 }
 
-func (s *session) Reset() { s.tx = transaction{} }
+func (s *session) Reset() {
+	s.tx = transaction{}
+	s.endData()
+}
 
-func (s *session) Logout() error { return nil }
+func (s *session) Logout() error {
+	s.endData()
+	return nil
+}
+
+func (s *session) endData() {
+	if s.inData {
+		s.inData = false
+		s.srv.busy.end()
+	}
+}
 
 func (s *session) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), lookupTimeout)

@@ -14,6 +14,10 @@ type Envelope struct {
 	Local    []int64 // user IDs whose INBOX receives the message
 	Remote   []string
 	IsBounce bool // a DSN: never bounced itself
+	// LocalPrefix is prepended to the copies delivered to local INBOXes
+	// only: the Return-Path header, which the final delivery adds and a
+	// relayed copy must not carry.
+	LocalPrefix []byte
 }
 
 // Accept commits a message to every local recipient's INBOX and, for the
@@ -194,6 +198,11 @@ func acceptOneTx(tx *sql.Tx, r *acceptReq) (reqErr, err error) {
 
 // deliverTx writes one message to the local INBOXes and the queue.
 func deliverTx(tx *sql.Tx, env Envelope, body []byte, now int64) error {
+	local := body
+	if len(env.LocalPrefix) > 0 && len(env.Local) > 0 {
+		local = make([]byte, 0, len(env.LocalPrefix)+len(body))
+		local = append(append(local, env.LocalPrefix...), body...)
+	}
 	for _, uid := range env.Local {
 		var mbox int64
 		if err := tx.QueryRow(`SELECT id FROM mailboxes WHERE user_id = ? AND name = 'INBOX'`, uid).Scan(&mbox); err != nil {
@@ -202,7 +211,7 @@ func deliverTx(tx *sql.Tx, env Envelope, body []byte, now int64) error {
 			}
 			return fmt.Errorf("INBOX of user #%d: %w", uid, err)
 		}
-		if _, err := insertMessageTx(tx, mbox, "", now, body); err != nil {
+		if _, err := insertMessageTx(tx, mbox, "", now, local); err != nil {
 			return fmt.Errorf("deliver to user #%d: %w", uid, err)
 		}
 	}
