@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mailsuite/shared"
+	"mailsuite/store"
+)
+
+// Test account.
+const (
+	testUser = "alice@example.com"
+	testPass = "correct horse"
+)
+
+// testHash is computed once: argon2id is deliberately slow.
+var testHash = sync.OnceValue(func() string {
+	h, err := shared.HashPassword(testPass)
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+// testEnv is an in-process imapd on loopback with a real store file.
+type testEnv struct {
+	t       testing.TB
+	srv     *server
+	st      *store.Store
+	dbPath  string
+	addr    string // STARTTLS offered
+	tlsAddr string // implicit TLS
+	tlsConf *tls.Config
+	userID  int64
+	inbox   store.Mailbox
+	log     *syncBuffer
+}
+
+type envConfig struct {
+	plaintext bool
+}
+
+// newEnv starts imapd with one user; plaintext login is allowed unless
+// noPlaintext is passed (the production default is off).
+func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
+	t.Helper()
+	ec := envConfig{plaintext: true}
+	for _, o := range opts {
+		o(&ec)
+	}
+	dir := t.TempDir()
+	e := &testEnv{t: t, dbPath: filepath.Join(dir, "mail.db"), log: &syncBuffer{}}
+	st, err := store.Open(e.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e.st = st
+	ctx := context.Background()
+	if err := st.AddDomain(ctx, "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if e.userID, err = st.AddUser(ctx, testUser, testHash(), true); err != nil {
+		t.Fatal(err)
+	}
+	if e.inbox, err = st.MailboxByName(ctx, e.userID, "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := shared.GenerateSelfSigned(certPath, keyPath, "localhost"); err != nil {
+		t.Fatal(err)
+	}
+	certs, err := shared.NewCertStore(certPath, keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, _ := os.ReadFile(certPath)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	e.tlsConf = &tls.Config{RootCAs: pool, ServerName: "localhost"}
+
+	cfg := shared.Default()
+	cfg.SMTPD.MaxMessageBytes = 1 << 20
+	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sctx, cancel := context.WithCancel(context.Background())
+	srv, err := newServer(sctx, cfg, st, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.failureDelay = 0
+	e.srv = srv
+	done := make(chan struct{})
+	go func() { srv.hub.run(sctx); close(done) }()
+	imap := srv.imapServer(certs.Config(), ec.plaintext)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addr, e.tlsAddr = ln.Addr().String(), tln.Addr().String()
+	go imap.Serve(limitListener{Listener: ln, limit: srv.limit})
+	go imap.Serve(tls.NewListener(limitListener{Listener: tln, limit: srv.limit}, certs.Config()))
+	t.Cleanup(func() {
+		cancel()
+		imap.Close()
+		<-done
+	})
+	return e
+}
+
+func noPlaintext(c *envConfig) { c.plaintext = false }
+
+// client dials the plain port and logs in with imapclient.
+func (e *testEnv) client(h *imapclient.UnilateralDataHandler) *imapclient.Client {
+	e.t.Helper()
+	c, err := imapclient.DialInsecure(e.addr, &imapclient.Options{UnilateralDataHandler: h})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	if err := c.Login(testUser, testPass).Wait(); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// deliver puts a message into the user's INBOX the way smtpd does.
+func (e *testEnv) deliver(subject string) {
+	e.t.Helper()
+	if err := e.st.Accept(context.Background(), store.Envelope{From: "bob@example.org", Local: []int64{e.userID}}, testMessage(subject)); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func testMessage(subject string) []byte {
+	return []byte("From: Bob <bob@example.org>\r\nTo: alice@example.com\r\nSubject: " + subject +
+		"\r\nDate: Mon, 02 Jan 2006 15:04:05 +0000\r\nMessage-ID: <" + strings.ReplaceAll(subject, " ", ".") +
+		"@example.org>\r\n\r\nHello " + subject + "\r\n")
+}
+
+// textConn is a raw IMAP connection for exact-response tests.
+type textConn struct {
+	t testing.TB
+	c net.Conn
+	r *bufio.Reader
+	n int
+}
+
+func (e *testEnv) dial() *textConn {
+	e.t.Helper()
+	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	tc := &textConn{t: e.t, c: c, r: bufio.NewReader(c)}
+	tc.line() // greeting
+	return tc
+}
+
+func (tc *textConn) line() string {
+	tc.t.Helper()
+	tc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	l, err := tc.r.ReadString('\n')
+	if err != nil {
+		tc.t.Fatalf("read: %v (got %q)", err, l)
+	}
+	return strings.TrimRight(l, "\r\n")
+}
+
+func (tc *textConn) send(s string) {
+	tc.t.Helper()
+	if _, err := io.WriteString(tc.c, s); err != nil {
+		tc.t.Fatal(err)
+	}
+}
+
+// cmd sends a tagged command and returns the untagged lines and the tagged
+// reply (without the tag).
+func (tc *textConn) cmd(format string, args ...any) ([]string, string) {
+	tc.t.Helper()
+	tc.n++
+	tag := fmt.Sprintf("t%d", tc.n)
+	tc.send(tag + " " + fmt.Sprintf(format, args...) + "\r\n")
+	var untagged []string
+	for {
+		l := tc.line()
+		if strings.HasPrefix(l, tag+" ") {
+			return untagged, strings.TrimPrefix(l, tag+" ")
+		}
+		untagged = append(untagged, l)
+	}
+}
+
+func (tc *textConn) login() {
+	tc.t.Helper()
+	if _, r := tc.cmd("LOGIN %s %q", testUser, testPass); !strings.HasPrefix(r, "OK") {
+		tc.t.Fatalf("login: %s", r)
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

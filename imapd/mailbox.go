@@ -1,0 +1,315 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailsuite/store"
+)
+
+var (
+	errNoMailbox = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNonExistent,
+		Text: "No such mailbox"}
+	errTryCreate = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate,
+		Text: "No such mailbox"}
+	errMailboxExists = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlreadyExists,
+		Text: "Mailbox already exists"}
+	errReadOnly = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
+		Text: "Mailbox is read-only"}
+)
+
+// internalError logs err and returns a generic NO: store errors never
+// reach the client verbatim.
+func (s *session) internalError(op string, err error) error {
+	s.srv.log.Error(op, "user", s.login, "err", err)
+	return errUnavailable
+}
+
+// mailbox looks a mailbox of the user up by client-given name.
+func (s *session) mailbox(name string, missing error) (store.Mailbox, error) {
+	name, err := checkName(name)
+	if err != nil {
+		return store.Mailbox{}, missing
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	mb, err := s.srv.st.MailboxByName(ctx, s.userID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return mb, missing
+	}
+	if err != nil {
+		return mb, s.internalError("find mailbox", err)
+	}
+	return mb, nil
+}
+
+// Select opens a mailbox: its shared view is loaded (or shared with other
+// sessions of this process) and this session gets a tracker on it.
+func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	mb, err := s.mailbox(name, errNoMailbox)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	m, err := s.srv.hub.acquire(ctx, mb)
+	if err != nil {
+		return nil, s.internalError("select", err)
+	}
+	msgs, err := s.srv.st.Messages(ctx, mb.ID)
+	if err != nil {
+		s.srv.hub.release(m)
+		return nil, s.internalError("select", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s.sel = &selected{mbox: m, tracker: m.tracker.NewSession(), readOnly: options.ReadOnly}
+	flags := mailboxFlags(msgs)
+	return &imap.SelectData{
+		Flags:             flags,
+		PermanentFlags:    append(flags[:len(flags):len(flags)], imap.FlagWildcard),
+		NumMessages:       uint32(len(m.uids)),
+		FirstUnseenSeqNum: firstUnseen(m.uids, msgs),
+		UIDNext:           imap.UID(m.maxUID + 1),
+		UIDValidity:       m.uidValidity,
+	}, nil
+}
+
+// mailboxFlags is the system flags plus every keyword in use.
+func mailboxFlags(msgs []store.Message) []imap.Flag {
+	flags := []imap.Flag{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
+	seen := make(map[string]bool)
+	for _, m := range msgs {
+		for _, f := range m.Flags {
+			if !strings.HasPrefix(f, `\`) && !seen[strings.ToLower(f)] {
+				seen[strings.ToLower(f)] = true
+				flags = append(flags, imap.Flag(f))
+			}
+		}
+	}
+	return flags
+}
+
+// firstUnseen is the sequence number (in the view uids) of the first
+// message without \Seen, or 0.
+func firstUnseen(uids []uint32, msgs []store.Message) uint32 {
+	unseen := make(map[uint32]bool)
+	for _, m := range msgs {
+		if !hasFlag(m.Flags, imap.FlagSeen) {
+			unseen[m.UID] = true
+		}
+	}
+	for i, u := range uids {
+		if unseen[u] {
+			return uint32(i + 1)
+		}
+	}
+	return 0
+}
+
+// Create makes a mailbox and any missing superior names (RFC 3501 6.3.3).
+func (s *session) Create(name string, options *imap.CreateOptions) error {
+	name, err := checkName(name)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	for _, p := range parents(name) {
+		if _, err := s.srv.st.CreateMailbox(ctx, s.userID, p, ""); err != nil && !errors.Is(err, store.ErrExists) {
+			return s.internalError("create mailbox", err)
+		}
+	}
+	_, err = s.srv.st.CreateMailbox(ctx, s.userID, name, "")
+	if errors.Is(err, store.ErrExists) {
+		return errMailboxExists
+	}
+	if err != nil {
+		return s.internalError("create mailbox", err)
+	}
+	return nil
+}
+
+// Delete removes a mailbox and its messages; INBOX cannot be deleted.
+// Children stay, as RFC 3501 allows.
+func (s *session) Delete(name string) error {
+	mb, err := s.mailbox(name, errNoMailbox)
+	if err != nil {
+		return err
+	}
+	if mb.Name == "INBOX" {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "INBOX cannot be deleted"}
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if err := s.srv.st.DeleteMailbox(ctx, mb.ID); err != nil {
+		return s.internalError("delete mailbox", err)
+	}
+	return nil
+}
+
+// Rename renames a mailbox with its children; renaming INBOX moves its
+// messages to the new mailbox and leaves INBOX empty.
+func (s *session) Rename(oldName, newName string, options *imap.RenameOptions) error {
+	old, err := checkName(oldName)
+	if err != nil {
+		return errNoMailbox
+	}
+	nw, err := checkName(newName)
+	if err != nil {
+		return err
+	}
+	if nw == "INBOX" || strings.HasPrefix(nw, old+string(delim)) {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Cannot rename to that name"}
+	}
+	if old == nw {
+		return errMailboxExists
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	for _, p := range parents(nw) {
+		if _, err := s.srv.st.CreateMailbox(ctx, s.userID, p, ""); err != nil && !errors.Is(err, store.ErrExists) {
+			return s.internalError("rename mailbox", err)
+		}
+	}
+	err = s.srv.st.RenameMailbox(ctx, s.userID, old, nw)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errNoMailbox
+	case errors.Is(err, store.ErrExists):
+		return errMailboxExists
+	case err != nil:
+		return s.internalError("rename mailbox", err)
+	}
+	return nil
+}
+
+// Subscribe marks an existing mailbox subscribed.
+func (s *session) Subscribe(name string) error { return s.subscribe(name, true) }
+
+// Unsubscribe clears the subscription of an existing mailbox.
+func (s *session) Unsubscribe(name string) error { return s.subscribe(name, false) }
+
+func (s *session) subscribe(name string, on bool) error {
+	mb, err := s.mailbox(name, errNoMailbox)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if err := s.srv.st.SetSubscribed(ctx, mb.ID, on); err != nil {
+		return s.internalError("subscribe", err)
+	}
+	return nil
+}
+
+// Status reports a mailbox's counts.
+func (s *session) Status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
+	mb, err := s.mailbox(name, errNoMailbox)
+	if err != nil {
+		return nil, err
+	}
+	return s.status(mb, options)
+}
+
+func (s *session) status(mb store.Mailbox, options *imap.StatusOptions) (*imap.StatusData, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	st, err := s.srv.st.Status(ctx, mb.ID)
+	if err != nil {
+		return nil, s.internalError("status", err)
+	}
+	data := &imap.StatusData{Mailbox: mb.Name}
+	if options.NumMessages {
+		data.NumMessages = &st.Messages
+	}
+	if options.NumRecent {
+		zero := uint32(0)
+		data.NumRecent = &zero
+	}
+	if options.UIDNext {
+		data.UIDNext = imap.UID(st.UIDNext)
+	}
+	if options.UIDValidity {
+		data.UIDValidity = st.UIDValidity
+	}
+	if options.NumUnseen {
+		data.NumUnseen = &st.Unseen
+	}
+	if options.NumDeleted {
+		data.NumDeleted = &st.Deleted
+	}
+	if options.Size {
+		data.Size = &st.Size
+	}
+	if options.AppendLimit {
+		data.AppendLimit = &s.srv.appendLimit
+	}
+	return data, nil
+}
+
+// List writes the user's mailboxes that match any pattern.
+func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
+	if len(patterns) == 0 || (len(patterns) == 1 && patterns[0] == "") {
+		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: delim})
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	all, err := s.srv.st.Mailboxes(ctx, s.userID)
+	if err != nil {
+		return s.internalError("list", err)
+	}
+	for _, mb := range all {
+		if !matchAny(mb.Name, ref, patterns) {
+			continue
+		}
+		if options.SelectSubscribed && !mb.Subscribed {
+			continue
+		}
+		if options.SelectSpecialUse && mb.SpecialUse == "" {
+			continue
+		}
+		data := &imap.ListData{Mailbox: mb.Name, Delim: delim, Attrs: listAttrs(mb, all)}
+		if options.ReturnStatus != nil {
+			if data.Status, err = s.status(mb, options.ReturnStatus); err != nil {
+				return err
+			}
+		}
+		if err := w.WriteList(data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func matchAny(name, ref string, patterns []string) bool {
+	for _, p := range patterns {
+		if imapserver.MatchList(name, delim, ref, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// listAttrs gives a mailbox's LIST attributes: children, subscription and
+// special use.
+func listAttrs(mb store.Mailbox, all []store.Mailbox) []imap.MailboxAttr {
+	attrs := []imap.MailboxAttr{imap.MailboxAttrHasNoChildren}
+	prefix := mb.Name + string(delim)
+	for _, o := range all {
+		if strings.HasPrefix(o.Name, prefix) {
+			attrs[0] = imap.MailboxAttrHasChildren
+			break
+		}
+	}
+	if mb.Subscribed {
+		attrs = append(attrs, imap.MailboxAttrSubscribed)
+	}
+	if mb.SpecialUse != "" {
+		attrs = append(attrs, imap.MailboxAttr(mb.SpecialUse))
+	}
+	return attrs
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailsuite/shared"
+	"mailsuite/store"
+)
+
+// maxConnections caps concurrent connections over all listeners, well above
+// the 10 000 idle clients the daemon is sized for, below typical fd limits.
+const maxConnections = 20000
+
+// caps are the capabilities we declare; each is backed by the session's
+// interfaces (go-imap panics otherwise, and the checks in session.go keep
+// that true at compile time).
+var caps = imap.CapSet{
+	imap.CapIMAP4rev1:    {},
+	imap.CapIMAP4rev2:    {},
+	imap.CapNamespace:    {},
+	imap.CapUIDPlus:      {},
+	imap.CapMove:         {},
+	imap.CapESearch:      {},
+	imap.CapSearchRes:    {},
+	imap.CapListExtended: {},
+	imap.CapListStatus:   {},
+	imap.CapStatusSize:   {},
+	imap.CapChildren:     {},
+	imap.CapSpecialUse:   {},
+	imap.CapLiteralPlus:  {},
+}
+
+// server is what all sessions of the process share.
+type server struct {
+	ctx          context.Context // ends at shutdown
+	st           *store.Store
+	hub          *hub
+	auth         *shared.Authenticator
+	log          *slog.Logger
+	window       time.Duration // relay grant lifetime
+	appendLimit  uint32
+	failureDelay time.Duration // pause before answering a failed login
+	limit        *shared.ConnLimiter
+}
+
+func newServer(ctx context.Context, cfg *shared.Config, st *store.Store, log *slog.Logger) (*server, error) {
+	h, err := newHub(ctx, st, log)
+	if err != nil {
+		return nil, err
+	}
+	limit := cfg.SMTPD.MaxMessageBytes
+	if limit <= 0 || limit > 1<<31 {
+		limit = 1 << 31
+	}
+	return &server{
+		ctx:          ctx,
+		st:           st,
+		hub:          h,
+		auth:         &shared.Authenticator{Store: st, Log: log},
+		log:          log,
+		window:       cfg.Relay.Window.Duration,
+		appendLimit:  uint32(limit),
+		failureDelay: shared.FailureDelay,
+		limit:        shared.NewConnLimiter(maxConnections),
+	}, nil
+}
+
+// imapServer builds the go-imap server. tlsConfig enables STARTTLS;
+// allowPlaintext permits LOGIN before TLS (else LOGINDISABLED).
+func (s *server) imapServer(tlsConfig *tls.Config, allowPlaintext bool) *imapserver.Server {
+	return imapserver.New(&imapserver.Options{
+		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return &session{srv: s, conn: c}, nil, nil
+		},
+		Caps:         caps,
+		Logger:       printfLogger{s.log},
+		TLSConfig:    tlsConfig,
+		InsecureAuth: allowPlaintext,
+	})
+}
+
+// printfLogger adapts slog to imapserver's logger. go-imap logs client
+// errors (timeouts, resets) here, so they go to debug.
+type printfLogger struct{ log *slog.Logger }
+
+func (l printfLogger) Printf(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...))
+}
+
+// limitListener refuses connections above the server's limit with a BYE.
+type limitListener struct {
+	net.Listener
+	limit *shared.ConnLimiter
+}
+
+func (l limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.limit.Acquire() {
+			return &releaseConn{Conn: c, limit: l.limit}, nil
+		}
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		c.Write([]byte("* BYE Too many connections, try again later\r\n"))
+		c.Close()
+	}
+}
+
+// releaseConn gives its slot back once, when closed.
+type releaseConn struct {
+	net.Conn
+	limit *shared.ConnLimiter
+	once  sync.Once
+}
+
+func (c *releaseConn) Close() error {
+	c.once.Do(c.limit.Release)
+	return c.Conn.Close()
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-sasl"
+
+	"mailsuite/shared"
+)
+
+// session is one IMAP connection's state. It is kept small on purpose: an
+// idle connection holds only this, its SessionTracker and go-imap's buffers.
+type session struct {
+	srv    *server
+	conn   *imapserver.Conn
+	userID int64 // 0 until logged in
+	login  string
+	sel    *selected // nil unless a mailbox is selected
+}
+
+// selected is the state of the selected mailbox.
+type selected struct {
+	mbox      *mailboxState
+	tracker   *imapserver.SessionTracker
+	readOnly  bool
+	searchRes imap.UIDSet // SEARCHRES "$"
+}
+
+var (
+	_ imapserver.Session            = (*session)(nil)
+	_ imapserver.SessionIMAP4rev2   = (*session)(nil)
+	_ imapserver.SessionNamespace   = (*session)(nil)
+	_ imapserver.SessionMove        = (*session)(nil)
+	_ imapserver.SessionSASL        = (*session)(nil)
+	_ imapserver.SessionAppendLimit = (*session)(nil)
+)
+
+// opTimeout bounds one store operation of a command.
+const opTimeout = time.Minute
+
+func (s *session) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.srv.ctx, opTimeout)
+}
+
+// Close releases the selected mailbox.
+func (s *session) Close() error {
+	if s.sel != nil {
+		s.Unselect()
+	}
+	return nil
+}
+
+// Login checks the credentials with the shared throttled authenticator and
+// records the relay grant before returning, so the grant exists when the
+// client reads the tagged OK.
+func (s *session) Login(username, password string) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	ip := shared.PeerIP(s.conn.NetConn().RemoteAddr())
+	cred, err := s.srv.auth.Check(ctx, shared.ServiceIMAP, ip, username, password)
+	switch {
+	case errors.Is(err, shared.ErrAuthFailed):
+		time.Sleep(s.srv.failureDelay)
+		return imapserver.ErrAuthFailed
+	case errors.Is(err, shared.ErrThrottled):
+		time.Sleep(s.srv.failureDelay)
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
+			Text: "Too many failed logins, try again later"}
+	case err != nil:
+		s.srv.log.Error("login", "ip", ip, "err", err)
+		return errUnavailable
+	}
+	if err := s.srv.st.Grant(ctx, ip, cred.UserID, s.srv.window); err != nil {
+		s.srv.log.Error("record grant", "ip", ip, "user", cred.Name, "err", err)
+		return errUnavailable
+	}
+	s.userID = cred.UserID
+	s.login = cred.Name
+	return nil
+}
+
+var errUnavailable = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
+	Text: "Temporary failure, try again later"}
+
+// AuthenticateMechanisms lists the SASL mechanisms: PLAIN only, which
+// needs TLS unless allow_plaintext (imapserver enforces that).
+func (s *session) AuthenticateMechanisms() []string { return []string{sasl.Plain} }
+
+// Authenticate runs SASL PLAIN. An authorization identity other than the
+// login itself is refused: nobody may log in as someone else.
+func (s *session) Authenticate(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Unsupported SASL mechanism"}
+	}
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		if identity != "" && identity != username {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthorizationFailed,
+				Text: "Authorization identity must be the login"}
+		}
+		return s.Login(username, password)
+	}), nil
+}
+
+// AppendLimit is the largest message APPEND takes: the same limit smtpd
+// applies, so a literal above it is refused before it is read.
+func (s *session) AppendLimit() uint32 { return s.srv.appendLimit }
+
+// Namespace reports one personal namespace with "/" as separator.
+func (s *session) Namespace() (*imap.NamespaceData, error) {
+	return &imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Delim: delim}}}, nil
+}
+
+// Poll catches up with the change log, then writes this session's pending
+// updates.
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	if s.sel == nil {
+		return nil
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if err := s.srv.hub.sync(ctx, nil); err != nil {
+		s.srv.log.Error("poll changes", "err", err)
+	}
+	return s.sel.tracker.Poll(w, allowExpunge)
+}
+
+// Idle writes updates as the watcher delivers them until stop closes.
+// Anything queued before IDLE began is written first.
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if s.sel == nil {
+		<-stop
+		return nil
+	}
+	if err := s.Poll(w, true); err != nil {
+		return err
+	}
+	return s.sel.tracker.Idle(w, stop)
+}
+
+// Unselect leaves the selected mailbox.
+func (s *session) Unselect() error {
+	if s.sel == nil {
+		return nil
+	}
+	s.sel.tracker.Close()
+	s.srv.hub.release(s.sel.mbox)
+	s.sel = nil
+	return nil
+}

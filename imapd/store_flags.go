@@ -1,0 +1,63 @@
+package main
+
+import (
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mailsuite/store"
+)
+
+// Store changes flags in one store transaction. Other sessions hear of it
+// from the watcher; this one answers with FETCH FLAGS unless .SILENT.
+func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
+	if s.sel.readOnly {
+		return errReadOnly
+	}
+	items := s.sel.resolve(numSet)
+	if len(items) == 0 {
+		return nil
+	}
+	var op store.FlagOp
+	switch flags.Op {
+	case imap.StoreFlagsSet:
+		op = store.FlagsSet
+	case imap.StoreFlagsAdd:
+		op = store.FlagsAdd
+	case imap.StoreFlagsDel:
+		op = store.FlagsDel
+	default:
+		return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Unknown STORE operation"}
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if err := s.srv.st.StoreFlags(ctx, s.sel.mbox.id, uidsOf(items), op, storeFlags(flags.Flags)); err != nil {
+		return s.internalError("store flags", err)
+	}
+	if err := s.srv.hub.sync(ctx, s.sel.tracker); err != nil {
+		s.srv.log.Error("sync changes", "err", err)
+	}
+	if flags.Silent {
+		return nil
+	}
+	msgs, err := s.srv.st.MessagesIn(ctx, s.sel.mbox.id, uidsOf(items))
+	if err != nil {
+		return s.internalError("store flags", err)
+	}
+	byUID := make(map[uint32][]string, len(msgs))
+	for _, m := range msgs {
+		byUID[m.UID] = m.Flags
+	}
+	for _, it := range items {
+		f, ok := byUID[it.uid]
+		if !ok {
+			continue
+		}
+		rw := w.CreateMessage(it.seq)
+		rw.WriteUID(imap.UID(it.uid))
+		rw.WriteFlags(imapFlags(f))
+		if err := rw.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
