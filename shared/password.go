@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -34,6 +35,10 @@ const (
 
 var b64 = base64.RawStdEncoding
 
+// hashSlots limits concurrent password checks to the number of CPUs: more
+// would not finish sooner, only hold more memory.
+var hashSlots = make(chan struct{}, runtime.NumCPU())
+
 // HashPassword returns a PHC-format argon2id hash of pw:
 // $argon2id$v=19$m=19456,t=2,p=1$SALT$HASH (unpadded standard base64).
 func HashPassword(pw string) (string, error) {
@@ -51,6 +56,11 @@ func HashPassword(pw string) (string, error) {
 // or a bcrypt hash ($2a$, $2b$, $2y$, as imported from older systems). The
 // comparison is constant-time. A malformed hash never matches.
 func CheckPassword(encoded, pw string) bool {
+	// Each argon2id check allocates its memory parameter (19 MiB): bound
+	// how many run at once, so a burst of logins (or of guesses) costs CPU
+	// time, not gigabytes of heap.
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
 		h, err := parseArgon2id(encoded)
