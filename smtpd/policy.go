@@ -68,9 +68,8 @@ var (
 
 // DecideMail applies the sender rule (DESIGN.md rule 4) to a canonical
 // sender address ("" for the null sender). strict is sender_check =
-// "strict". On the MX port a client with no identity, or a grant whose
-// users the sender does not match, may still send to local recipients:
-// that is ordinary inbound mail.
+// "strict". On the MX port a client with no identity may still send to
+// local recipients: that is ordinary inbound mail.
 func DecideMail(role Role, strict bool, id Identity, from string) (Mail, *smtp.SMTPError) {
 	if from == "" {
 		if role != RoleMX {
@@ -88,14 +87,13 @@ func DecideMail(role Role, strict bool, id Identity, from string) (Mail, *smtp.S
 		return Mail{Relay: true, Via: "auth"}, nil
 	}
 	if len(id.Granted) > 0 {
+		// A granted IP is a user's client, not another MTA: a sender that
+		// none of its users may use is refused on every port (rule 4).
 		if !strict || contains(id.GrantSenders, from) {
 			return Mail{Relay: true, Via: "grant"}, nil
 		}
-		if role == RoleSubmission {
-			return Mail{}, senderRefused(from, fmt.Sprintf("the POP/IMAP-before-SMTP login from %s (%s)",
-				id.IP, strings.Join(id.Granted, ", ")))
-		}
-		return Mail{}, nil
+		return Mail{}, senderRefused(from, fmt.Sprintf("the POP/IMAP-before-SMTP login from %s (%s)",
+			id.IP, strings.Join(id.Granted, ", ")))
 	}
 	if role == RoleSubmission {
 		return Mail{}, errAuthRequired
