@@ -56,6 +56,10 @@ type Mail struct {
 	// Via names what permitted relaying, for logs and the Received header:
 	// "auth", "grant", or "" for plain inbound mail.
 	Via string
+	// RelayRefusal, when set, is the answer to a remote recipient instead
+	// of "relay access denied": the client holds a grant but the sender
+	// belongs to none of its users.
+	RelayRefusal *smtp.SMTPError
 }
 
 // Sender rule texts: the client's user sees these in bounce dialogs.
@@ -68,8 +72,9 @@ var (
 
 // DecideMail applies the sender rule (DESIGN.md rule 4) to a canonical
 // sender address ("" for the null sender). strict is sender_check =
-// "strict". On the MX port a client with no identity may still send to
-// local recipients: that is ordinary inbound mail.
+// "strict". On the MX port a client with no identity, or a grant whose
+// users the sender does not match, may still send to local recipients:
+// that is ordinary inbound mail.
 func DecideMail(role Role, strict bool, id Identity, from string) (Mail, *smtp.SMTPError) {
 	if from == "" {
 		if role != RoleMX {
@@ -87,13 +92,18 @@ func DecideMail(role Role, strict bool, id Identity, from string) (Mail, *smtp.S
 		return Mail{Relay: true, Via: "auth"}, nil
 	}
 	if len(id.Granted) > 0 {
-		// A granted IP is a user's client, not another MTA: a sender that
-		// none of its users may use is refused on every port (rule 4).
 		if !strict || contains(id.GrantSenders, from) {
 			return Mail{Relay: true, Via: "grant"}, nil
 		}
-		return Mail{}, senderRefused(from, fmt.Sprintf("the POP/IMAP-before-SMTP login from %s (%s)",
+		refusal := senderRefused(from, fmt.Sprintf("the POP/IMAP-before-SMTP login from %s (%s)",
 			id.IP, strings.Join(id.Granted, ", ")))
+		if role == RoleSubmission {
+			return Mail{}, refusal
+		}
+		// On the MX port mail to local users is accepted from anyone
+		// (rule 1), an office behind the granted NAT address included;
+		// only relaying needs the sender to match (rule 4).
+		return Mail{RelayRefusal: refusal}, nil
 	}
 	if role == RoleSubmission {
 		return Mail{}, errAuthRequired
@@ -146,6 +156,9 @@ func DecideRcpt(role Role, m Mail, r Recipient) *smtp.SMTPError {
 	}
 	if m.Relay {
 		return nil
+	}
+	if m.RelayRefusal != nil {
+		return m.RelayRefusal
 	}
 	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
 		Message: fmt.Sprintf("<%s>: relay access denied (authenticate, or log in with POP3/IMAP first)", r.Addr)}
