@@ -1,11 +1,16 @@
-# mailsuite: make build | make test | make run | make install
+# mailsuite: make build | make test | make run | make install | make bench
 GO      ?= go
 PREFIX  ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR  ?= /etc
+BINDIR      ?= $(PREFIX)/bin
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DOCDIR      ?= $(PREFIX)/share/doc/mailsuite
 DAEMONS := smtpd pop3d imapd
 BINS    := $(DAEMONS) mailctl
 
-.PHONY: build test run install clean bench fmt
+.PHONY: build test e2e run install clean bench fmt
 
 build:
 	@mkdir -p bin
@@ -18,8 +23,43 @@ test: build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) test -race ./...
 
+# The end-to-end client matrix alone (make test runs it too).
+e2e:
+	$(GO) test -count=1 -v ./e2e/
+
 run: build
 	./deploy/dev/run.sh
+
+# Installs binaries, systemd units (ExecStart follows BINDIR), the
+# sysusers.d file, the fail2ban filter, the README and the example config;
+# an existing $(SYSCONFDIR)/mailsuite/mailsuite.toml is never overwritten.
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/mailsuite \
+		$(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d
+	@for b in $(BINS); do \
+		if [ -x bin/$$b ]; then echo "install bin/$$b"; install -m 0755 bin/$$b $(DESTDIR)$(BINDIR)/$$b || exit 1; fi; \
+	done
+	@for d in $(DAEMONS); do \
+		sed -e 's|/usr/local/bin/|$(BINDIR)/|' -e 's|/usr/local/share/doc/mailsuite|$(DOCDIR)|' \
+			-e 's|/etc/mailsuite/|$(SYSCONFDIR)/mailsuite/|' deploy/$$d.service >bin/$$d.service && \
+		install -m 0644 bin/$$d.service $(DESTDIR)$(UNITDIR)/$$d.service || exit 1; \
+	done
+	install -m 0644 deploy/mailsuite.sysusers $(DESTDIR)$(SYSUSERSDIR)/mailsuite.conf
+	install -m 0644 deploy/fail2ban/filter.d/mailsuite.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/mailsuite.conf
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 deploy/mailsuite.toml $(DESTDIR)$(DOCDIR)/mailsuite.toml.example
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/mailsuite/mailsuite.toml ]; then \
+		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/mailsuite/mailsuite.toml"; \
+	else \
+		install -m 0644 deploy/mailsuite.toml $(DESTDIR)$(SYSCONFDIR)/mailsuite/mailsuite.toml; \
+	fi
+	@echo "next: systemd-sysusers; systemctl daemon-reload; edit $(SYSCONFDIR)/mailsuite/mailsuite.toml;"
+	@echo "      systemctl enable --now smtpd pop3d imapd   (see README.md, Operator guide)"
+
+# Side-by-side measurements against the Postfix/Dovecot anchor.
+bench: build
+	./bench/run.sh
 
 clean:
 	rm -rf bin

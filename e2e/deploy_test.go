@@ -1,0 +1,213 @@
+package e2e
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+
+	"mailsuite/shared"
+)
+
+// configKeys lists every key of shared.Config as a dotted TOML path
+// ("smtpd.queue.retry"), from the struct tags, so the checks below follow
+// the code as keys are added.
+func configKeys() [][]string {
+	var keys [][]string
+	var walk func(t reflect.Type, prefix []string)
+	walk = func(t reflect.Type, prefix []string) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+			if tag == "" || tag == "-" {
+				continue
+			}
+			key := append(append([]string(nil), prefix...), tag)
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(shared.Duration{}) {
+				walk(f.Type, key)
+				continue
+			}
+			keys = append(keys, key)
+		}
+	}
+	walk(reflect.TypeOf(shared.Config{}), nil)
+	return keys
+}
+
+func exampleConfig() string { return filepath.Join(moduleRoot, "deploy", "mailsuite.toml") }
+
+// TestExampleConfig: deploy/mailsuite.toml sets every key, and every value
+// except hostname is the default the code uses, so the example documents
+// the defaults truthfully.
+func TestExampleConfig(t *testing.T) {
+	var raw map[string]any
+	md, err := toml.DecodeFile(exampleConfig(), &raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := configKeys()
+	if len(keys) < 20 {
+		t.Fatalf("found only %d config keys: %v", len(keys), keys)
+	}
+	for _, k := range keys {
+		if !md.IsDefined(k...) {
+			t.Errorf("deploy/mailsuite.toml does not set %s", strings.Join(k, "."))
+		}
+	}
+
+	got, err := shared.Load(exampleConfig())
+	if err != nil {
+		t.Fatalf("shared.Load: %v", err)
+	}
+	want := shared.Default()
+	if got.Hostname != "mail.example.com" {
+		t.Errorf("hostname = %q, want the placeholder mail.example.com", got.Hostname)
+	}
+	got.Hostname, got.Path = want.Hostname, want.Path
+	if len(got.SMTPD.Queue.Routes) == 0 {
+		got.SMTPD.Queue.Routes = want.SMTPD.Queue.Routes // { } and absent are the same
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("example config differs from shared.Default():\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestREADMEConfigReference: README.md's configuration reference names
+// every key (as `section.key`) and the mailctl commands.
+func TestREADMEConfigReference(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, k := range configKeys() {
+		if key := "`" + strings.Join(k, ".") + "`"; !strings.Contains(readme, key) {
+			t.Errorf("README.md does not document %s", key)
+		}
+	}
+	for _, cmd := range []string{
+		"mailctl domain add", "mailctl domain smtp-password", "mailctl user add",
+		"mailctl user passwd", "mailctl user smtp", "mailctl alias add",
+		"mailctl grants list", "mailctl queue list", "mailctl backup",
+	} {
+		if !strings.Contains(readme, cmd) {
+			t.Errorf("README.md does not mention %q", cmd)
+		}
+	}
+}
+
+// failRegex reads the fail2ban filter's failregex and translates it to Go:
+// <HOST> becomes a capturing group for an IPv4 or IPv6 address.
+func failRegex(t *testing.T) *regexp.Regexp {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(moduleRoot, "deploy", "fail2ban", "filter.d", "mailsuite.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "failregex ="); ok {
+			expr := strings.Replace(strings.TrimSpace(v), "<HOST>", `(?P<host>[0-9A-Fa-f.:]+)`, 1)
+			return regexp.MustCompile(expr)
+		}
+	}
+	t.Fatal("no failregex in the fail2ban filter")
+	return nil
+}
+
+// hostsMatched returns the <HOST> of every log line the filter matches.
+func hostsMatched(re *regexp.Regexp, log string) []string {
+	var hosts []string
+	for _, line := range strings.Split(log, "\n") {
+		if m := re.FindStringSubmatch(line); m != nil {
+			hosts = append(hosts, m[re.SubexpIndex("host")])
+		}
+	}
+	return hosts
+}
+
+// TestFail2banFilterLogLines: the filter matches the failure lines that
+// shared.LogAuthFailure writes, takes the peer IP from them, ignores
+// successes, and cannot be fooled by a user name that imitates the fields.
+func TestFail2banFilterLogLines(t *testing.T) {
+	re := failRegex(t)
+	var buf bytes.Buffer
+	for _, d := range []string{"smtpd", "pop3d", "imapd"} {
+		l := slog.New(slog.NewTextHandler(&buf, nil)).With("daemon", d)
+		shared.LogAuthFailure(l, "x", "192.0.2.7", "a@example.com", "bad password")
+		shared.LogAuthFailure(l, "x", "2001:db8::1", "b@example.com", "throttled")
+		shared.LogAuthSuccess(l, "x", "198.51.100.1", "a@example.com")
+		shared.LogAuthFailure(l, "x", "203.0.113.9", `x" ip=10.9.9.9 msg="auth failed" daemon=a proto=b ip=10.9.9.9`, "unknown user")
+	}
+	got := hostsMatched(re, buf.String())
+	want := strings.Repeat("192.0.2.7 2001:db8::1 203.0.113.9 ", 3)
+	if strings.Join(got, " ")+" " != want {
+		t.Errorf("filter matched hosts %q, want %q\nlog:\n%s", got, want, buf.String())
+	}
+}
+
+// TestFail2banRegexTool runs fail2ban's own fail2ban-regex over lines from
+// shared.LogAuthFailure, when fail2ban is installed.
+func TestFail2banRegexTool(t *testing.T) {
+	needTool(t, "fail2ban-regex")
+	var buf bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&buf, nil)).With("daemon", "pop3d")
+	shared.LogAuthFailure(l, "pop3", "192.0.2.7", "a@example.com", "bad password")
+	shared.LogAuthFailure(l, "pop3", "192.0.2.8", "b@example.com", "bad password")
+	shared.LogAuthSuccess(l, "pop3", "192.0.2.9", "a@example.com")
+	logf := filepath.Join(t.TempDir(), "mail.log")
+	os.WriteFile(logf, buf.Bytes(), 0o600)
+	filter := filepath.Join(moduleRoot, "deploy", "fail2ban", "filter.d", "mailsuite.conf")
+	out, err := exec.Command("fail2ban-regex", logf, filter).CombinedOutput()
+	if err != nil {
+		t.Fatalf("fail2ban-regex: %v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`Lines: 3 lines, 0 ignored, 2 matched`).Match(out) {
+		t.Errorf("fail2ban-regex did not match exactly the 2 failures:\n%s", out)
+	}
+}
+
+// TestSystemdUnits: the three units agree with each other and with the
+// contract (notify, the binary under /usr/local/bin, exit 2 not restarted,
+// reload by SIGHUP), and systemd-analyze verify accepts them when it is
+// installed.
+func TestSystemdUnits(t *testing.T) {
+	dir := filepath.Join(moduleRoot, "deploy")
+	var first string
+	for _, d := range []string{"smtpd", "pop3d", "imapd"} {
+		b, err := os.ReadFile(filepath.Join(dir, d+".service"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unit := string(b)
+		for _, want := range []string{
+			"Type=notify", "User=mailsuite", "StateDirectory=mailsuite", "ConfigurationDirectory=mailsuite",
+			"ExecStart=/usr/local/bin/" + d + " -config /etc/mailsuite/mailsuite.toml",
+			"ExecReload=/bin/kill -HUP $MAINPID", "RestartPreventExitStatus=2", "Restart=on-failure",
+			"AmbientCapabilities=CAP_NET_BIND_SERVICE", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+			"NoNewPrivileges=yes", "ProtectSystem=strict", "SystemCallFilter=@system-service",
+			"MemoryDenyWriteExecute=yes",
+		} {
+			if !strings.Contains(unit, "\n"+want+"\n") {
+				t.Errorf("%s.service lacks %q", d, want)
+			}
+		}
+		// Apart from the description and the binary, the units are one.
+		generic := regexp.MustCompile(`(?m)^(# mailsuite|Description=).*$`).ReplaceAllString(strings.ReplaceAll(unit, d, "X"), "")
+		if first == "" {
+			first = generic
+		} else if generic != first {
+			t.Errorf("%s.service differs from smtpd.service beyond its name", d)
+		}
+	}
+	sysusers, err := os.ReadFile(filepath.Join(dir, "mailsuite.sysusers"))
+	if err != nil || !regexp.MustCompile(`(?m)^u mailsuite `).Match(sysusers) {
+		t.Errorf("deploy/mailsuite.sysusers does not create the mailsuite user: %v", err)
+	}
+}

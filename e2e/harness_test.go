@@ -1,0 +1,428 @@
+// Package e2e drives the built binaries (smtpd, pop3d, imapd, mailctl) with
+// real mail clients over loopback, as operators and their users will: the
+// client matrix of `make test`. Each scenario starts its own daemons with a
+// temporary configuration and store; a scenario whose binaries do not build
+// is skipped, not failed, so the matrix grows as the daemons land.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"mailsuite/shared"
+)
+
+// Paths set up by TestMain.
+var (
+	moduleRoot string // the repository root (the e2e folder's parent)
+	binDir     string // where the binaries under test are built
+)
+
+func TestMain(m *testing.M) {
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	moduleRoot = filepath.Dir(wd)
+	binDir, err = os.MkdirTemp("", "mailsuite-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+// build records one binary's build, done at most once per test run.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var (
+	buildsMu sync.Mutex
+	builds   = map[string]*build{}
+)
+
+// binary returns the path of the named command built from the working
+// tree, building it on first use; the test is skipped if it does not build
+// (yet), with the compiler's first lines as the reason.
+func binary(t testing.TB, name string) string {
+	t.Helper()
+	buildsMu.Lock()
+	b := builds[name]
+	if b == nil {
+		b = &build{}
+		builds[name] = b
+	}
+	buildsMu.Unlock()
+	b.once.Do(func() {
+		if _, err := os.Stat(filepath.Join(moduleRoot, name)); err != nil {
+			b.err = fmt.Errorf("no %s/ folder yet", name)
+			return
+		}
+		out := filepath.Join(binDir, name)
+		cmd := exec.Command("go", "build", "-o", out, "./"+name)
+		cmd.Dir = moduleRoot
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build ./%s: %v\n%s", name, err, firstLines(string(msg), 8))
+			return
+		}
+		b.path = out
+	})
+	if b.err != nil {
+		t.Skipf("%s does not build: %v", name, b.err)
+	}
+	return b.path
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// needTool skips the test when an external client is not installed; CI
+// (.ci/run) installs them all.
+func needTool(t testing.TB, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			t.Skipf("%s not installed", n)
+		}
+	}
+}
+
+// freePort returns a loopback port that was free a moment ago. The daemons
+// bind addresses from their configuration, so the harness cannot hand them
+// a listener; a race with another process is possible but rare.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Ports of one suite, by config key.
+type ports struct {
+	SMTP, Submission, Submissions int
+	POP3, POP3S                   int
+	IMAP, IMAPS                   int
+}
+
+// suite is one set of daemons over one temporary store.
+type suite struct {
+	t       testing.TB
+	dir     string // config, store and certificate
+	conf    string
+	cert    string
+	ports   ports
+	routes  map[string]string // smtpd.queue.routes
+	extra   string            // extra TOML appended to the config
+	daemons map[string]*daemon
+}
+
+// newSuite writes a configuration (plaintext allowed: the clients include
+// USER/PASS ones) and a self-signed certificate; daemons start on demand.
+func newSuite(t testing.TB) *suite {
+	t.Helper()
+	dir := t.TempDir()
+	s := &suite{
+		t:    t,
+		dir:  dir,
+		conf: filepath.Join(dir, "mailsuite.toml"),
+		cert: filepath.Join(dir, "tls", "cert.pem"),
+		ports: ports{
+			SMTP: freePort(t), Submission: freePort(t), Submissions: freePort(t),
+			POP3: freePort(t), POP3S: freePort(t),
+			IMAP: freePort(t), IMAPS: freePort(t),
+		},
+		routes:  map[string]string{},
+		daemons: map[string]*daemon{},
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := shared.GenerateSelfSigned(s.cert, filepath.Join(dir, "tls", "key.pem"), "localhost"); err != nil {
+		t.Fatal(err)
+	}
+	s.writeConfig()
+	t.Cleanup(s.stopAll)
+	return s
+}
+
+// route sends mail for domain to addr (a fake remote MX).
+func (s *suite) route(domain, addr string) {
+	s.routes[domain] = addr
+	s.writeConfig()
+}
+
+func (s *suite) writeConfig() {
+	var routes []string
+	for d, a := range s.routes {
+		routes = append(routes, fmt.Sprintf("%q = %q", d, a))
+	}
+	p := s.ports
+	text := fmt.Sprintf(`hostname = "localhost"
+data_dir = "data"
+
+[tls]
+cert = "tls/cert.pem"
+key  = "tls/key.pem"
+
+[auth]
+allow_plaintext = true
+
+[smtpd]
+listen      = ["127.0.0.1:%d"]
+submission  = ["127.0.0.1:%d"]
+submissions = ["127.0.0.1:%d"]
+
+[smtpd.queue]
+retry  = ["1s"]
+routes = { %s }
+
+[pop3d]
+listen     = ["127.0.0.1:%d"]
+tls_listen = ["127.0.0.1:%d"]
+
+[imapd]
+listen     = ["127.0.0.1:%d"]
+tls_listen = ["127.0.0.1:%d"]
+%s`, p.SMTP, p.Submission, p.Submissions, strings.Join(routes, ", "),
+		p.POP3, p.POP3S, p.IMAP, p.IMAPS, s.extra)
+	if err := os.WriteFile(s.conf, []byte(text), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// addr is a loopback "host:port".
+func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+
+// daemonPorts lists the ports a daemon must open before it counts as up.
+func (s *suite) daemonPorts(name string) []int {
+	p := s.ports
+	switch name {
+	case "smtpd":
+		return []int{p.SMTP, p.Submission, p.Submissions}
+	case "pop3d":
+		return []int{p.POP3, p.POP3S}
+	case "imapd":
+		return []int{p.IMAP, p.IMAPS}
+	}
+	return nil
+}
+
+// mailctl runs the built mailctl against the suite's config, with stdin
+// (for --password-stdin), and fails the test on a non-zero exit.
+func (s *suite) mailctl(stdin string, args ...string) string {
+	s.t.Helper()
+	out, err := s.tryMailctl(stdin, args...)
+	if err != nil {
+		s.t.Fatalf("mailctl %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (s *suite) tryMailctl(stdin string, args ...string) (string, error) {
+	s.t.Helper()
+	bin := binary(s.t, "mailctl")
+	cmd := exec.Command(bin, append([]string{"-config", s.conf}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// addUser creates domain (if needed) and user with password.
+func (s *suite) addUser(address, password string) {
+	s.t.Helper()
+	domain := address[strings.LastIndex(address, "@")+1:]
+	if !strings.Contains(s.mailctl("", "domain", "list"), domain+"\t") {
+		s.mailctl("", "domain", "add", domain)
+	}
+	s.mailctl(password+"\n", "user", "add", address, "--password-stdin")
+}
+
+// daemon is one running binary and its captured log.
+type daemon struct {
+	name string
+	cmd  *exec.Cmd
+	log  *syncBuffer
+	done chan struct{}
+	err  error // set when done is closed
+}
+
+// start launches the named daemons and waits until all their ports accept
+// connections; the daemons are stopped with SIGTERM at the end of the test.
+func (s *suite) start(names ...string) {
+	s.t.Helper()
+	for _, n := range names {
+		bin := binary(s.t, n)
+		d := &daemon{name: n, log: &syncBuffer{}, done: make(chan struct{})}
+		d.cmd = exec.Command(bin, "-config", s.conf)
+		d.cmd.Stdout = d.log
+		d.cmd.Stderr = d.log
+		if err := d.cmd.Start(); err != nil {
+			s.t.Fatalf("start %s: %v", n, err)
+		}
+		go func() { d.err = d.cmd.Wait(); close(d.done) }()
+		s.daemons[n] = d
+	}
+	for _, n := range names {
+		d := s.daemons[n]
+		for _, p := range s.daemonPorts(n) {
+			s.waitPort(d, p)
+		}
+	}
+}
+
+// waitPort polls until the port accepts a connection or the daemon dies.
+func (s *suite) waitPort(d *daemon, port int) {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr(port), time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-d.done:
+			s.t.Fatalf("%s exited before listening on %d (%v); log:\n%s", d.name, port, d.err, d.log)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s: port %d not open after 20s; log:\n%s", d.name, port, d.log)
+		}
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit; it returns the exit error.
+func (s *suite) stop(name string) error {
+	s.t.Helper()
+	d := s.daemons[name]
+	if d == nil {
+		return nil
+	}
+	delete(s.daemons, name)
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(40 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.done
+		return fmt.Errorf("%s did not stop within 40s after SIGTERM", name)
+	}
+	if s.t.Failed() || testing.Verbose() {
+		s.t.Logf("%s log:\n%s", name, d.log)
+	}
+	return d.err
+}
+
+func (s *suite) stopAll() {
+	for n := range s.daemons {
+		if err := s.stop(n); err != nil {
+			s.t.Errorf("stop %s: %v", n, err)
+		}
+	}
+}
+
+// logOf returns what the named daemon has logged so far.
+func (s *suite) logOf(name string) string {
+	if d := s.daemons[name]; d != nil {
+		return d.log.String()
+	}
+	return ""
+}
+
+// syncBuffer is a bytes.Buffer safe for the daemon's writer goroutines and
+// the test reading it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// run executes an external client with a timeout and returns its combined
+// output and exit code (-1 if it could not run or timed out).
+func run(t testing.TB, dir string, stdin string, name string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return string(out), 0
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ctx.Err() == nil {
+		return string(out), ee.ExitCode()
+	}
+	return string(out) + "\n" + err.Error(), -1
+}
+
+// python runs a script from testdata with env (KEY=VALUE) and returns its
+// output and exit code.
+func python(t testing.TB, script string, env ...string) (string, int) {
+	t.Helper()
+	needTool(t, "python3")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "python3", filepath.Join("testdata", script))
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return string(out), 0
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ctx.Err() == nil {
+		return string(out), ee.ExitCode()
+	}
+	return string(out) + "\n" + err.Error(), -1
+}
+
+// eventually polls cond every 100ms for up to d.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return cond()
+}
