@@ -38,7 +38,7 @@ func (s *session) Data(r io.Reader) error {
 		return errShuttingDown
 	}
 	s.inData = true // ended by Reset, after go-smtp has written the reply
-	body, err := io.ReadAll(&deadlineReader{r: r, conn: s.conn})
+	body, err := readBody(&deadlineReader{r: r, conn: s.conn})
 	if err != nil {
 		return s.readError(err)
 	}
@@ -63,6 +63,18 @@ func (s *session) Data(r io.Reader) error {
 		s.srv.kick()
 	}
 	return nil
+}
+
+// bodyBufSize is the read buffer a message starts with: most mail fits,
+// so it is read in a few large reads rather than io.ReadAll's many small
+// ones, each growing and copying the buffer and resetting the deadline.
+const bodyBufSize = 16 << 10
+
+func readBody(r io.Reader) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(bodyBufSize)
+	_, err := b.ReadFrom(r)
+	return b.Bytes(), err
 }
 
 // readError maps a failure while reading the data. A message that was cut

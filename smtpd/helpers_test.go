@@ -60,7 +60,7 @@ func (c *testClock) add(d time.Duration) {
 // testEnv is an in-process smtpd with the three listener roles on
 // loopback and a real store.
 type testEnv struct {
-	t             *testing.T
+	t             testing.TB
 	st            *store.Store
 	srv           *server
 	cfg           *shared.Config
@@ -70,7 +70,7 @@ type testEnv struct {
 	users         map[string]int64
 }
 
-func newEnv(t *testing.T, edit ...func(*shared.Config)) *testEnv {
+func newEnv(t testing.TB, edit ...func(*shared.Config)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	clock := &testClock{t: time.Now()}
@@ -203,14 +203,14 @@ func (e *testEnv) queued(rcpt string) []string {
 // client is a raw SMTP client over a real socket: it sends exactly what a
 // test says, so it can also misbehave.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	tp   *textproto.Conn
 }
 
 // dial connects to addr from local IP from ("" = any); tlsNow dials with
 // implicit TLS.
-func dial(t *testing.T, addr, from string, tlsNow bool) *client {
+func dial(t testing.TB, addr, from string, tlsNow bool) *client {
 	t.Helper()
 	d := net.Dialer{Timeout: 5 * time.Second}
 	if from != "" {

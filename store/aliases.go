@@ -91,6 +91,15 @@ func (r Resolution) Empty() bool { return len(r.Users) == 0 && len(r.Remote) == 
 // remote targets. postmaster@ and abuse@ (RFC 5321 §4.5.1) fall back to
 // the domain's first user when neither a user nor an alias exists.
 func (s *Store) Resolve(ctx context.Context, address string) (Resolution, error) {
+	// Most recipients are users: one query answers, with no transaction
+	// (smtpd resolves every RCPT TO).
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE address = ?`, address))
+	if err == nil {
+		return Resolution{Users: []User{u}}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return Resolution{}, fmt.Errorf("store: resolve %s: %w", address, err)
+	}
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return Resolution{}, fmt.Errorf("store: resolve %s: %w", address, err)
