@@ -47,8 +47,16 @@ func (s *session) mailbox(name string, missing error) (store.Mailbox, error) {
 }
 
 // Select opens a mailbox: its shared view is loaded (or shared with other
-// sessions of this process) and this session gets a tracker on it.
-func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+// sessions of this process) and this session gets a tracker on it. The
+// store work runs aside, so the connection's stack stays small while the
+// client idles in the mailbox.
+func (s *session) Select(name string, options *imap.SelectOptions) (data *imap.SelectData, err error) {
+	aside(func() { data, err = s.selectMailbox(name, options) })
+	return data, err
+}
+
+// selectMailbox does the work of Select.
+func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
 	mb, err := s.mailbox(name, errNoMailbox)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"mailsuite/shared"
+	"mailsuite/store"
 )
 
 // session is one IMAP connection's state. It is kept small on purpose: an
@@ -56,12 +57,15 @@ func (s *session) Close() error {
 
 // Login checks the credentials with the shared throttled authenticator and
 // records the relay grant before returning, so the grant exists when the
-// client reads the tagged OK.
+// client reads the tagged OK. Hashing and store calls run aside (see
+// stack.go).
 func (s *session) Login(username, password string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	ip := shared.PeerIP(s.conn.NetConn().RemoteAddr())
-	cred, err := s.srv.auth.Check(ctx, shared.ServiceIMAP, ip, username, password)
+	var cred store.Credential
+	var err error
+	aside(func() { cred, err = s.srv.auth.Check(ctx, shared.ServiceIMAP, ip, username, password) })
 	switch {
 	case errors.Is(err, shared.ErrAuthFailed):
 		time.Sleep(s.srv.failureDelay)
@@ -74,7 +78,8 @@ func (s *session) Login(username, password string) error {
 		s.srv.log.Error("login", "ip", ip, "err", err)
 		return errUnavailable
 	}
-	if err := s.srv.st.Grant(ctx, ip, cred.UserID, s.srv.window); err != nil {
+	aside(func() { err = s.srv.st.Grant(ctx, ip, cred.UserID, s.srv.window) })
+	if err != nil {
 		s.srv.log.Error("record grant", "ip", ip, "user", cred.Name, "err", err)
 		return errUnavailable
 	}
@@ -122,7 +127,9 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	if err := s.srv.hub.sync(ctx, nil); err != nil {
+	var err error
+	aside(func() { err = s.srv.hub.sync(ctx, nil) })
+	if err != nil {
 		s.srv.log.Error("poll changes", "err", err)
 	}
 	return s.sel.tracker.Poll(w, allowExpunge)
