@@ -1,0 +1,101 @@
+package main
+
+import (
+	"errors"
+	"time"
+
+	"mailsuite/shared"
+)
+
+// loginAllowed reports whether credentials may be sent now: over TLS, or
+// in the clear when the operator allowed it (RFC 2595).
+func (s *session) loginAllowed() bool {
+	return s.tls || s.srv.allowPlaintext
+}
+
+// refusePlaintext replies to a login attempt before TLS.
+func (s *session) refusePlaintext() {
+	s.fail("-ERR [AUTH] plaintext login is disabled, use STLS first")
+}
+
+func (s *session) cmdUSER(c command) bool {
+	if !s.loginAllowed() {
+		s.refusePlaintext()
+		return true
+	}
+	if !s.wantArgs(c, 1, 1) {
+		return true
+	}
+	s.user = c.args[0]
+	s.ok("send PASS")
+	return true
+}
+
+func (s *session) cmdPASS(c command) bool {
+	if !s.loginAllowed() {
+		s.refusePlaintext()
+		return true
+	}
+	if s.user == "" {
+		s.fail("-ERR send USER first")
+		return true
+	}
+	user := s.user
+	s.user = ""
+	if c.rest == "" {
+		s.fail("-ERR PASS: missing argument")
+		return true
+	}
+	s.authenticate(user, c.rest)
+	return true
+}
+
+// authenticate checks the credentials and, on success, locks and opens the
+// maildrop and records the relay grant before saying +OK, so a client that
+// sends mail right after its POP3 login is already allowed to relay.
+func (s *session) authenticate(user, pass string) {
+	cred, err := s.srv.auth.Check(s.ctx, shared.ServicePOP3, s.ip, user, pass)
+	switch {
+	case errors.Is(err, shared.ErrThrottled):
+		s.delay()
+		s.fail("-ERR [SYS/TEMP] too many failed logins, try again later")
+		return
+	case errors.Is(err, shared.ErrAuthFailed):
+		s.delay()
+		s.fail("-ERR [AUTH] invalid user name or password")
+		return
+	case err != nil:
+		s.internal("check login", err)
+		return
+	}
+	lock, err := lockMaildrop(s.srv.lockDir, cred.UserID, s.srv.lockWait)
+	if errors.Is(err, errLocked) {
+		s.fail("-ERR [IN-USE] maildrop is locked by another session")
+		return
+	}
+	if err != nil {
+		s.internal("lock maildrop", err)
+		return
+	}
+	drop, err := loadMaildrop(s.ctx, s.srv.store, cred.UserID)
+	if err == nil {
+		err = s.srv.store.Grant(s.ctx, s.ip, cred.UserID, s.srv.window)
+	}
+	if err != nil {
+		lock.unlock()
+		s.internal("open maildrop", err)
+		return
+	}
+	s.lock, s.drop, s.login = lock, drop, cred.Name
+	s.state = stateTransaction
+	n, size := drop.stat()
+	s.ok("maildrop has %d messages (%d octets)", n, size)
+}
+
+// delay slows down password guessing on one connection; the reply is
+// flushed after it, so the client cannot tell a failure sooner.
+func (s *session) delay() {
+	if s.srv.failureDelay > 0 {
+		time.Sleep(s.srv.failureDelay)
+	}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// loginRetry logs in, retrying while the maildrop is still locked by a
+// session the server has not yet noticed is gone.
+func (e *testEnv) loginRetry() *testconn {
+	e.t.Helper()
+	for i := 0; ; i++ {
+		c := e.dial()
+		c.cmd("USER "+testUser, "+OK")
+		c.send("PASS " + testPass)
+		l := c.readLine()
+		if strings.HasPrefix(l, "+OK") {
+			return c
+		}
+		if !strings.HasPrefix(l, "-ERR [IN-USE]") || i == 100 {
+			e.t.Fatalf("login: %q", l)
+		}
+		c.conn.Close()
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestTwoSessionsOneMaildrop(t *testing.T) {
+	e := newEnv(t, withPlaintext)
+	e.deliver(msg("a", "x\r\n"))
+	c1 := e.login()
+	c2 := e.dial()
+	c2.cmd("USER "+testUser, "+OK")
+	c2.cmd("PASS "+testPass, "-ERR [IN-USE]")
+	// The refused session is still usable once the first one quits.
+	c1.cmd("DELE 1", "+OK")
+	c1.cmd("QUIT", "+OK")
+	c1.closed()
+	c2.cmd("USER "+testUser, "+OK")
+	c2.cmd("PASS "+testPass, "+OK maildrop has 0 messages")
+}
+
+func TestLockAcrossHandles(t *testing.T) {
+	dir := t.TempDir()
+	l1, err := lockMaildrop(dir, 7, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockMaildrop(dir, 7, 0); err != errLocked {
+		t.Fatalf("second lock: %v, want errLocked", err)
+	}
+	l2, err := lockMaildrop(dir, 8, 0)
+	if err != nil {
+		t.Fatalf("other user's lock: %v", err)
+	}
+	l2.unlock()
+	l1.unlock()
+	l3, err := lockMaildrop(dir, 7, 0)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	l3.unlock()
+}
+
+func TestLoginWaitsForEndingSession(t *testing.T) {
+	e := newEnv(t, withPlaintext, func(s *server) { s.lockWait = 10 * time.Second })
+	e.deliver(msg("a", "x\r\n"))
+	c1 := e.login()
+	c1.cmd("DELE 1", "+OK")
+	c2 := e.dial()
+	c2.cmd("USER "+testUser, "+OK")
+	c2.send("PASS " + testPass) // waits for c1's lock
+	c1.cmd("QUIT", "+OK")
+	c2.expect("+OK maildrop has 0 messages")
+}
+
+func TestLockWaitGivesUp(t *testing.T) {
+	dir := t.TempDir()
+	l1, err := lockMaildrop(dir, 7, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l1.unlock()
+	if _, err := lockMaildrop(dir, 7, 30*time.Millisecond); err != errLocked {
+		t.Fatalf("lock with wait: %v, want errLocked", err)
+	}
+}

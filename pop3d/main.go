@@ -1,0 +1,76 @@
+// Command pop3d serves users' INBOXes over POP3 (RFC 1939) with STLS,
+// POP3S, SASL PLAIN/LOGIN, and records a relay grant at every login
+// (POP-before-SMTP).
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"mailsuite/shared"
+	"mailsuite/store"
+)
+
+func main() {
+	configPath := flag.String("config", shared.DefaultConfigPath, "configuration file")
+	flag.Parse()
+	log := shared.NewLogger("pop3d")
+	if err := shared.CheckCgo(); err != nil {
+		shared.Fatal(log, "cannot start", err)
+	}
+	cfg, err := shared.Load(*configPath)
+	if err != nil {
+		shared.Fatal(log, "cannot load configuration", err)
+	}
+	certs, err := shared.NewCertStore(cfg.TLS.Cert, cfg.TLS.Key)
+	if err != nil {
+		shared.Fatal(log, "cannot load TLS certificate", err)
+	}
+	st, err := store.Open(cfg.DBPath())
+	if err != nil {
+		shared.Fatal(log, "cannot open store", err)
+	}
+	lockDir := filepath.Join(cfg.DataDir, "locks")
+	if err := os.Mkdir(lockDir, 0o700); err != nil && !os.IsExist(err) {
+		shared.Fatal(log, "cannot create lock directory", err)
+	}
+	specs := listeners(cfg)
+	lns, err := shared.Listen(specs)
+	if err != nil {
+		shared.Fatal(log, "cannot listen", err)
+	}
+	srv := newServer(cfg.Hostname, st, log)
+	srv.tls = certs.Config()
+	srv.allowPlaintext = cfg.Auth.AllowPlaintext
+	srv.window = cfg.Relay.Window.Duration
+	srv.lockDir = lockDir
+	for i, ln := range lns {
+		go serveLogged(srv, ln, specs[i], log)
+	}
+	err = shared.Run(log, certs.Reload, srv.shutdown)
+	st.Close()
+	if err != nil {
+		log.Error("shutdown", "err", err)
+		os.Exit(1)
+	}
+}
+
+// listeners lists the configured POP3 (STLS) and POP3S addresses.
+func listeners(cfg *shared.Config) []shared.Listener {
+	var specs []shared.Listener
+	for _, a := range cfg.POP3D.Listen {
+		specs = append(specs, shared.Listener{Addr: a, Name: "pop3d.listen"})
+	}
+	for _, a := range cfg.POP3D.TLSListen {
+		specs = append(specs, shared.Listener{Addr: a, TLS: true, Name: "pop3d.tls_listen"})
+	}
+	return specs
+}
+
+func serveLogged(srv *server, ln net.Listener, spec shared.Listener, log *slog.Logger) {
+	log.Info("listening", "addr", ln.Addr().String(), "tls", spec.TLS)
+	srv.serve(ln, spec.TLS)
+}

@@ -1,0 +1,28 @@
+package main
+
+// cmdQUIT ends the session. After login it enters the UPDATE state: the
+// messages marked deleted are removed in one transaction, all or none;
+// then the maildrop lock is released, before the +OK, so a client that
+// reconnects at once does not find its own maildrop still locked.
+func (s *session) cmdQUIT(c command) bool {
+	if !s.wantArgs(c, 0, 0) {
+		return true
+	}
+	if s.state == stateAuthorization {
+		s.ok("%s POP3 server signing off", s.srv.hostname)
+		return false
+	}
+	uids := s.drop.deletedUIDs()
+	if len(uids) > 0 {
+		if err := s.srv.store.Expunge(s.ctx, s.drop.mailboxID, uids); err != nil {
+			s.log.Error("delete messages", "user", s.login, "err", err)
+			s.fail("-ERR [SYS/TEMP] could not delete messages, none were deleted")
+			return false
+		}
+	}
+	s.lock.unlock()
+	s.lock = nil
+	n, _ := s.drop.stat()
+	s.ok("%s POP3 server signing off (%d messages left, %d deleted)", s.srv.hostname, n, len(uids))
+	return false
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mailsuite/shared"
+	"mailsuite/store"
+)
+
+// Defaults for server limits.
+const (
+	// defaultIdleTimeout is how long a session may wait for a command.
+	// RFC 1939 asks for at least 10 minutes.
+	defaultIdleTimeout = 10 * time.Minute
+	// defaultMaxConns caps concurrent sessions across all listeners.
+	defaultMaxConns = 500
+	// defaultLockWait is how long a login waits for another session on
+	// the same maildrop to end before answering [IN-USE].
+	defaultLockWait = time.Second
+	// maxErrors closes a session after this many consecutive errors, so a
+	// confused or hostile client cannot keep a slot forever.
+	maxErrors = 10
+)
+
+// server accepts POP3 connections and runs sessions. Its fields are set
+// before the first serve call and not changed afterwards.
+type server struct {
+	hostname       string
+	store          *store.Store
+	auth           *shared.Authenticator
+	tls            *tls.Config // nil: no STLS, no implicit TLS
+	allowPlaintext bool
+	window         time.Duration // relay grant lifetime
+	lockDir        string
+	lockWait       time.Duration
+	failureDelay   time.Duration
+	idleTimeout    time.Duration
+	limiter        *shared.ConnLimiter
+	log            *slog.Logger
+
+	closing atomic.Bool
+	wg      sync.WaitGroup
+
+	mu    sync.Mutex
+	lns   map[net.Listener]bool // guarded by mu
+	conns map[net.Conn]bool     // guarded by mu
+}
+
+// newServer returns a server with default limits.
+func newServer(hostname string, st *store.Store, log *slog.Logger) *server {
+	return &server{
+		hostname:     hostname,
+		store:        st,
+		auth:         &shared.Authenticator{Store: st, Log: log},
+		window:       30 * time.Minute,
+		failureDelay: shared.FailureDelay,
+		lockWait:     defaultLockWait,
+		idleTimeout:  defaultIdleTimeout,
+		limiter:      shared.NewConnLimiter(defaultMaxConns),
+		log:          log,
+		lns:          make(map[net.Listener]bool),
+		conns:        make(map[net.Conn]bool),
+	}
+}
+
+// serve accepts connections on ln until it is closed. implicitTLS makes
+// it a POP3S listener (port 995).
+func (s *server) serve(ln net.Listener, implicitTLS bool) {
+	s.mu.Lock()
+	s.lns[ln] = true
+	if s.closing.Load() {
+		ln.Close()
+	}
+	s.mu.Unlock()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: wait, keep serving.
+			s.log.Error("accept", "err", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		if !s.limiter.Acquire() {
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			c.Write([]byte("-ERR [SYS/TEMP] too many connections, try again later\r\n"))
+			c.Close()
+			continue
+		}
+		if !s.track(c) {
+			s.limiter.Release()
+			c.Close()
+			return
+		}
+		go s.handle(c, implicitTLS)
+	}
+}
+
+// track registers a connection for shutdown; false when shutting down.
+func (s *server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.conns[c] = true
+	s.wg.Add(1)
+	return true
+}
+
+func (s *server) handle(c net.Conn, implicitTLS bool) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+		s.limiter.Release()
+		s.wg.Done()
+	}()
+	sess := newSession(s, c)
+	if implicitTLS {
+		if !sess.startTLS() {
+			return
+		}
+	}
+	sess.run()
+}
+
+// shutdown stops accepting, wakes sessions waiting for a command (they
+// say goodbye and close without deleting anything), lets commands in
+// progress finish, and waits for every session until ctx is done.
+func (s *server) shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	for ln := range s.lns {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}

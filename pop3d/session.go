@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"mailsuite/shared"
+)
+
+// state is the RFC 1939 session state. UPDATE happens inside QUIT.
+type state int
+
+const (
+	stateAuthorization state = 1 << iota
+	stateTransaction
+)
+
+// maxDiscard bounds how much of an over-long line is read and thrown away
+// before the session gives up on the client.
+const maxDiscard = 64 << 10
+
+var errLineTooLong = errors.New("line too long")
+
+// session is one client connection. It is used by a single goroutine.
+type session struct {
+	srv  *server
+	raw  net.Conn // the TCP connection, for deadlines
+	conn net.Conn // raw, or the TLS connection on top of it
+	r    *bufio.Reader
+	w    *bufio.Writer
+	ip   string
+	log  *slog.Logger
+	ctx  context.Context
+
+	tls    bool
+	state  state
+	user   string // from USER, waiting for PASS
+	login  string // logged-in address
+	drop   *maildrop
+	lock   *maildropLock
+	errors int // consecutive error replies
+}
+
+func newSession(srv *server, c net.Conn) *session {
+	ip := shared.PeerIP(c.RemoteAddr())
+	return &session{
+		srv:   srv,
+		raw:   c,
+		conn:  c,
+		r:     bufio.NewReaderSize(c, maxLine),
+		w:     bufio.NewWriterSize(c, 32<<10),
+		ip:    ip,
+		log:   srv.log.With("ip", ip),
+		ctx:   context.Background(),
+		state: stateAuthorization,
+	}
+}
+
+// run greets the client and serves commands until QUIT, an error or
+// shutdown. A session that ends without QUIT deletes nothing.
+func (s *session) run() {
+	defer func() { s.lock.unlock() }() // s.lock is set at login
+	s.reply("+OK %s POP3 server ready", s.srv.hostname)
+	for {
+		line, err := s.readLine()
+		if errors.Is(err, errLineTooLong) {
+			s.fail("-ERR line too long")
+		} else if err != nil {
+			s.hangUp(err)
+			return
+		} else if !s.dispatch(line) {
+			s.w.Flush()
+			return
+		}
+		if s.errors >= maxErrors {
+			s.reply("-ERR too many errors, closing connection")
+			s.w.Flush()
+			return
+		}
+	}
+}
+
+// hangUp ends a session whose read failed: on shutdown or idle timeout it
+// tells the client why; on a dropped connection there is nobody to tell.
+func (s *session) hangUp(err error) {
+	switch {
+	case s.srv.closing.Load():
+		s.reply("-ERR [SYS/TEMP] server shutting down, nothing was deleted")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		s.reply("-ERR idle timeout, closing connection")
+	default:
+		return
+	}
+	s.raw.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	s.w.Flush()
+}
+
+// readLine flushes pending replies (unless more pipelined commands are
+// already buffered) and reads one line without its line end. Bare LF is
+// accepted as a line end.
+func (s *session) readLine() ([]byte, error) {
+	if s.r.Buffered() == 0 {
+		if err := s.w.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	s.raw.SetDeadline(time.Now().Add(s.srv.idleTimeout))
+	if s.srv.closing.Load() {
+		return nil, errors.New("shutting down")
+	}
+	line, err := s.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return nil, s.discardLine()
+	}
+	if err != nil {
+		if err == io.EOF && len(line) > 0 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
+}
+
+// discardLine skips the rest of an over-long line.
+func (s *session) discardLine() error {
+	for n := 0; n < maxDiscard; {
+		chunk, err := s.r.ReadSlice('\n')
+		n += len(chunk)
+		if err == nil {
+			return errLineTooLong
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return err
+		}
+	}
+	return errors.New("over-long line without end")
+}
+
+// reply writes a response line; the buffer is flushed before the next
+// read, so pipelined commands get their replies in one write.
+func (s *session) reply(format string, args ...any) {
+	fmt.Fprintf(s.w, format, args...)
+	s.w.WriteString("\r\n")
+}
+
+// ok writes a +OK reply and resets the error count.
+func (s *session) ok(format string, args ...any) {
+	s.errors = 0
+	s.reply("+OK "+format, args...)
+}
+
+// fail writes an -ERR reply (msg starts with "-ERR") and counts it.
+func (s *session) fail(msg string, args ...any) {
+	s.errors++
+	s.reply(msg, args...)
+}
+
+// internal logs an unexpected error and gives the client a generic reply
+// that leaks nothing.
+func (s *session) internal(what string, err error) {
+	s.log.Error(what, "user", s.login, "err", err)
+	s.fail("-ERR [SYS/TEMP] internal error, try again later")
+}
