@@ -37,6 +37,8 @@ const FailureDelay = time.Second
 type Authenticator struct {
 	Store *store.Store
 	Log   *slog.Logger
+
+	cache loginCache
 }
 
 // Check verifies login and password for a service from the TCP peer ip.
@@ -61,8 +63,12 @@ func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, passw
 	case err != nil:
 		return store.Credential{}, fmt.Errorf("auth: %w", err)
 	}
-	if !CheckPassword(cred.Hash, password) {
-		return store.Credential{}, a.fail(ctx, svc, ip, login, "bad password")
+	now := a.Store.Now()
+	if !a.cache.ok(cred.Name, cred.Hash, password, now) {
+		if !CheckPassword(cred.Hash, password) {
+			return store.Credential{}, a.fail(ctx, svc, ip, login, "bad password")
+		}
+		a.cache.put(cred.Name, cred.Hash, password, now)
 	}
 	if cred.Kind == store.CredDomain && svc != ServiceSMTP {
 		return store.Credential{}, a.fail(ctx, svc, ip, login, "domain credential is for SMTP only")

@@ -97,3 +97,44 @@ func TestAuthThrottlePerAccount(t *testing.T) {
 		t.Fatalf("err = %v, want ErrThrottled after %d account failures", err, MaxFailuresPerAccount)
 	}
 }
+
+func TestAuthLoginCache(t *testing.T) {
+	a, _, now := authFixture(t)
+	ctx := context.Background()
+	cred, err := a.Check(ctx, ServiceIMAP, "10.0.0.1", "a@example.com", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.cache.ok(cred.Name, cred.Hash, "secret", *now) {
+		t.Fatal("a successful login was not remembered")
+	}
+	if a.cache.ok(cred.Name, cred.Hash, "Secret", *now) {
+		t.Fatal("the cache accepted another password")
+	}
+	// A cached login never lets a wrong password through.
+	if _, err := a.Check(ctx, ServiceIMAP, "10.0.0.1", "a@example.com", "wrong"); !errors.Is(err, ErrAuthFailed) {
+		t.Fatalf("wrong password after a cached login: %v", err)
+	}
+	// A password change invalidates the entry: the old password fails.
+	h, _ := HashPassword("new")
+	if err := a.Store.SetUserPassword(ctx, "a@example.com", h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Check(ctx, ServiceIMAP, "10.0.0.2", "a@example.com", "secret"); !errors.Is(err, ErrAuthFailed) {
+		t.Fatalf("old password after a change: %v", err)
+	}
+	if _, err := a.Check(ctx, ServiceIMAP, "10.0.0.2", "a@example.com", "new"); err != nil {
+		t.Fatalf("new password: %v", err)
+	}
+	// Entries expire.
+	if a.cache.ok(cred.Name, h, "new", now.Add(LoginCacheTTL+time.Second)) {
+		t.Fatal("an entry outlived LoginCacheTTL")
+	}
+	// A removed user is not served from the cache.
+	if err := a.Store.RemoveUser(ctx, "a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Check(ctx, ServiceIMAP, "10.0.0.3", "a@example.com", "new"); !errors.Is(err, ErrAuthFailed) {
+		t.Fatalf("removed user: %v", err)
+	}
+}
