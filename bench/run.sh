@@ -4,7 +4,8 @@
 # anchor, then writes bench/RESULTS.md with both figures and their ratio.
 # Env: BENCH (default ../shared/bench), RUNS (3), DURATION (15 s per POP3
 # phase), N (200 idle IMAP connections), ANCHOR_DOVECOT_CONF (as for
-# anchor/start.sh; dovecot-perf.conf is the fairer anchor for one process).
+# anchor/start.sh; default dovecot-perf.conf, the fairer anchor for one
+# process). The SMTP protocol bound (smtp-sink) is measured in the same run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -12,6 +13,7 @@ BENCH=${BENCH:-$ROOT/../shared/bench}
 OUT=$ROOT/bench/out
 RESULTS=$ROOT/bench/RESULTS.md
 export RUNS=${RUNS:-3} DURATION=${DURATION:-15} N=${N:-200} HOST=127.0.0.1
+export ANCHOR_DOVECOT_CONF=${ANCHOR_DOVECOT_CONF:-dovecot-perf.conf}
 [ -d "$BENCH" ] || { echo "bench: $BENCH not found" >&2; exit 1; }
 for t in smtp-source python3; do
 	command -v $t >/dev/null || { echo "bench: $t not installed" >&2; exit 1; }
@@ -86,6 +88,8 @@ measure() { # name smtp pop3 imap user_fmt pid_env
 	env PORT=$imap USER_FMT=$ufmt $pidenv "$BENCH/idle_rss.py" | tee "$o/idle_rss.txt"
 }
 measure mailsuite 22525 22110 22143 "user%d@bench.test" "SERVER_PID=$imapd_pid"
+echo "== protocol bound: smtp-sink"
+SINK=1 SINK_PORT=22526 MSGS=${SINK_MSGS:-10000} "$BENCH/smtp_accept.sh" | tee "$OUT/sink.txt"
 measure anchor 12525 11110 11143 "user%d" "PIDFILE=/tmp/anchor/run/dovecot/master.pid"
 
 # --- RESULTS.md ---
@@ -111,6 +115,9 @@ row() { # label key-file pattern key
 	echo "| measure | mailsuite | anchor | ratio |"
 	echo "| --- | --- | --- | --- |"
 	row "SMTP accept, msg/s (smtp-source -s 8 -m 2000 -l 4096)" smtp_accept.txt "MEDIAN smtp_accept" msgs_per_s
+	sink=$(field "$OUT/sink.txt" "MEDIAN smtp_accept" msgs_per_s)
+	macc=$(field "$OUT/mailsuite/smtp_accept.txt" "MEDIAN smtp_accept" msgs_per_s)
+	echo "| SMTP protocol bound, msg/s (smtp-source -> smtp-sink, same run) | ${sink:-n/a} | | mailsuite/bound $(ratio "$macc" "$sink") |"
 	row "SMTP end to end, msg/s (accepted and visible in POP3)" smtp_accept.txt "MEDIAN smtp_e2e" msgs_per_s
 	row "POP3 RETR, msg/s (4 workers)" pop3_retr.txt "MEDIAN pop3_retr" msgs_per_s
 	row "POP3 RETR, MB/s" pop3_retr.txt "MEDIAN pop3_retr" MB_per_s
@@ -129,6 +136,7 @@ row() { # label key-file pattern key
 	echo
 	echo '```'
 	echo "PORT=<smtp> E2E=1 POP_PORT=<pop3> TO=user10@bench.test $BENCH/smtp_accept.sh"
+	echo "SINK=1 SINK_PORT=22526 MSGS=10000 $BENCH/smtp_accept.sh"
 	echo "PORT=<pop3> SMTP_PORT=<smtp> USER_FMT=<user%d[@bench.test]> $BENCH/pop3_retr.py"
 	echo "PORT=<imap> USER_FMT=... SERVER_PID=<imapd>|PIDFILE=<dovecot> $BENCH/idle_rss.py"
 	echo '```'
