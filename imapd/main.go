@@ -7,58 +7,35 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"flag"
 	"os"
 
 	"mailsuite/shared"
-	"mailsuite/store"
 )
 
 func main() {
-	configPath := flag.String("config", shared.DefaultConfigPath, "configuration file")
-	flag.Parse()
-	log := shared.NewLogger("imapd")
-	if err := shared.CheckCgo(); err != nil {
-		shared.Fatal(log, "cannot start", err)
-	}
-	cfg, err := shared.Load(*configPath)
-	if err != nil {
-		shared.Fatal(log, "cannot load configuration", err)
-	}
-	certs, err := shared.NewCertStore(cfg.TLS.Cert, cfg.TLS.Key)
-	if err != nil {
-		shared.Fatal(log, "cannot load TLS certificate", err)
-	}
-	st, err := store.Open(cfg.DBPath())
-	if err != nil {
-		shared.Fatal(log, "cannot open store", err)
-	}
-	specs := listeners(cfg)
-	lns, err := shared.Listen(specs)
-	if err != nil {
-		shared.Fatal(log, "cannot listen", err)
-	}
+	d := shared.Start("imapd", listeners)
+	cfg, st, log := d.Config, d.Store, d.Log
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := newServer(ctx, cfg, st, log)
 	if err != nil {
 		shared.Fatal(log, "cannot read the store", err)
 	}
 	go srv.hub.run(ctx)
-	tlsConfig := certs.Config()
+	tlsConfig := d.Certs.Config()
 	imap := srv.imapServer(tlsConfig, cfg.Auth.AllowPlaintext)
-	for i, ln := range lns {
+	for i, ln := range d.Listeners {
 		ln = limitListener{Listener: ln, limit: srv.limit}
-		if specs[i].TLS {
+		if d.Specs[i].TLS {
 			ln = tls.NewListener(ln, tlsConfig)
 		}
-		log.Info("listening", "addr", ln.Addr().String(), "tls", specs[i].TLS)
+		log.Info("listening", "addr", ln.Addr().String(), "tls", d.Specs[i].TLS)
 		go func() {
 			if err := imap.Serve(ln); err != nil {
 				log.Error("serve", "addr", ln.Addr().String(), "err", err)
 			}
 		}()
 	}
-	err = shared.Run(log, certs.Reload, func(context.Context) error {
+	err = shared.Run(log, d.Certs.Reload, func(context.Context) error {
 		cancel()
 		return imap.Close()
 	})

@@ -1,0 +1,49 @@
+package shared
+
+import (
+	"flag"
+	"log/slog"
+	"net"
+
+	"mailsuite/store"
+)
+
+// Daemon is what every daemon has before it serves: its logger, the
+// configuration, the certificate, the store and its open listeners.
+type Daemon struct {
+	Log       *slog.Logger
+	Config    *Config
+	Certs     *CertStore
+	Store     *store.Store
+	Specs     []Listener     // what each listener is, in config order
+	Listeners []net.Listener // open, in the order of Specs
+}
+
+// Start does the start-up common to smtpd, pop3d and imapd: it parses
+// -config, checks the build for cgo, loads the configuration and the TLS
+// certificate, opens the store and every listener. Whatever fails is
+// logged in one line and the process exits with ExitConfig, before
+// systemd is told the daemon is ready.
+func Start(name string, listeners func(*Config) []Listener) *Daemon {
+	configPath := flag.String("config", DefaultConfigPath, "configuration file")
+	flag.Parse()
+	d := &Daemon{Log: NewLogger(name)}
+	if err := CheckCgo(); err != nil {
+		Fatal(d.Log, "cannot start", err)
+	}
+	var err error
+	if d.Config, err = Load(*configPath); err != nil {
+		Fatal(d.Log, "cannot load configuration", err)
+	}
+	if d.Certs, err = NewCertStore(d.Config.TLS.Cert, d.Config.TLS.Key); err != nil {
+		Fatal(d.Log, "cannot load TLS certificate", err)
+	}
+	if d.Store, err = store.Open(d.Config.DBPath()); err != nil {
+		Fatal(d.Log, "cannot open store", err)
+	}
+	d.Specs = listeners(d.Config)
+	if d.Listeners, err = Listen(d.Specs); err != nil {
+		Fatal(d.Log, "cannot listen", err)
+	}
+	return d
+}
