@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -70,9 +71,13 @@ type transaction struct {
 	from   string // canonical sender, "" for <>
 	mail   Mail
 	id     Identity
-	local  []int64 // user IDs, deduplicated
-	remote []string
-	rcpts  []string // as accepted, for the log
+	// undecided: DecideMail has not run yet (MX port without AUTH, no
+	// remote recipient so far); mail is then the verdict for inbound
+	// mail, which is all local recipients need.
+	undecided bool
+	local     []int64 // user IDs, deduplicated
+	remote    []string
+	rcpts     []string // as accepted, for the log
 }
 
 func (s *session) Reset() {
@@ -98,6 +103,9 @@ func (s *session) ctx() (context.Context, context.CancelFunc) {
 
 // Mail checks the sender against the client's identity (DESIGN.md rule 4)
 // and decides once, for the whole transaction, whether it may relay.
+// On the MX port without AUTH that decision can refuse nothing at MAIL
+// and matters only for a remote recipient, so it waits for the first one
+// (see Rcpt): plain inbound mail never reads the grants.
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	s.Reset()
 	var canon string
@@ -108,43 +116,68 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 		}
 		canon = a.Canon
 	}
+	s.tx = transaction{active: true, from: canon, undecided: true}
+	if s.role == RoleMX && s.cred == nil {
+		return nil
+	}
+	if serr := s.decideMail(); serr != nil {
+		s.tx = transaction{}
+		return serr
+	}
+	return nil
+}
+
+// decideMail gathers the identity and applies DecideMail to the
+// transaction's sender.
+func (s *session) decideMail() *smtp.SMTPError {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	id, err := s.identity(ctx)
+	strict := s.srv.cfg.Relay.SenderCheck != shared.SenderCheckOff
+	id, err := s.identity(ctx, strict)
 	if err != nil {
 		s.srv.log.Error("identity lookup", "ip", s.ip, "err", err)
 		return errTemporary
 	}
-	strict := s.srv.cfg.Relay.SenderCheck != shared.SenderCheckOff
-	m, serr := DecideMail(s.role, strict, id, canon)
+	m, serr := DecideMail(s.role, strict, id, s.tx.from)
 	if serr != nil {
-		s.srv.log.Info("sender refused", "ip", s.ip, "from", canon, "port", s.role.String(),
+		s.srv.log.Info("sender refused", "ip", s.ip, "from", s.tx.from, "port", s.role.String(),
 			"auth", credName(s.cred), "reply", serr.Message)
 		return serr
 	}
-	s.tx = transaction{active: true, from: canon, mail: m, id: id}
+	s.tx.mail, s.tx.id, s.tx.undecided = m, id, false
 	return nil
 }
 
 // identity gathers what the policy needs: the credential's sender
 // addresses and the grants of the peer IP held by users with SMTP
-// authority.
-func (s *session) identity(ctx context.Context) (Identity, error) {
+// authority. DecideMail reads grants only for a non-null sender without
+// AUTH, and the grant users' aliases only under strict sender checking
+// when the sender is none of their own addresses, so only then are they
+// looked up.
+func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
 	id := Identity{Cred: s.cred, CredSenders: s.credSenders, IP: s.ip}
+	if s.cred != nil || s.tx.from == "" {
+		return id, nil
+	}
 	grants, err := s.srv.st.LiveGrants(ctx, s.ip)
 	if err != nil {
 		return id, err
 	}
 	for _, g := range grants {
-		if !g.User.SMTP {
-			continue
+		if g.User.SMTP {
+			id.Granted = append(id.Granted, g.User.Address)
 		}
-		aliases, err := s.srv.st.AliasesOf(ctx, g.User.Address)
+	}
+	id.GrantSenders = id.Granted
+	if !strict || contains(id.Granted, s.tx.from) {
+		return id, nil
+	}
+	id.GrantSenders = slices.Clone(id.Granted)
+	for _, addr := range id.Granted {
+		aliases, err := s.srv.st.AliasesOf(ctx, addr)
 		if err != nil {
 			return id, err
 		}
-		id.Granted = append(id.Granted, g.User.Address)
-		id.GrantSenders = append(id.GrantSenders, g.User.Address)
 		id.GrantSenders = append(id.GrantSenders, aliases...)
 	}
 	return id, nil
@@ -173,6 +206,11 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err != nil {
 		s.srv.log.Error("recipient lookup", "rcpt", a.Canon, "err", err)
 		return errTemporary
+	}
+	if !r.LocalDomain && s.tx.undecided {
+		if serr := s.decideMail(); serr != nil {
+			return serr
+		}
 	}
 	if serr := DecideRcpt(s.role, s.tx.mail, r); serr != nil {
 		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", a.Canon,
