@@ -6,38 +6,15 @@ package main
 
 import (
 	"context"
-	"flag"
 	"os"
 
 	"mailsuite/shared"
 	"mailsuite/smtpd/queue"
-	"mailsuite/store"
 )
 
 func main() {
-	configPath := flag.String("config", shared.DefaultConfigPath, "configuration file")
-	flag.Parse()
-	log := shared.NewLogger("smtpd")
-	if err := shared.CheckCgo(); err != nil {
-		shared.Fatal(log, "cannot start", err)
-	}
-	cfg, err := shared.Load(*configPath)
-	if err != nil {
-		shared.Fatal(log, "cannot load configuration", err)
-	}
-	certs, err := shared.NewCertStore(cfg.TLS.Cert, cfg.TLS.Key)
-	if err != nil {
-		shared.Fatal(log, "cannot load TLS certificate", err)
-	}
-	st, err := store.Open(cfg.DBPath())
-	if err != nil {
-		shared.Fatal(log, "cannot open store", err)
-	}
-	specs := listeners(cfg)
-	lns, err := shared.Listen(specs)
-	if err != nil {
-		shared.Fatal(log, "cannot listen", err)
-	}
+	d := shared.Start("smtpd", listeners)
+	cfg, st, log := d.Config, d.Store, d.Log
 
 	runner := queue.New(cfg, st, log)
 	ctx, stopQueue := context.WithCancel(context.Background())
@@ -49,13 +26,14 @@ func main() {
 		}
 	}()
 
-	srv := newServer(cfg, st, log, certs.Config())
+	srv := newServer(cfg, st, log, d.Certs.Config())
 	srv.kick = runner.Kick
-	for i, ln := range lns {
-		log.Info("listening", "addr", ln.Addr().String(), "role", specs[i].Name, "tls", specs[i].TLS)
-		srv.serve(ln, roleOf(specs[i]), specs[i].TLS)
+	for i, ln := range d.Listeners {
+		spec := d.Specs[i]
+		log.Info("listening", "addr", ln.Addr().String(), "role", spec.Name, "tls", spec.TLS)
+		srv.serve(ln, roleOf(spec), spec.TLS)
 	}
-	err = shared.Run(log, certs.Reload, func(ctx context.Context) error {
+	err := shared.Run(log, d.Certs.Reload, func(ctx context.Context) error {
 		err := srv.shutdown(ctx)
 		stopQueue()
 		<-queueDone
