@@ -37,6 +37,7 @@ func main() {
 	}
 	err = shared.Run(log, d.Certs.Reload, func(context.Context) error {
 		cancel()
+		srv.conns.byeAll("server shutting down, reconnect shortly")
 		return imap.Close()
 	})
 	st.Close()

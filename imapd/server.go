@@ -50,6 +50,7 @@ type server struct {
 	appendLimit  uint32
 	failureDelay time.Duration // pause before answering a failed login
 	limit        *shared.ConnLimiter
+	conns        conns
 }
 
 func newServer(ctx context.Context, cfg *shared.Config, st *store.Store, log *slog.Logger) (*server, error) {
@@ -79,6 +80,7 @@ func newServer(ctx context.Context, cfg *shared.Config, st *store.Store, log *sl
 func (s *server) imapServer(tlsConfig *tls.Config, allowPlaintext bool) *imapserver.Server {
 	return imapserver.New(&imapserver.Options{
 		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			s.conns.add(c)
 			return &session{srv: s, conn: c}, nil, nil
 		},
 		Caps:         caps,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -21,6 +22,10 @@ type session struct {
 	userID int64 // 0 until logged in
 	login  string
 	sel    *selected // nil unless a mailbox is selected
+
+	// selMu guards sel between the connection's goroutine, which alone
+	// changes it, and the IDLE goroutine, which reads it (see Idle).
+	selMu sync.Mutex
 }
 
 // selected is the state of the selected mailbox.
@@ -52,6 +57,7 @@ func (s *session) Close() error {
 	if s.sel != nil {
 		s.Unselect()
 	}
+	s.srv.conns.remove(s.conn)
 	return nil
 }
 
@@ -125,6 +131,10 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if s.sel == nil {
 		return nil
 	}
+	return s.poll(s.sel, w, allowExpunge)
+}
+
+func (s *session) poll(sel *selected, w *imapserver.UpdateWriter, allowExpunge bool) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var err error
@@ -132,29 +142,39 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if err != nil {
 		s.srv.log.Error("poll changes", "err", err)
 	}
-	return s.sel.tracker.Poll(w, allowExpunge)
+	return sel.tracker.Poll(w, allowExpunge)
 }
 
 // Idle writes updates as the watcher delivers them until stop closes.
 // Anything queued before IDLE began is written first.
+//
+// go-imap runs Idle on a goroutine of its own and, when the client drops
+// the connection, calls Close without waiting for it: so Idle reads the
+// selection once, under selMu.
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	if s.sel == nil {
+	s.selMu.Lock()
+	sel := s.sel
+	s.selMu.Unlock()
+	if sel == nil {
 		<-stop
 		return nil
 	}
-	if err := s.Poll(w, true); err != nil {
+	if err := s.poll(sel, w, true); err != nil {
 		return err
 	}
-	return s.sel.tracker.Idle(w, stop)
+	return sel.tracker.Idle(w, stop)
 }
 
 // Unselect leaves the selected mailbox.
 func (s *session) Unselect() error {
-	if s.sel == nil {
+	s.selMu.Lock()
+	sel := s.sel
+	s.sel = nil
+	s.selMu.Unlock()
+	if sel == nil {
 		return nil
 	}
-	s.sel.tracker.Close()
-	s.srv.hub.release(s.sel.mbox)
-	s.sel = nil
+	sel.tracker.Close()
+	s.srv.hub.release(sel.mbox)
 	return nil
 }
