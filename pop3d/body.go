@@ -30,7 +30,17 @@ func isCRLFClean(body []byte) bool {
 	if !bytes.HasSuffix(body, []byte("\r\n")) {
 		return false
 	}
-	return bytes.Count(body, []byte("\n")) == bytes.Count(body, []byte("\r\n"))
+	for i := 0; ; {
+		j := bytes.IndexByte(body[i:], '\n')
+		if j < 0 {
+			return true
+		}
+		i += j
+		if i == 0 || body[i-1] != '\r' {
+			return false
+		}
+		i++
+	}
 }
 
 // eachLine calls fn with every line of body without its line end (LF or

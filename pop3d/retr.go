@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"strconv"
 
 	"mailsuite/store"
 )
@@ -39,7 +41,23 @@ func (s *session) cmdTOP(c command) bool {
 // means the client is gone; nothing was deleted.
 func (s *session) send(i, bodyLines int) bool {
 	m := s.drop.msgs[i]
-	body, err := s.srv.store.MessageBody(s.ctx, s.drop.mailboxID, m.UID)
+	var copied []byte
+	var werr error
+	inBuffer := false
+	err := s.srv.store.POP3Body(s.ctx, s.drop.mailboxID, m, func(body []byte) {
+		// The common small message goes straight from the driver's buffer
+		// into the reply buffer: at worst the reply doubles the body (bare
+		// LF to CRLF, dot-stuffing), and if that fits, no network write
+		// happens while the database read is open. A larger one is copied
+		// and sent after the read ends.
+		if 2*len(body)+maxReplyLine > s.w.Available() {
+			copied = bytes.Clone(body)
+			return
+		}
+		inBuffer = true
+		s.okSize(m.Size, bodyLines)
+		werr = writeMessage(s.w, body, bodyLines)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		s.fail("-ERR message %d was removed by another session", i+1)
 		return true
@@ -48,10 +66,25 @@ func (s *session) send(i, bodyLines int) bool {
 		s.internal("read message", err)
 		return true
 	}
-	if bodyLines < 0 {
-		s.ok("%d octets", m.Size)
-	} else {
-		s.ok("top of message follows")
+	if inBuffer {
+		return werr == nil
 	}
-	return writeMessage(s.w, body, bodyLines) == nil
+	s.okSize(m.Size, bodyLines)
+	return writeMessage(s.w, copied, bodyLines) == nil
+}
+
+// maxReplyLine bounds the status line and the terminating "." of a
+// RETR or TOP reply.
+const maxReplyLine = 64
+
+// okSize writes the status line of RETR ("+OK <size> octets") or TOP.
+func (s *session) okSize(size int64, bodyLines int) {
+	if bodyLines >= 0 {
+		s.ok("top of message follows")
+		return
+	}
+	s.errors = 0
+	s.w.WriteString("+OK ")
+	s.w.Write(strconv.AppendInt(s.num[:0], size, 10))
+	s.w.WriteString(" octets\r\n")
 }

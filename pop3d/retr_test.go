@@ -116,3 +116,23 @@ func TestDisconnectMidRetr(t *testing.T) {
 		t.Fatal("message lost")
 	}
 }
+
+// TestRetrLarge covers a message too big for the reply buffer, which is
+// copied out of the database read and sent after it, and, after it in
+// the same session, a small one written straight from the read: both
+// send exactly the announced octets, stuffed and with CRLF line ends.
+func TestRetrLarge(t *testing.T) {
+	e := newEnv(t, withPlaintext)
+	stored := "Subject: big\n\n" + strings.Repeat(".dot line\nplain line\r\n", 4000)
+	sent := strings.ReplaceAll(strings.ReplaceAll(stored, "\r\n", "\n"), "\n", "\r\n")
+	e.deliver(stored)
+	small := msg("small", ".x\r\n")
+	e.deliver(small)
+	c := e.login()
+	for i, want := range []string{sent, small} {
+		c.cmd(fmt.Sprintf("RETR %d", i+1), fmt.Sprintf("+OK %d octets", len(want)))
+		if got := strings.Join(c.multi(), "\r\n") + "\r\n"; got != want {
+			t.Fatalf("RETR sent %d octets, want %d", len(got), len(want))
+		}
+	}
+}

@@ -45,7 +45,8 @@ type session struct {
 	login  string // logged-in address
 	drop   *maildrop
 	lock   *maildropLock
-	errors int // consecutive error replies
+	errors int      // consecutive error replies
+	num    [20]byte // scratch for formatting sizes without allocating
 }
 
 func newSession(srv *server, c net.Conn) *session {

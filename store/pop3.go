@@ -92,3 +92,31 @@ func (s *Store) fillPOP3Sizes(ctx context.Context, out []POP3Message, missing []
 	}
 	return kept, nil
 }
+
+// POP3Body calls fn with the body of message m of mailboxID, or returns an
+// error wrapping ErrNotFound when it has been expunged since m was listed.
+// The body is the driver's buffer (sql.RawBytes), saving the copy Scan
+// into []byte makes: it is valid only during fn, and fn must not block
+// (no network writes), since the read holds one of the reader connections. The lookup goes by the primary key (ids are
+// AUTOINCREMENT, never reused) and checks the mailbox and UID, so it
+// finds exactly the message MessageBody would.
+func (s *Store) POP3Body(ctx context.Context, mailboxID int64, m POP3Message, fn func(body []byte)) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT body FROM messages WHERE id = ? AND mailbox_id = ? AND uid = ?`,
+		m.ID, mailboxID, m.UID)
+	if err != nil {
+		return fmt.Errorf("store: message %d/%d: %w", mailboxID, m.UID, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: message %d/%d: %w", mailboxID, m.UID, err)
+		}
+		return fmt.Errorf("store: message %d/%d: %w", mailboxID, m.UID, ErrNotFound)
+	}
+	var body sql.RawBytes
+	if err := rows.Scan(&body); err != nil {
+		return fmt.Errorf("store: message %d/%d: %w", mailboxID, m.UID, err)
+	}
+	fn(body)
+	return rows.Close()
+}
