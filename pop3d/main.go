@@ -4,53 +4,30 @@
 package main
 
 import (
-	"flag"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 
 	"mailsuite/shared"
-	"mailsuite/store"
 )
 
 func main() {
-	configPath := flag.String("config", shared.DefaultConfigPath, "configuration file")
-	flag.Parse()
-	log := shared.NewLogger("pop3d")
-	if err := shared.CheckCgo(); err != nil {
-		shared.Fatal(log, "cannot start", err)
-	}
-	cfg, err := shared.Load(*configPath)
-	if err != nil {
-		shared.Fatal(log, "cannot load configuration", err)
-	}
-	certs, err := shared.NewCertStore(cfg.TLS.Cert, cfg.TLS.Key)
-	if err != nil {
-		shared.Fatal(log, "cannot load TLS certificate", err)
-	}
-	st, err := store.Open(cfg.DBPath())
-	if err != nil {
-		shared.Fatal(log, "cannot open store", err)
-	}
+	d := shared.Start("pop3d", listeners)
+	cfg, st, log := d.Config, d.Store, d.Log
 	lockDir := filepath.Join(cfg.DataDir, "locks")
 	if err := os.Mkdir(lockDir, 0o700); err != nil && !os.IsExist(err) {
 		shared.Fatal(log, "cannot create lock directory", err)
 	}
-	specs := listeners(cfg)
-	lns, err := shared.Listen(specs)
-	if err != nil {
-		shared.Fatal(log, "cannot listen", err)
-	}
 	srv := newServer(cfg.Hostname, st, log)
-	srv.tls = certs.Config()
+	srv.tls = d.Certs.Config()
 	srv.allowPlaintext = cfg.Auth.AllowPlaintext
 	srv.window = cfg.Relay.Window.Duration
 	srv.lockDir = lockDir
-	for i, ln := range lns {
-		go serveLogged(srv, ln, specs[i], log)
+	for i, ln := range d.Listeners {
+		go serveLogged(srv, ln, d.Specs[i], log)
 	}
-	err = shared.Run(log, certs.Reload, srv.shutdown)
+	err := shared.Run(log, d.Certs.Reload, srv.shutdown)
 	st.Close()
 	if err != nil {
 		log.Error("shutdown", "err", err)
