@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"os"
 
 	"mailsuite/shared"
 )
@@ -35,26 +34,15 @@ func main() {
 			}
 		}()
 	}
-	err = shared.Run(log, d.Certs.Reload, func(context.Context) error {
+	d.Run(func(context.Context) error {
 		cancel()
 		srv.conns.byeAll("server shutting down, reconnect shortly")
 		return imap.Close()
 	})
-	st.Close()
-	if err != nil {
-		log.Error("shutdown", "err", err)
-		os.Exit(1)
-	}
 }
 
 // listeners lists the configured IMAP (STARTTLS) and IMAPS addresses.
 func listeners(cfg *shared.Config) []shared.Listener {
-	var specs []shared.Listener
-	for _, a := range cfg.IMAPD.Listen {
-		specs = append(specs, shared.Listener{Addr: a, Name: "imapd.listen"})
-	}
-	for _, a := range cfg.IMAPD.TLSListen {
-		specs = append(specs, shared.Listener{Addr: a, TLS: true, Name: "imapd.tls_listen"})
-	}
-	return specs
+	return append(shared.Specs("imapd.listen", cfg.IMAPD.Listen, false),
+		shared.Specs("imapd.tls_listen", cfg.IMAPD.TLSListen, true)...)
 }

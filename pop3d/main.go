@@ -27,24 +27,13 @@ func main() {
 	for i, ln := range d.Listeners {
 		go serveLogged(srv, ln, d.Specs[i], log)
 	}
-	err := shared.Run(log, d.Certs.Reload, srv.shutdown)
-	st.Close()
-	if err != nil {
-		log.Error("shutdown", "err", err)
-		os.Exit(1)
-	}
+	d.Run(srv.shutdown)
 }
 
 // listeners lists the configured POP3 (STLS) and POP3S addresses.
 func listeners(cfg *shared.Config) []shared.Listener {
-	var specs []shared.Listener
-	for _, a := range cfg.POP3D.Listen {
-		specs = append(specs, shared.Listener{Addr: a, Name: "pop3d.listen"})
-	}
-	for _, a := range cfg.POP3D.TLSListen {
-		specs = append(specs, shared.Listener{Addr: a, TLS: true, Name: "pop3d.tls_listen"})
-	}
-	return specs
+	return append(shared.Specs("pop3d.listen", cfg.POP3D.Listen, false),
+		shared.Specs("pop3d.tls_listen", cfg.POP3D.TLSListen, true)...)
 }
 
 func serveLogged(srv *server, ln net.Listener, spec shared.Listener, log *slog.Logger) {

@@ -1,9 +1,11 @@
 package shared
 
 import (
+	"context"
 	"flag"
 	"log/slog"
 	"net"
+	"os"
 
 	"mailsuite/store"
 )
@@ -46,4 +48,26 @@ func Start(name string, listeners func(*Config) []Listener) *Daemon {
 		Fatal(d.Log, "cannot listen", err)
 	}
 	return d
+}
+
+// Run serves until SIGTERM or SIGINT (see the package-level Run: systemd
+// readiness, SIGHUP reloads the certificate), then closes the store. A
+// shutdown that failed exits 1.
+func (d *Daemon) Run(shutdown func(context.Context) error) {
+	err := Run(d.Log, d.Certs.Reload, shutdown)
+	d.Store.Close()
+	if err != nil {
+		d.Log.Error("shutdown", "err", err)
+		os.Exit(1)
+	}
+}
+
+// Specs names listeners after their config key: key (e.g. "pop3d.listen")
+// for addrs, plain TCP unless implicitTLS.
+func Specs(key string, addrs []string, implicitTLS bool) []Listener {
+	specs := make([]Listener, 0, len(addrs))
+	for _, a := range addrs {
+		specs = append(specs, Listener{Addr: a, TLS: implicitTLS, Name: key})
+	}
+	return specs
 }

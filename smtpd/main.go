@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"mailsuite/shared"
 	"mailsuite/smtpd/queue"
@@ -33,32 +32,19 @@ func main() {
 		log.Info("listening", "addr", ln.Addr().String(), "role", spec.Name, "tls", spec.TLS)
 		srv.serve(ln, roleOf(spec), spec.TLS)
 	}
-	err := shared.Run(log, d.Certs.Reload, func(ctx context.Context) error {
+	d.Run(func(ctx context.Context) error {
 		err := srv.shutdown(ctx)
 		stopQueue()
 		<-queueDone
 		return err
 	})
-	st.Close()
-	if err != nil {
-		log.Error("shutdown", "err", err)
-		os.Exit(1)
-	}
 }
 
 // listeners lists the configured MX, submission and submissions addresses.
 func listeners(cfg *shared.Config) []shared.Listener {
-	var specs []shared.Listener
-	for _, a := range cfg.SMTPD.Listen {
-		specs = append(specs, shared.Listener{Addr: a, Name: "smtpd.listen"})
-	}
-	for _, a := range cfg.SMTPD.Submission {
-		specs = append(specs, shared.Listener{Addr: a, Name: "smtpd.submission"})
-	}
-	for _, a := range cfg.SMTPD.Submissions {
-		specs = append(specs, shared.Listener{Addr: a, TLS: true, Name: "smtpd.submissions"})
-	}
-	return specs
+	specs := shared.Specs("smtpd.listen", cfg.SMTPD.Listen, false)
+	specs = append(specs, shared.Specs("smtpd.submission", cfg.SMTPD.Submission, false)...)
+	return append(specs, shared.Specs("smtpd.submissions", cfg.SMTPD.Submissions, true)...)
 }
 
 func roleOf(l shared.Listener) Role {
