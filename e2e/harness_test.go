@@ -6,7 +6,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,19 +14,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared"
 )
 
-// Paths set up by TestMain.
-var (
-	moduleRoot string // the repository root (the e2e folder's parent)
-	binDir     string // where the binaries under test are built
-)
+// moduleRoot is the repository root (the e2e folder's parent), set up by
+// TestMain.
+var moduleRoot string
 
 func TestMain(m *testing.M) {
 	wd, err := os.Getwd()
@@ -36,58 +33,22 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	moduleRoot = filepath.Dir(wd)
-	binDir, err = os.MkdirTemp("", "mailsuite-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(binDir)
-	os.Exit(code)
+	testutil.Main(m)
 }
-
-// build records one binary's build, done at most once per test run.
-type build struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-var (
-	buildsMu sync.Mutex
-	builds   = map[string]*build{}
-)
 
 // binary returns the path of the named command built from the working
 // tree, building it on first use; the test is skipped if it does not build
 // (yet), with the compiler's first lines as the reason.
 func binary(t testing.TB, name string) string {
 	t.Helper()
-	buildsMu.Lock()
-	b := builds[name]
-	if b == nil {
-		b = &build{}
-		builds[name] = b
+	if _, err := os.Stat(filepath.Join(moduleRoot, name)); err != nil {
+		t.Skipf("%s does not build: no %s/ folder yet", name, name)
 	}
-	buildsMu.Unlock()
-	b.once.Do(func() {
-		if _, err := os.Stat(filepath.Join(moduleRoot, name)); err != nil {
-			b.err = fmt.Errorf("no %s/ folder yet", name)
-			return
-		}
-		out := filepath.Join(binDir, name)
-		cmd := exec.Command("go", "build", "-o", out, "./"+name)
-		cmd.Dir = moduleRoot
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("go build ./%s: %v\n%s", name, err, firstLines(string(msg), 8))
-			return
-		}
-		b.path = out
-	})
-	if b.err != nil {
-		t.Skipf("%s does not build: %v", name, b.err)
+	bin, err := testutil.Build("mailsuite/" + name)
+	if err != nil {
+		t.Skipf("%s does not build: %s", name, firstLines(err.Error(), 9))
 	}
-	return b.path
+	return bin
 }
 
 func firstLines(s string, n int) string {
@@ -266,7 +227,7 @@ func (s *suite) addUser(address, password string) {
 type daemon struct {
 	name string
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *testutil.SyncBuffer // written by the daemon, read by the test
 	done chan struct{}
 	err  error // set when done is closed
 }
@@ -277,7 +238,7 @@ func (s *suite) start(names ...string) {
 	s.t.Helper()
 	for _, n := range names {
 		bin := binary(s.t, n)
-		d := &daemon{name: n, log: &syncBuffer{}, done: make(chan struct{})}
+		d := &daemon{name: n, log: &testutil.SyncBuffer{}, done: make(chan struct{})}
 		d.cmd = exec.Command(bin, "-config", s.conf)
 		d.cmd.Stdout = d.log
 		d.cmd.Stderr = d.log
@@ -352,25 +313,6 @@ func (s *suite) logOf(name string) string {
 		return d.log.String()
 	}
 	return ""
-}
-
-// syncBuffer is a bytes.Buffer safe for the daemon's writer goroutines and
-// the test reading it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // run executes an external client with a timeout and returns its combined

@@ -4,20 +4,18 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared"
 	"mailsuite/store"
 )
@@ -29,13 +27,7 @@ const (
 )
 
 // testHash is computed once: argon2id is deliberately slow.
-var testHash = sync.OnceValue(func() string {
-	h, err := shared.HashPassword(testPass)
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
+var testHash = testutil.HashOnce(shared.HashPassword, testPass)
 
 // testEnv is an in-process imapd on loopback with a real store file.
 type testEnv struct {
@@ -48,7 +40,7 @@ type testEnv struct {
 	tlsConf *tls.Config
 	userID  int64
 	inbox   store.Mailbox
-	log     *syncBuffer
+	log     *testutil.SyncBuffer
 }
 
 type envConfig struct {
@@ -64,7 +56,7 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 		o(&ec)
 	}
 	dir := t.TempDir()
-	e := &testEnv{t: t, dbPath: filepath.Join(dir, "mail.db"), log: &syncBuffer{}}
+	e := &testEnv{t: t, dbPath: filepath.Join(dir, "mail.db"), log: &testutil.SyncBuffer{}}
 	st, err := store.Open(e.dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -81,18 +73,12 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 	if e.inbox, err = st.MailboxByName(ctx, e.userID, "INBOX"); err != nil {
 		t.Fatal(err)
 	}
-	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := shared.GenerateSelfSigned(certPath, keyPath, "localhost"); err != nil {
-		t.Fatal(err)
-	}
+	certPath, keyPath, clientTLS := testutil.SelfSigned(t, dir, shared.GenerateSelfSigned)
 	certs, err := shared.NewCertStore(certPath, keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pem, _ := os.ReadFile(certPath)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	e.tlsConf = &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	e.tlsConf = clientTLS
 
 	cfg := shared.Default()
 	cfg.SMTPD.MaxMessageBytes = 1 << 20
@@ -215,22 +201,4 @@ func (tc *textConn) login() {
 	if _, r := tc.cmd("LOGIN %s %q", testUser, testPass); !strings.HasPrefix(r, "OK") {
 		tc.t.Fatalf("login: %s", r)
 	}
-}
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -10,52 +10,21 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared"
 	"mailsuite/store"
 )
 
-// binDir holds the pop3d binary built once for the tests that run it.
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	binDir    string
-)
+func TestMain(m *testing.M) { testutil.Main(m) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
-// pop3dBinary builds ./pop3d (race detector off: it is a separate process).
+// pop3dBinary builds ./pop3d once for the tests that run it.
 func pop3dBinary(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "pop3d-test-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "pop3d")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return testutil.BuildBinary(t, "mailsuite/pop3d")
 }
 
 // daemonEnv is a data directory with a config, a store with one user,
@@ -82,9 +51,7 @@ func newDaemonEnv(t *testing.T) *daemonEnv {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	os.Mkdir(data, 0o700)
-	if err := shared.GenerateSelfSigned(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), "localhost"); err != nil {
-		t.Fatal(err)
-	}
+	testutil.SelfSigned(t, dir, shared.GenerateSelfSigned)
 	st, err := store.Open(filepath.Join(data, "mail.db"))
 	if err != nil {
 		t.Fatal(err)

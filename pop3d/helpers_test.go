@@ -12,10 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared"
 	"mailsuite/store"
 )
@@ -27,13 +27,7 @@ const (
 )
 
 // testHash is computed once: argon2id is deliberately slow.
-var testHash = sync.OnceValue(func() string {
-	h, err := shared.HashPassword(testPass)
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
+var testHash = testutil.HashOnce(shared.HashPassword, testPass)
 
 // testEnv is an in-process pop3d on loopback with a real store.
 type testEnv struct {
@@ -46,7 +40,7 @@ type testEnv struct {
 	certPool *x509.CertPool
 	userID   int64
 	inbox    int64
-	logBuf   *syncBuffer
+	logBuf   *testutil.SyncBuffer
 }
 
 type envOption func(*server)
@@ -75,19 +69,13 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := shared.GenerateSelfSigned(certPath, keyPath, "localhost"); err != nil {
-		t.Fatal(err)
-	}
+	certPath, keyPath, clientTLS := testutil.SelfSigned(t, dir, shared.GenerateSelfSigned)
 	tlsCfg, err := shared.LoadTLS(certPath, keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pem, _ := os.ReadFile(certPath)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
 
-	logBuf := &syncBuffer{}
+	logBuf := &testutil.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := newServer("pop3.test", st, log)
 	srv.tls = tlsCfg
@@ -108,7 +96,7 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 		srv.shutdown(ctx)
 	})
 	return &testEnv{t: t, srv: srv, st: st, dir: dir, addr: ln.Addr().String(), tlsAddr: tln.Addr().String(),
-		certPool: pool, userID: uid, inbox: inbox.ID, logBuf: logBuf}
+		certPool: clientTLS.RootCAs, userID: uid, inbox: inbox.ID, logBuf: logBuf}
 }
 
 func listen(t testing.TB) net.Listener {
@@ -239,24 +227,6 @@ func (c *testconn) closed() {
 	if l, err := c.r.ReadString('\n'); err == nil {
 		c.t.Fatalf("connection still open, got %q", l)
 	}
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func msg(subject, body string) string {

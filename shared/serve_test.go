@@ -1,7 +1,6 @@
 package shared
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,10 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"mailsuite/internal/testutil"
 )
 
 func TestListenPortInUse(t *testing.T) {
@@ -55,24 +55,6 @@ func TestListenOpensAll(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRunReloadThenShutdown(t *testing.T) {
 	// A fake systemd notify socket records the states sent.
 	sock := filepath.Join(t.TempDir(), "notify")
@@ -83,7 +65,7 @@ func TestRunReloadThenShutdown(t *testing.T) {
 	defer conn.Close()
 	t.Setenv("NOTIFY_SOCKET", sock)
 
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	log := newLogger(&logs, "test", slog.LevelInfo, false)
 	sigs := make(chan os.Signal)
 	reloads := 0
@@ -143,7 +125,7 @@ func TestRunReloadThenShutdown(t *testing.T) {
 
 func TestRunSecondSignalCancelsShutdown(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", "")
-	log := newLogger(&syncBuffer{}, "test", slog.LevelInfo, false)
+	log := newLogger(&testutil.SyncBuffer{}, "test", slog.LevelInfo, false)
 	sigs := make(chan os.Signal)
 	started := make(chan struct{})
 	shutdown := func(ctx context.Context) error {

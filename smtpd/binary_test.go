@@ -14,38 +14,20 @@ import (
 	"testing"
 	"time"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared"
 	"mailsuite/store"
 )
 
 // These tests run the built binary, as operators and the hidden tests do.
 
-// buildBinary builds package dir (relative to the module root) once per
-// test binary run.
-var buildOnce sync.Map // dir → func() (string, error)
+func TestMain(m *testing.M) { testutil.Main(m) }
 
+// buildBinary builds package pkg (relative to the module root) once per
+// test binary run.
 func buildBinary(t *testing.T, pkg string) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds a binary")
-	}
-	f, _ := buildOnce.LoadOrStore(pkg, sync.OnceValues(func() (string, error) {
-		dir, err := os.MkdirTemp("", "smtpd-test-bin")
-		if err != nil {
-			return "", err
-		}
-		out := filepath.Join(dir, filepath.Base(pkg))
-		cmd := exec.Command("go", "build", "-o", out, "mailsuite/"+pkg)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-		}
-		return out, nil
-	}))
-	bin, err := f.(func() (string, error))()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
+	return testutil.BuildBinary(t, "mailsuite/"+pkg)
 }
 
 // freePort reserves a loopback port for a child process's config. The
@@ -74,9 +56,7 @@ func newBinEnv(t *testing.T, extra string) *binEnv {
 	dir := t.TempDir()
 	b := &binEnv{dir: dir, conf: filepath.Join(dir, "mailsuite.toml"), extra: extra, users: map[string]int64{}}
 	os.Mkdir(filepath.Join(dir, "data"), 0o700)
-	if err := shared.GenerateSelfSigned(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), "localhost"); err != nil {
-		t.Fatal(err)
-	}
+	testutil.SelfSigned(t, dir, shared.GenerateSelfSigned)
 	st, err := store.Open(filepath.Join(dir, "data", "mail.db"))
 	if err != nil {
 		t.Fatal(err)

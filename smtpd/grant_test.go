@@ -31,11 +31,11 @@ func TestGrantLifecycle(t *testing.T) {
 	if code := relayFrom(t, e, "127.0.0.3"); code != 554 {
 		t.Fatalf("other IP: %d, want 554", code)
 	}
-	e.clock.add(9 * time.Minute)
+	e.clock.Add(9 * time.Minute)
 	if code := relayFrom(t, e, "127.0.0.2"); code != 250 {
 		t.Fatalf("inside the window: %d, want 250", code)
 	}
-	e.clock.add(2 * time.Minute)
+	e.clock.Add(2 * time.Minute)
 	if code := relayFrom(t, e, "127.0.0.2"); code != 554 {
 		t.Fatalf("after the window: %d, want 554", code)
 	}

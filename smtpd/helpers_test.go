@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"database/sql"
@@ -13,12 +12,12 @@ import (
 	"net/textproto"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared"
 	"mailsuite/store"
 )
@@ -33,29 +32,8 @@ const (
 	domainPass = "domain secret"
 )
 
-var testHash = sync.OnceValue(func() string { return hash(userPass) })
-var domainHash = sync.OnceValue(func() string { return hash(domainPass) })
-
-func hash(pw string) string {
-	h, err := shared.HashPassword(pw)
-	if err != nil {
-		panic(err)
-	}
-	return h
-}
-
-// testClock is a settable clock for the store.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+var testHash = testutil.HashOnce(shared.HashPassword, userPass)
+var domainHash = testutil.HashOnce(shared.HashPassword, domainPass)
 
 // testEnv is an in-process smtpd with the three listener roles on
 // loopback and a real store.
@@ -64,7 +42,7 @@ type testEnv struct {
 	st            *store.Store
 	srv           *server
 	cfg           *shared.Config
-	clock         *testClock
+	clock         *testutil.Clock
 	log           *syncBuffer
 	mx, sub, subs string
 	users         map[string]int64
@@ -73,8 +51,8 @@ type testEnv struct {
 func newEnv(t testing.TB, edit ...func(*shared.Config)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	clock := &testClock{t: time.Now()}
-	st, err := store.Open(filepath.Join(dir, "mail.db"), store.WithClock(clock.now))
+	clock := testutil.NewClock(time.Now())
+	st, err := store.Open(filepath.Join(dir, "mail.db"), store.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +60,7 @@ func newEnv(t testing.TB, edit ...func(*shared.Config)) *testEnv {
 	e := &testEnv{t: t, st: st, clock: clock, users: map[string]int64{}}
 	e.seed()
 
-	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := shared.GenerateSelfSigned(certPath, keyPath, "localhost"); err != nil {
-		t.Fatal(err)
-	}
+	certPath, keyPath, _ := testutil.SelfSigned(t, dir, shared.GenerateSelfSigned)
 	tlsCfg, err := shared.LoadTLS(certPath, keyPath)
 	if err != nil {
 		t.Fatal(err)
@@ -155,24 +130,7 @@ func (e *testEnv) grant(ip, user string, window time.Duration) {
 // inbox returns the bodies in user's INBOX.
 func (e *testEnv) inbox(user string) []string {
 	e.t.Helper()
-	ctx := context.Background()
-	mb, err := e.st.MailboxByName(ctx, e.users[user], "INBOX")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	msgs, err := e.st.Messages(ctx, mb.ID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out []string
-	for _, m := range msgs {
-		b, err := e.st.MessageBody(ctx, mb.ID, m.UID)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, string(b))
-	}
-	return out
+	return testutil.Inbox(e.t, e.st, e.users[user])
 }
 
 // queued returns the queued bodies for a remote recipient, read with
@@ -313,23 +271,9 @@ func testBody(subject string) string {
 	return "From: a@example.net\r\nSubject: " + subject + "\r\n\r\nHello.\r\n"
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink safe for concurrent writers, with a check for
+// what was logged.
+type syncBuffer struct{ testutil.SyncBuffer }
 
 func (s *syncBuffer) contains(sub string) bool { return strings.Contains(s.String(), sub) }
 

@@ -143,7 +143,7 @@ func TestAuthThrottled(t *testing.T) {
 	if code, msg := c.authPlain("", alice, userPass); code/100 != 4 {
 		t.Fatalf("throttled login: %d %s, want 4xx", code, msg)
 	}
-	e.clock.add(shared.ThrottleWindow + time.Second)
+	e.clock.Add(shared.ThrottleWindow + time.Second)
 	if code, msg := c.authPlain("", alice, userPass); code != 235 {
 		t.Fatalf("after the window: %d %s", code, msg)
 	}

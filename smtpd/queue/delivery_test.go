@@ -46,23 +46,23 @@ func TestRetrySchedule(t *testing.T) {
 		t.Fatalf("first scan: %d jobs, want 1", n)
 	}
 	rc := e.onlyRcpt()
-	if rc.Status != store.RcptPending || rc.Attempts != 1 || !rc.NextAttempt.Equal(e.clock.now().Add(time.Minute)) {
+	if rc.Status != store.RcptPending || rc.Attempts != 1 || !rc.NextAttempt.Equal(e.clock.Now().Add(time.Minute)) {
 		t.Fatalf("after attempt 1: %+v, want pending, next in 1m", rc)
 	}
 	if !strings.HasPrefix(rc.LastError, "451 4.3.0 try again later") {
 		t.Errorf("last error = %q", rc.LastError)
 	}
-	e.clock.add(59 * time.Second)
+	e.clock.Add(59 * time.Second)
 	if n := runOnce(t, r); n != 0 {
 		t.Fatalf("retried %d jobs before the retry time", n)
 	}
-	e.clock.add(time.Second)
+	e.clock.Add(time.Second)
 	runOnce(t, r)
 	rc = e.onlyRcpt()
-	if rc.Attempts != 2 || !rc.NextAttempt.Equal(e.clock.now().Add(2*time.Minute)) {
+	if rc.Attempts != 2 || !rc.NextAttempt.Equal(e.clock.Now().Add(2*time.Minute)) {
 		t.Fatalf("after attempt 2: %+v, want next in 2m", rc)
 	}
-	e.clock.add(2 * time.Minute)
+	e.clock.Add(2 * time.Minute)
 	runOnce(t, r)
 	if len(f.messages()) != 1 || len(e.queued()) != 0 {
 		t.Fatalf("after attempt 3: delivered %d, queue %+v", len(f.messages()), e.queued())
@@ -184,12 +184,12 @@ func TestLifetimeExpiryBounces(t *testing.T) {
 	if rc := e.onlyRcpt(); rc.Status != store.RcptPending || !strings.Contains(rc.LastError, "refused") {
 		t.Fatalf("after a refused connection: %+v", rc)
 	}
-	e.clock.add(59 * time.Minute)
+	e.clock.Add(59 * time.Minute)
 	runOnce(t, r)
 	if rc := e.onlyRcpt(); !rc.NextAttempt.Equal(time.Date(2025, 3, 1, 13, 0, 0, 0, time.UTC)) {
 		t.Fatalf("last retry at %v, want at the lifetime's end", rc.NextAttempt)
 	}
-	e.clock.add(time.Minute)
+	e.clock.Add(time.Minute)
 	runOnce(t, r)
 	inbox := e.inbox()
 	if len(inbox) != 1 || len(e.queued()) != 0 {

@@ -1,7 +1,6 @@
 package queue
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,26 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared"
 	"mailsuite/store"
 )
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // fakeDNS answers from maps; a missing name does not exist.
 type fakeDNS struct {
@@ -74,24 +57,6 @@ func (r *redirectDialer) DialContext(ctx context.Context, network, addr string) 
 	return nil, fmt.Errorf("dial %s: connection refused (test)", addr)
 }
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testEnv is a store with a local domain and user, a configuration whose
 // retry schedule is 1m, 2m, 4m and lifetime 1h, and a movable clock.
 type testEnv struct {
@@ -99,8 +64,8 @@ type testEnv struct {
 	path  string
 	st    *store.Store
 	cfg   *shared.Config
-	clock *testClock
-	logs  *syncBuffer
+	clock *testutil.Clock
+	logs  *testutil.SyncBuffer
 	alice int64 // user alice@local.test
 }
 
@@ -108,7 +73,7 @@ var testTimeouts = DefaultTimeouts().Scaled(0.01) // 3 s per command
 
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, clock: &testClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	e := &testEnv{t: t, clock: testutil.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), logs: &testutil.SyncBuffer{}}
 	e.path = filepath.Join(t.TempDir(), "mail.db")
 	e.st = e.open()
 	ctx := context.Background()
@@ -135,7 +100,7 @@ func newEnv(t *testing.T) *testEnv {
 
 // open opens another handle on the store file, as another process would.
 func (e *testEnv) open() *store.Store {
-	st, err := store.Open(e.path, store.WithClock(e.clock.now))
+	st, err := store.Open(e.path, store.WithClock(e.clock.Now))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -149,7 +114,7 @@ func (e *testEnv) runner(opts ...Option) *Runner {
 
 func (e *testEnv) runnerOn(st *store.Store, opts ...Option) *Runner {
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	base := []Option{WithClock(e.clock.now), WithTimeouts(testTimeouts), WithPollInterval(20 * time.Millisecond),
+	base := []Option{WithClock(e.clock.Now), WithTimeouts(testTimeouts), WithPollInterval(20 * time.Millisecond),
 		WithResolver(&fakeDNS{}), WithDialer(&redirectDialer{})}
 	return New(e.cfg, st, log, append(base, opts...)...)
 }
@@ -187,24 +152,7 @@ func (e *testEnv) onlyRcpt() store.QueuedRcpt {
 // inbox returns the bodies in alice's INBOX.
 func (e *testEnv) inbox() []string {
 	e.t.Helper()
-	ctx := context.Background()
-	mb, err := e.st.MailboxByName(ctx, e.alice, "INBOX")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	msgs, err := e.st.Messages(ctx, mb.ID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out []string
-	for _, m := range msgs {
-		b, err := e.st.MessageBody(ctx, mb.ID, m.UID)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, string(b))
-	}
-	return out
+	return testutil.Inbox(e.t, e.st, e.alice)
 }
 
 // start runs r in the background until the test ends or stop is called.

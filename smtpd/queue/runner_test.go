@@ -186,7 +186,7 @@ func TestKickAndFlushFromAnotherProcess(t *testing.T) {
 		return len(q) == 1 && q[0].Rcpts[0].Attempts == 1
 	})
 	// mailctl queue flush, through its own store handle.
-	n, err := e.open().FlushQueue(context.Background(), e.clock.now())
+	n, err := e.open().FlushQueue(context.Background(), e.clock.Now())
 	if err != nil || n != 1 {
 		t.Fatalf("flush: %d, %v", n, err)
 	}

@@ -1,0 +1,199 @@
+// Package testutil holds the helpers that the tests of several packages
+// share: a goroutine-safe log sink, a settable clock, a password hash made
+// once, a self-signed certificate with a client configuration that trusts
+// it, the bodies of a user's INBOX, and commands built once per test binary.
+// It is for tests only; no production package imports it.
+//
+// It must not import mailsuite/shared: shared's own tests use SyncBuffer,
+// and Go refuses the import cycle. Helpers that need shared take the
+// function they call (shared.HashPassword, shared.GenerateSelfSigned).
+// It imports mailsuite/store for Inbox, so store's own tests cannot use it.
+package testutil
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"mailsuite/store"
+)
+
+// SyncBuffer is a log sink safe for concurrent writers and readers. The
+// zero value is ready to use.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer // guarded by mu
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Clock is a settable clock for store.WithClock and the queue runner.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time // guarded by mu
+}
+
+// NewClock returns a clock that stands at t until Add moves it.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock forward by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// HashOnce returns a function that hashes pass with hash (normally
+// shared.HashPassword) on its first call and returns the same hash after:
+// argon2id is deliberately slow. It panics if hashing fails.
+func HashOnce(hash func(string) (string, error), pass string) func() string {
+	return sync.OnceValue(func() string {
+		h, err := hash(pass)
+		if err != nil {
+			panic(err)
+		}
+		return h
+	})
+}
+
+// SelfSigned writes cert.pem and key.pem for "localhost" into dir with
+// generate (normally shared.GenerateSelfSigned) and returns their paths and
+// a client configuration that trusts the certificate.
+func SelfSigned(t testing.TB, dir string, generate func(certPath, keyPath, hostname string) error) (certPath, keyPath string, client *tls.Config) {
+	t.Helper()
+	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := generate(certPath, keyPath, "localhost"); err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(certPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return certPath, keyPath, &tls.Config{RootCAs: pool, ServerName: "localhost"}
+}
+
+// Inbox returns the bodies of the messages in the user's INBOX, oldest
+// first.
+func Inbox(t testing.TB, st *store.Store, userID int64) []string {
+	t.Helper()
+	ctx := context.Background()
+	mb, err := st.MailboxByName(ctx, userID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := st.Messages(ctx, mb.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range msgs {
+		b, err := st.MessageBody(ctx, mb.ID, m.UID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// Built binaries: one go build per package per test binary, all in binDir.
+var (
+	buildMu sync.Mutex
+	builds  = map[string]func() (string, error){} // guarded by buildMu
+	binDir  string                                // guarded by buildMu; "" until the first build
+)
+
+// Build compiles the command pkg (an import path such as "mailsuite/pop3d")
+// without the race detector, since it runs as a separate process, and
+// returns the executable's path. It builds each package once per test
+// binary; later calls return the first result.
+func Build(pkg string) (string, error) {
+	buildMu.Lock()
+	b := builds[pkg]
+	if b == nil {
+		b = sync.OnceValues(func() (string, error) { return build(pkg) })
+		builds[pkg] = b
+	}
+	buildMu.Unlock()
+	return b()
+}
+
+func build(pkg string) (string, error) {
+	dir, err := buildDir()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, path.Base(pkg))
+	if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
+	}
+	return out, nil
+}
+
+func buildDir() (string, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if binDir == "" {
+		dir, err := os.MkdirTemp("", "mailsuite-test-bin")
+		if err != nil {
+			return "", err
+		}
+		binDir = dir
+	}
+	return binDir, nil
+}
+
+// BuildBinary is Build for a test that runs the binary: it skips the test
+// under -short and fails it if the package does not build.
+func BuildBinary(t testing.TB, pkg string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	bin, err := Build(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// Main runs a package's tests, deletes what Build wrote and exits with the
+// tests' status. Call it from TestMain in packages that use Build.
+func Main(m *testing.M) {
+	code := m.Run()
+	buildMu.Lock()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	buildMu.Unlock()
+	os.Exit(code)
+}
