@@ -38,15 +38,6 @@ type daemonEnv struct {
 	userID    int64
 }
 
-// freePort picks a port for a child process. The child cannot be handed
-// the listener, so there is a small window in which another process could
-// take the port; tests retry the start in that case.
-func freePort(t *testing.T) string {
-	ln := listen(t)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func newDaemonEnv(t *testing.T) *daemonEnv {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -71,7 +62,7 @@ func newDaemonEnv(t *testing.T) *daemonEnv {
 
 // writeConfig writes the configuration with fresh ports plus extra text.
 func (d *daemonEnv) writeConfig(extra string) {
-	d.addr, d.tls = freePort(d.t), freePort(d.t)
+	d.addr, d.tls = testutil.FreePort(d.t), testutil.FreePort(d.t)
 	cfg := fmt.Sprintf(`hostname = "pop3.test"
 data_dir = "data"
 [tls]

@@ -8,18 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// needClient skips a test when an external client is not installed (CI
-// installs them all).
-func needClient(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
+	"mailsuite/internal/testutil"
+)
 
 // runClient runs an external client with a timeout and returns its
 // combined output.
@@ -91,7 +82,7 @@ print('poplib ok')
 `
 
 func TestPoplib(t *testing.T) {
-	py := needClient(t, "python3")
+	py := testutil.NeedClient(t, "python3")
 	e := newEnv(t)
 	e.deliver(msg("first", "line\r\n.starts with a dot\r\n"))
 	e.deliver(msg("second", "body\r\n"))

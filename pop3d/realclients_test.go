@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"mailsuite/internal/testutil"
 )
 
 // countFiles counts the messages a client delivered into a Maildir.
@@ -34,7 +36,7 @@ func mkMaildir(t *testing.T, dir string) {
 // TestMpop fetches with mpop in keep+UIDL mode, plain and over STLS: a
 // second run gets nothing new, a new message is fetched alone.
 func TestMpop(t *testing.T) {
-	mpop := needClient(t, "mpop")
+	mpop := testutil.NeedClient(t, "mpop")
 	e := newEnv(t, withPlaintext)
 	e.deliver(msg("one", "hello\r\n"))
 	e.deliver(msg("two", ".dot line\r\n"))
@@ -111,7 +113,7 @@ auth plain
 // finds nothing new (exit 1), plain and over STLS with a verified
 // certificate.
 func TestFetchmail(t *testing.T) {
-	fm := needClient(t, "fetchmail")
+	fm := testutil.NeedClient(t, "fetchmail")
 	e := newEnv(t, withPlaintext)
 	e.deliver(msg("one", "hello\r\n"))
 	e.deliver(msg("two", "world\r\n"))
@@ -166,7 +168,7 @@ poll %s via %s service %s protocol pop3 uidl timeout 20
 // TestGetmail fetches with getmail6 (read_all = false, delete = false):
 // the second run retrieves nothing.
 func TestGetmail(t *testing.T) {
-	gm := needClient(t, "getmail")
+	gm := testutil.NeedClient(t, "getmail")
 	e := newEnv(t, withPlaintext)
 	e.deliver(msg("one", "hello\r\n"))
 	e.deliver(msg("two", "world\r\n"))

@@ -30,18 +30,6 @@ func buildBinary(t *testing.T, pkg string) string {
 	return testutil.BuildBinary(t, "mailsuite/"+pkg)
 }
 
-// freePort reserves a loopback port for a child process's config. The
-// binary must bind it itself, so the listener is closed first; a clash
-// would show as a start failure, not a wrong result.
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // binEnv is a data directory, certificate, seeded store and config file
 // for the binaries.
 type binEnv struct {
@@ -71,7 +59,7 @@ func newBinEnv(t *testing.T, extra string) *binEnv {
 		b.users[u] = id
 	}
 	st.Close()
-	b.mx, b.sub, b.subs, b.pop3, b.pop3s = freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
+	b.mx, b.sub, b.subs, b.pop3, b.pop3s = testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t)
 	b.writeConf(t)
 	return b
 }

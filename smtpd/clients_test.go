@@ -7,19 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"mailsuite/internal/testutil"
 )
 
 // These tests drive smtpd with the clients users have: Python's smtplib,
 // swaks and msmtp. Each is skipped only when the client is not installed.
-
-func need(t *testing.T, bin string) string {
-	t.Helper()
-	p, err := exec.LookPath(bin)
-	if err != nil {
-		t.Skipf("%s not installed", bin)
-	}
-	return p
-}
 
 func hostPort(t *testing.T, addr string) (string, string) {
 	h, p, err := net.SplitHostPort(addr)
@@ -49,7 +42,7 @@ s.quit()
 `
 
 func TestPythonSmtplib(t *testing.T) {
-	python := need(t, "python3")
+	python := testutil.NeedClient(t, "python3")
 	e := newEnv(t)
 	cases := []struct{ name, addr, mode, mech string }{
 		{"starttls plain", e.sub, "starttls", "PLAIN"},
@@ -90,7 +83,7 @@ func containsSubject(bodies []string, subject string) bool {
 }
 
 func TestSwaks(t *testing.T) {
-	swaks := need(t, "swaks")
+	swaks := testutil.NeedClient(t, "swaks")
 	e := newEnv(t)
 	run := func(args ...string) (string, error) {
 		out, err := exec.Command(swaks, append([]string{"--timeout", "10"}, args...)...).CombinedOutput()
@@ -121,7 +114,7 @@ func TestSwaks(t *testing.T) {
 }
 
 func TestMsmtp(t *testing.T) {
-	msmtp := need(t, "msmtp")
+	msmtp := testutil.NeedClient(t, "msmtp")
 	e := newEnv(t)
 	host, port := hostPort(t, e.sub)
 	conf := filepath.Join(t.TempDir(), "msmtprc")

@@ -16,6 +16,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path"
@@ -196,4 +197,27 @@ func Main(m *testing.M) {
 	}
 	buildMu.Unlock()
 	os.Exit(code)
+}
+
+// NeedClient returns the path of an external client, or skips the test
+// when it is not installed (CI installs them all).
+func NeedClient(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+// FreePort returns a loopback address that was free a moment ago, for a
+// daemon binary that must bind the address itself.
+func FreePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
