@@ -16,3 +16,5 @@ require (
 	golang.org/x/term v0.48.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 )
+
+replace github.com/emersion/go-smtp => ./third_party/go-smtp

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -52,8 +53,8 @@ func TestCommandsOutOfOrder(t *testing.T) {
 	if code, msg := c.cmd("VRFY nobody@example.com"); code != 252 {
 		t.Errorf("VRFY unknown: %d %s, want 252 (no user enumeration)", code, msg)
 	}
-	if code, _ := c.cmd("ETRN example.com"); code/100 != 5 {
-		t.Errorf("ETRN: %d", code)
+	if code, msg := c.cmd("ETRN example.com"); code != 502 {
+		t.Errorf("ETRN: %d %s, want 502 (not implemented)", code, msg)
 	}
 	for _, bad := range []string{"MAIL FROM:alice", "MAIL FROM:<a@b", "MAIL TO:<x@far.test>", "RCPT TO:<>",
 		"MAIL FROM:<a\x00b@far.test>", "MAIL FROM:<" + strings.Repeat("a", 65) + "@far.test>"} {
@@ -66,6 +67,35 @@ func TestCommandsOutOfOrder(t *testing.T) {
 	c.must(250, "RCPT TO:<%s>", alice)
 	if code, msg := c.data(testBody("after errors")); code != 250 {
 		t.Fatalf("DATA: %d %s", code, msg)
+	}
+}
+
+// TestPostmaster: RFC 5321 §4.5.1 postmaster (with and without a domain)
+// and abuse@ are accepted and read by someone, even for a domain without
+// users; "postmaster" is no sender address.
+func TestPostmaster(t *testing.T) {
+	e := newEnv(t)
+	if err := e.st.AddDomain(context.Background(), "empty.test"); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, e.mx, "", false)
+	c.ehlo()
+	if code, msg := c.cmd("MAIL FROM:<postmaster>"); code/100 != 5 {
+		t.Errorf("MAIL FROM:<postmaster>: %d %s, want 5xx", code, msg)
+	}
+	c.must(250, "MAIL FROM:<friend@far.test>")
+	for _, rcpt := range []string{"postmaster", "PostMaster", "abuse@empty.test", "postmaster@empty.test"} {
+		c.must(250, "RCPT TO:<%s>", rcpt)
+	}
+	if code, _ := c.cmd("RCPT TO:<nobody@empty.test>"); code != 550 {
+		t.Errorf("unknown user of a domain without users: %d, want 550", code)
+	}
+	if code, msg := c.data(testBody("to the postmaster")); code != 250 {
+		t.Fatalf("DATA: %d %s", code, msg)
+	}
+	// alice is the store's first user: one copy, however many postmasters.
+	if got := e.inbox(alice); len(got) != 1 || !strings.Contains(got[0], "to the postmaster") {
+		t.Errorf("first user's INBOX: %d messages, want 1", len(got))
 	}
 }
 

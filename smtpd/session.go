@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -189,6 +190,12 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !s.tx.active {
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL first"}
 	}
+	// RFC 5321 §4.5.1: "postmaster" without a domain is this server's
+	// postmaster, always local.
+	bare := strings.EqualFold(to, "postmaster")
+	if bare {
+		to = "postmaster@" + s.srv.cfg.Hostname
+	}
 	a, err := ParseAddress(to)
 	if err != nil {
 		s.srv.log.Info("recipient refused", "ip", s.ip, "rcpt", printable(to, 300), "reply", "bad address")
@@ -199,6 +206,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	r := Recipient{Addr: a.Canon}
 	var res store.Resolution
 	r.LocalDomain, err = s.srv.st.IsLocalDomain(ctx, a.Domain)
+	r.LocalDomain = r.LocalDomain || bare
 	if err == nil && r.LocalDomain {
 		res, err = s.srv.st.Resolve(ctx, a.Canon)
 		r.Known = !res.Empty()

@@ -78,6 +78,19 @@ func (s *Store) Aliases(ctx context.Context, domain string) ([]Alias, error) {
 	return out, rows.Err()
 }
 
+// firstUserTx is who reads postmaster@ and abuse@ mail of a domain that
+// has no alias for them: the domain's first user, or, for a domain with
+// no users (or for the bare "postmaster" of RFC 5321, domain ""), the
+// first user of the store, who is the operator's own account more often
+// than not. Such mail is never refused while anyone can read it.
+func firstUserTx(ctx context.Context, tx *sql.Tx, domain string) (User, error) {
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE domain = ? ORDER BY id LIMIT 1`, domain))
+	if errors.Is(err, sql.ErrNoRows) {
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users ORDER BY id LIMIT 1`))
+	}
+	return u, err
+}
+
 // Resolution is where mail to one local address goes.
 type Resolution struct {
 	Users  []User   // local users (deduplicated)
@@ -89,7 +102,7 @@ func (r Resolution) Empty() bool { return len(r.Users) == 0 && len(r.Remote) == 
 
 // Resolve expands a canonical address in a local domain to users and
 // remote targets. postmaster@ and abuse@ (RFC 5321 §4.5.1) fall back to
-// the domain's first user when neither a user nor an alias exists.
+// a first user (see firstUserTx) when neither a user nor an alias exists.
 func (s *Store) Resolve(ctx context.Context, address string) (Resolution, error) {
 	// Most recipients are users: one query answers, with no transaction
 	// (smtpd resolves every RCPT TO).
@@ -112,7 +125,7 @@ func (s *Store) Resolve(ctx context.Context, address string) (Resolution, error)
 	if r.Empty() {
 		local, domain := SplitAddress(address)
 		if local == "postmaster" || local == "abuse" {
-			u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE domain = ? ORDER BY id LIMIT 1`, domain))
+			u, err := firstUserTx(ctx, tx, domain)
 			if err == nil {
 				r.Users = append(r.Users, u)
 			} else if !errors.Is(err, sql.ErrNoRows) {

@@ -105,15 +105,15 @@ var errCancelled = errors.New("a caller cancelled")
 
 // commitBatch commits batch and answers every caller. A cancelled caller
 // is answered and dropped, and the rest are run again without it; a
-// busy database is retried; any other failure of the whole transaction
-// makes each request run alone, so only the one at fault fails.
+// busy database is retried; any other failure of a batch makes each
+// request run alone, so only the one at fault fails.
 func (s *Store) commitBatch(batch []*acceptReq) {
 	for attempt := 0; ; attempt++ {
 		batch = dropCancelled(batch)
 		if len(batch) == 0 {
 			return
 		}
-		errs, err := s.runBatch(batch)
+		err := s.runBatch(batch)
 		switch {
 		case errors.Is(err, errCancelled):
 			continue
@@ -126,12 +126,8 @@ func (s *Store) commitBatch(batch []*acceptReq) {
 			}
 			return
 		}
-		for i, r := range batch {
-			if err != nil {
-				r.done <- err
-			} else {
-				r.done <- errs[i]
-			}
+		for _, r := range batch {
+			r.done <- err
 		}
 		return
 	}
@@ -149,56 +145,29 @@ func dropCancelled(batch []*acceptReq) []*acceptReq {
 	return live
 }
 
-// runBatch runs each request under its own savepoint in one IMMEDIATE
-// transaction and commits it. errs[i] is request i's own failure, which
-// rolled back only its savepoint; err fails the whole batch, and then
-// nothing was written.
-func (s *Store) runBatch(batch []*acceptReq) (errs []error, err error) {
+// runBatch writes every request in one IMMEDIATE transaction and commits
+// it; on any error nothing was written. Requests get no savepoints of
+// their own, which would cost as much as their inserts: when one fails,
+// commitBatch runs each request alone, so only the one at fault fails.
+func (s *Store) runBatch(batch []*acceptReq) error {
 	// Not a caller's ctx: the transaction is shared.
 	tx, err := s.w.BeginTx(context.Background(), nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	errs = make([]error, len(batch))
-	for i, r := range batch {
-		if errs[i], err = acceptOneTx(tx, r, len(batch) == 1); err != nil {
+	for _, r := range batch {
+		if err := deliverTx(tx, r.env, r.body, r.now); err != nil {
 			tx.Rollback()
-			return nil, err
+			return err
 		}
 	}
 	for _, r := range batch {
 		if r.ctx.Err() != nil {
 			tx.Rollback()
-			return nil, errCancelled
+			return errCancelled
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	return errs, nil
-}
-
-// acceptOneTx writes one request under a savepoint. reqErr is the request's
-// own failure (its savepoint rolled back); err means the transaction
-// itself is broken. A request alone in its transaction needs no
-// savepoint, which costs as much as its inserts: its failure is the
-// transaction's, which then holds nothing else.
-func acceptOneTx(tx *sql.Tx, r *acceptReq, alone bool) (reqErr, err error) {
-	if alone {
-		return nil, deliverTx(tx, r.env, r.body, r.now)
-	}
-	if _, err := tx.Exec(`SAVEPOINT accept`); err != nil {
-		return nil, err
-	}
-	if reqErr = deliverTx(tx, r.env, r.body, r.now); reqErr != nil {
-		if _, err := tx.Exec(`ROLLBACK TO accept`); err != nil {
-			return nil, fmt.Errorf("%w (rollback: %v)", reqErr, err)
-		}
-	}
-	if _, err := tx.Exec(`RELEASE accept`); err != nil {
-		return nil, err
-	}
-	return reqErr, nil
+	return tx.Commit()
 }
 
 // deliverTx writes one message to the local INBOXes and the queue.
@@ -209,14 +178,7 @@ func deliverTx(tx *sql.Tx, env Envelope, body []byte, now int64) error {
 		local = append(append(local, env.LocalPrefix...), body...)
 	}
 	for _, uid := range env.Local {
-		var mbox int64
-		if err := tx.QueryRow(`SELECT id FROM mailboxes WHERE user_id = ? AND name = 'INBOX'`, uid).Scan(&mbox); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				err = ErrNotFound
-			}
-			return fmt.Errorf("INBOX of user #%d: %w", uid, err)
-		}
-		if _, err := insertMessageTx(tx, mbox, "", now, local); err != nil {
+		if err := deliverInboxTx(tx, uid, now, local); err != nil {
 			return fmt.Errorf("deliver to user #%d: %w", uid, err)
 		}
 	}
@@ -226,6 +188,24 @@ func deliverTx(tx *sql.Tx, env Envelope, body []byte, now int64) error {
 		}
 	}
 	return nil
+}
+
+// deliverInboxTx appends a message to a user's INBOX: one statement finds
+// the INBOX and takes its next UID, a second inserts the message.
+func deliverInboxTx(tx *sql.Tx, userID, date int64, body []byte) error {
+	var mbox int64
+	var uid uint32
+	err := tx.QueryRow(`UPDATE mailboxes SET uidnext = uidnext + 1 WHERE user_id = ? AND name = 'INBOX'
+		RETURNING id, uidnext - 1`, userID).Scan(&mbox, &uid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("INBOX: %w", ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(`INSERT INTO messages (mailbox_id, uid, flags, internal_date, size, body) VALUES (?, ?, '', ?, ?, ?)`,
+		mbox, uid, date, len(body), body)
+	return err
 }
 
 func enqueueTx(tx *sql.Tx, env Envelope, body []byte, now int64) error {
