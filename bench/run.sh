@@ -90,6 +90,17 @@ measure() { # name smtp pop3 imap user_fmt pid_env
 measure mailsuite 22525 22110 22143 "user%d@bench.test" "SERVER_PID=$imapd_pid"
 echo "== protocol bound: smtp-sink"
 SINK=1 SINK_PORT=22526 MSGS=${SINK_MSGS:-10000} "$BENCH/smtp_accept.sh" | tee "$OUT/sink.txt"
+# The yardsticks for the accept rate: a bare go-smtp server storing each
+# message in one SQLite table (bench/smtp_ref), same run, same script.
+go build -o "$OUT/smtp_ref" ./bench/smtp_ref
+for mode in nodb full group; do
+	echo "== reference: smtp_ref -mode $mode"
+	"$OUT/smtp_ref" -mode $mode -addr 127.0.0.1:22625 2>"$OUT/smtp_ref.$mode.log" &
+	ref=$!
+	for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/22625) 2>/dev/null && break; sleep 0.1; done
+	PORT=22625 "$BENCH/smtp_accept.sh" | tee "$OUT/ref_$mode.txt"
+	kill -TERM $ref; wait $ref 2>/dev/null
+done
 measure anchor 12525 11110 11143 "user%d" "PIDFILE=/tmp/anchor/run/dovecot/master.pid"
 
 # --- RESULTS.md ---
@@ -118,6 +129,10 @@ row() { # label key-file pattern key
 	sink=$(field "$OUT/sink.txt" "MEDIAN smtp_accept" msgs_per_s)
 	macc=$(field "$OUT/mailsuite/smtp_accept.txt" "MEDIAN smtp_accept" msgs_per_s)
 	echo "| SMTP protocol bound, msg/s (smtp-source -> smtp-sink, same run) | ${sink:-n/a} | | mailsuite/bound $(ratio "$macc" "$sink") |"
+	for mode in nodb full group; do
+		ref=$(field "$OUT/ref_$mode.txt" "MEDIAN smtp_accept" msgs_per_s)
+		echo "| SMTP reference \`bench/smtp_ref -mode $mode\`, msg/s (bound $(ratio "$ref" "$sink")) | ${ref:-n/a} | | mailsuite/reference $(ratio "$macc" "$ref") |"
+	done
 	row "SMTP end to end, msg/s (accepted and visible in POP3)" smtp_accept.txt "MEDIAN smtp_e2e" msgs_per_s
 	row "POP3 RETR, msg/s (4 workers)" pop3_retr.txt "MEDIAN pop3_retr" msgs_per_s
 	row "POP3 RETR, MB/s" pop3_retr.txt "MEDIAN pop3_retr" MB_per_s
@@ -137,9 +152,14 @@ row() { # label key-file pattern key
 	echo '```'
 	echo "PORT=<smtp> E2E=1 POP_PORT=<pop3> TO=user10@bench.test $BENCH/smtp_accept.sh"
 	echo "SINK=1 SINK_PORT=22526 MSGS=10000 $BENCH/smtp_accept.sh"
+	echo "bench/smtp_ref -mode nodb|full|group -addr 127.0.0.1:22625 & PORT=22625 $BENCH/smtp_accept.sh"
 	echo "PORT=<pop3> SMTP_PORT=<smtp> USER_FMT=<user%d[@bench.test]> $BENCH/pop3_retr.py"
 	echo "PORT=<imap> USER_FMT=... SERVER_PID=<imapd>|PIDFILE=<dovecot> $BENCH/idle_rss.py"
 	echo '```'
+	echo
+	echo "smtp_ref modes: nodb = go-smtp reading the data and storing nothing; full = one"
+	echo "INSERT and one durable commit (WAL, synchronous=FULL) per message; group = the same"
+	echo "with the messages of all waiting sessions committed together (group commit)."
 	echo
 	echo "Raw output: bench/out/{mailsuite,anchor}/*.txt (not committed)."
 } >"$RESULTS"
