@@ -86,3 +86,25 @@ func TestLockWaitGivesUp(t *testing.T) {
 		t.Fatalf("lock with wait: %v, want errLocked", err)
 	}
 }
+
+// TestUnlockWakesWaiters: a session that ends wakes the sessions of this
+// process waiting for the same maildrop, and only those.
+func TestUnlockWakesWaiters(t *testing.T) {
+	dir := t.TempDir()
+	l, err := lockMaildrop(dir, 8, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, other := releases.wait(8), releases.wait(9)
+	l.unlock()
+	select {
+	case <-same:
+	default:
+		t.Fatal("unlock did not wake a waiter for the same maildrop")
+	}
+	select {
+	case <-other:
+		t.Fatal("unlock woke a waiter for another maildrop")
+	default:
+	}
+}
