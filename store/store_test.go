@@ -186,6 +186,50 @@ func TestGrantExpiry(t *testing.T) {
 	}
 }
 
+// TestGrantRefreshSlack: a login within a sixtieth of the window of the
+// last refresh leaves the grant as it is (no write); a later one, or any
+// one that would move a short window's expiry, extends it.
+func TestGrantRefreshSlack(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := openTest(t, WithClock(c.now))
+	u := seed(t, s)
+	expiry := func() int64 {
+		g, err := s.LiveGrants(ctx, "127.0.0.2")
+		if err != nil || len(g) != 1 {
+			t.Fatalf("grants %v, %v", g, err)
+		}
+		return g[0].Expires.Unix()
+	}
+	grant := func(window time.Duration) {
+		if err := s.Grant(ctx, "127.0.0.2", u.ID, window); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := c.t.Unix()
+	grant(30 * time.Minute)
+	c.t = c.t.Add(20 * time.Second)
+	grant(30 * time.Minute)
+	if got := expiry(); got != start+1800 {
+		t.Fatalf("refresh within 30 s rewrote the grant: expires %+d s", got-start)
+	}
+	c.t = c.t.Add(15 * time.Second)
+	grant(30 * time.Minute)
+	if got := expiry(); got != start+35+1800 {
+		t.Fatalf("refresh after 35 s: expires %+d s, want %+d", got-start, 35+1800)
+	}
+	c.t = c.t.Add(time.Second)
+	grant(2 * time.Second) // a shorter window takes effect at once
+	if got := expiry(); got != start+36+2 {
+		t.Fatalf("2 s window after a 30 min one: expires %+d s, want %+d", got-start, 36+2)
+	}
+	c.t = c.t.Add(time.Second)
+	grant(2 * time.Second) // and moves by every second
+	if got := expiry(); got != start+37+2 {
+		t.Fatalf("2 s window refreshed after 1 s: expires %+d s, want %+d", got-start, 37+2)
+	}
+}
+
 func TestThrottleCounts(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
