@@ -87,6 +87,11 @@ func TestPostmaster(t *testing.T) {
 	for _, rcpt := range []string{"postmaster", "PostMaster", "abuse@empty.test", "postmaster@empty.test"} {
 		c.must(250, "RCPT TO:<%s>", rcpt)
 	}
+	for _, bad := range []string{"RCPT TO:<postmaster", "RCPT TO:<postmasterx>", "RCPT TO:<postmaster> junk", "RCPT TO:postmaster"} {
+		if code, msg := c.cmd("%s", bad); code/100 != 5 {
+			t.Errorf("%q: %d %s, want 5xx", bad, code, msg)
+		}
+	}
 	if code, _ := c.cmd("RCPT TO:<nobody@empty.test>"); code != 550 {
 		t.Errorf("unknown user of a domain without users: %d, want 550", code)
 	}
