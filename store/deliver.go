@@ -203,9 +203,7 @@ func deliverInboxTx(tx *sql.Tx, userID, date int64, body []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO messages (mailbox_id, uid, flags, internal_date, size, body) VALUES (?, ?, '', ?, ?, ?)`,
-		mbox, uid, date, len(body), body)
-	return err
+	return insertAtTx(tx, mbox, uid, "", date, body)
 }
 
 func enqueueTx(tx *sql.Tx, env Envelope, body []byte, now int64) error {

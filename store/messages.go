@@ -94,9 +94,15 @@ func insertMessageTx(tx *sql.Tx, mailboxID int64, flags string, date int64, body
 		}
 		return 0, err
 	}
+	return uid, insertAtTx(tx, mailboxID, uid, flags, date, body)
+}
+
+// insertAtTx inserts a message under a UID already taken from the
+// mailbox's UIDNEXT.
+func insertAtTx(tx *sql.Tx, mailboxID int64, uid uint32, flags string, date int64, body []byte) error {
 	_, err := tx.Exec(`INSERT INTO messages (mailbox_id, uid, flags, internal_date, size, body) VALUES (?, ?, ?, ?, ?, ?)`,
 		mailboxID, uid, flags, date, len(body), body)
-	return uid, err
+	return err
 }
 
 // Expunge deletes the given UIDs from a mailbox in one transaction: all
