@@ -104,7 +104,7 @@ func (s *Store) IsLocalDomain(ctx context.Context, name string) (bool, error) {
 }
 
 // SetDomainCredential sets (hash != "") or disables (hash == "") the
-// domain-level SMTP credential.
+// domain-level SMTP credential, forgetting its known devices.
 func (s *Store) SetDomainCredential(ctx context.Context, domain, hash string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE domains SET smtp_hash = ? WHERE name = ?`, hash, domain)
@@ -113,6 +113,9 @@ func (s *Store) SetDomainCredential(ctx context.Context, domain, hash string) er
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("store: set credential of %s: domain %w", domain, ErrNotFound)
+		}
+		if _, err := tx.Exec(dropDevices, domain); err != nil {
+			return fmt.Errorf("store: set credential of %s: %w", domain, err)
 		}
 		return nil
 	})
@@ -152,17 +155,32 @@ func (s *Store) AddUser(ctx context.Context, address, hash string, smtp bool) (i
 	return id, err
 }
 
-// SetUserPassword replaces a user's password hash.
+// Statements that end what a user's old password or SMTP authority gave:
+// each takes the address.
+const (
+	dropGrants  = `DELETE FROM grants WHERE user_id = (SELECT id FROM users WHERE address = ?)`
+	dropDevices = `DELETE FROM known_devices WHERE account = ?`
+)
+
+// SetUserPassword replaces a user's password hash. The relay grants and
+// known devices that logins with the old password earned go with it: the
+// password may have been changed because someone else knew it.
 func (s *Store) SetUserPassword(ctx context.Context, address, hash string) error {
-	return s.updateUser(ctx, address, `UPDATE users SET hash = ? WHERE address = ?`, hash)
+	return s.updateUser(ctx, address, `UPDATE users SET hash = ? WHERE address = ?`, hash, dropGrants, dropDevices)
 }
 
-// SetUserSMTP sets a user's SMTP authority.
+// SetUserSMTP sets a user's SMTP authority. Turning it off also deletes
+// the user's relay grants, which exist to let the user send.
 func (s *Store) SetUserSMTP(ctx context.Context, address string, on bool) error {
-	return s.updateUser(ctx, address, `UPDATE users SET smtp = ? WHERE address = ?`, boolInt(on))
+	if on {
+		return s.updateUser(ctx, address, `UPDATE users SET smtp = ? WHERE address = ?`, 1)
+	}
+	return s.updateUser(ctx, address, `UPDATE users SET smtp = ? WHERE address = ?`, 0, dropGrants)
 }
 
-func (s *Store) updateUser(ctx context.Context, address, query string, v any) error {
+// updateUser runs query with v and address, then each of then with the
+// address, in one transaction.
+func (s *Store) updateUser(ctx context.Context, address, query string, v any, then ...string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(query, v, address)
 		if err != nil {
@@ -171,13 +189,22 @@ func (s *Store) updateUser(ctx context.Context, address, query string, v any) er
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("store: update user %s: %w", address, ErrNotFound)
 		}
+		for _, q := range then {
+			if _, err := tx.Exec(q, address); err != nil {
+				return fmt.Errorf("store: update user %s: %w", address, err)
+			}
+		}
 		return nil
 	})
 }
 
-// RemoveUser deletes a user with all mailboxes, messages and grants.
+// RemoveUser deletes a user with all mailboxes, messages, grants and
+// known devices.
 func (s *Store) RemoveUser(ctx context.Context, address string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(dropDevices, address); err != nil {
+			return fmt.Errorf("store: remove user %s: %w", address, err)
+		}
 		res, err := tx.Exec(`DELETE FROM users WHERE address = ?`, address)
 		if err != nil {
 			return fmt.Errorf("store: remove user %s: %w", address, err)

@@ -32,30 +32,27 @@ type Credential struct {
 
 // Credential looks up a login name: an address is a user credential, a
 // bare domain the domain-level credential (only when one is set).
-// The name is canonicalised here, so callers pass what the client sent.
+// The name is canonicalised here (CanonLogin), so callers pass what the
+// client sent.
 func (s *Store) Credential(ctx context.Context, login string) (Credential, error) {
-	if strings.Contains(login, "@") {
-		addr, err := CanonAddress(login)
-		if err != nil {
-			return Credential{}, fmt.Errorf("store: credential: %w", ErrNotFound)
-		}
-		u, err := s.UserByAddress(ctx, addr)
+	name, err := CanonLogin(login)
+	if err != nil {
+		return Credential{}, fmt.Errorf("store: credential: %w", ErrNotFound)
+	}
+	if strings.Contains(name, "@") {
+		u, err := s.UserByAddress(ctx, name)
 		if err != nil {
 			return Credential{}, err
 		}
 		return Credential{Kind: CredUser, Name: u.Address, Domain: u.Domain, UserID: u.ID, Hash: u.Hash, SMTP: u.SMTP}, nil
 	}
-	d, err := CanonDomain(login)
-	if err != nil {
-		return Credential{}, fmt.Errorf("store: credential: %w", ErrNotFound)
-	}
 	var hash string
-	err = s.r.QueryRowContext(ctx, `SELECT smtp_hash FROM domains WHERE name = ?`, d).Scan(&hash)
+	err = s.r.QueryRowContext(ctx, `SELECT smtp_hash FROM domains WHERE name = ?`, name).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && hash == "") {
-		return Credential{}, fmt.Errorf("store: credential %s: %w", d, ErrNotFound)
+		return Credential{}, fmt.Errorf("store: credential %s: %w", name, ErrNotFound)
 	}
 	if err != nil {
-		return Credential{}, fmt.Errorf("store: credential %s: %w", d, err)
+		return Credential{}, fmt.Errorf("store: credential %s: %w", name, err)
 	}
-	return Credential{Kind: CredDomain, Name: d, Domain: d, Hash: hash, SMTP: true}, nil
+	return Credential{Kind: CredDomain, Name: name, Domain: name, Hash: hash, SMTP: true}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -73,6 +74,8 @@ func runHelper(role, path, arg string, d time.Duration) (*helperResult, error) {
 		return helperGrant(s, arg, deadline)
 	case "authfail":
 		return helperAuthFail(s, arg, deadline)
+	case "reserve":
+		return helperReserve(s)
 	case "tail":
 		return helperTail(s, deadline)
 	case "crash":
@@ -263,16 +266,63 @@ func helperGrant(s *Store, prefix string, deadline time.Time) (*helperResult, er
 // helperAuthFail records failed logins from one IP, as pop3d would.
 func helperAuthFail(s *Store, ip string, deadline time.Time) (*helperResult, error) {
 	res := &helperResult{}
+	unlimited := ThrottleLimits{Window: time.Hour, PerIP: 1 << 30, PerAccount: 1 << 30}
 	for time.Now().Before(deadline) {
-		if err := s.RecordAuthFailure(context.Background(), ip, "victim@example.com"); err != nil {
-			return nil, err
-		}
-		if _, _, err := s.AuthFailures(context.Background(), ip, "victim@example.com", time.Unix(0, 0)); err != nil {
+		if _, err := s.ReserveAttempt(context.Background(), ip, "victim@example.com", unlimited); err != nil {
 			return nil, err
 		}
 		res.Failures++
 	}
 	return res, nil
+}
+
+// helperReserve tries 50 logins to one account from one IP as fast as it
+// can, under the real limits, and says how many were let through to a
+// password check.
+func helperReserve(s *Store) (*helperResult, error) {
+	res := &helperResult{}
+	lim := ThrottleLimits{Window: time.Hour, PerIP: 10, PerAccount: 5, KnownFor: time.Hour}
+	for i := 0; i < 50; i++ {
+		_, err := s.ReserveAttempt(context.Background(), "192.0.2.9", "Victim@Example.com", lim)
+		switch {
+		case err == nil:
+			res.Failures++
+		case !errors.Is(err, ErrThrottledAccount) && !errors.Is(err, ErrThrottledIP):
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// TestReserveAttemptMultiProcess: four processes reserving login attempts
+// for one account at once get exactly the account's limit between them,
+// because the count and the record are one transaction.
+func TestReserveAttemptMultiProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	path := filepath.Join(t.TempDir(), "mail.db")
+	seedUsers(t, path)
+	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
+	for i := 0; i < 4; i++ {
+		cmd, out, _ := startHelper(t, "reserve", path, "", 10)
+		cmds, outs = append(cmds, cmd), append(outs, out)
+	}
+	total := 0
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("helper %d: %v", i, err)
+		}
+		r, err := parseResult(outs[i].Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += r.Failures
+	}
+	if total != 5 {
+		t.Fatalf("%d attempts reached a password check, want exactly the account limit 5", total)
+	}
 }
 
 // helperTail follows the change log as imapd does for IDLE, and checks

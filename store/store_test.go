@@ -230,24 +230,6 @@ func TestGrantRefreshSlack(t *testing.T) {
 	}
 }
 
-func TestThrottleCounts(t *testing.T) {
-	ctx := context.Background()
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
-	s := openTest(t, WithClock(c.now))
-	for i := 0; i < 3; i++ {
-		s.RecordAuthFailure(ctx, "10.0.0.1", "a@example.com")
-	}
-	s.RecordAuthFailure(ctx, "10.0.0.2", "B@example.com")
-	ipN, acctN, err := s.AuthFailures(ctx, "10.0.0.1", "b@example.com", c.t.Add(-time.Minute))
-	if err != nil || ipN != 3 || acctN != 1 {
-		t.Fatalf("got %d %d %v", ipN, acctN, err)
-	}
-	ipN, _, _ = s.AuthFailures(ctx, "10.0.0.1", "x", c.t.Add(time.Second))
-	if ipN != 0 {
-		t.Fatalf("old failures counted: %d", ipN)
-	}
-}
-
 func TestAliases(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -12,35 +14,165 @@ import (
 // shorter than this.
 const failureKeep = time.Hour
 
-// RecordAuthFailure counts one failed login from ip for account. The count
-// lives in the store so that pop3d, imapd and smtpd share it.
-func (s *Store) RecordAuthFailure(ctx context.Context, ip, account string) error {
-	if c, err := CanonIP(ip); err == nil {
-		ip = c
+// ThrottleLimits is the login throttling policy (set in shared/limit.go).
+type ThrottleLimits struct {
+	Window     time.Duration // failures older than this no longer count
+	PerIP      int           // failures per client address in Window
+	PerAccount int           // failures per account in Window
+	// KnownFor is how long a successful login from an address exempts it
+	// from the account's limit.
+	KnownFor time.Duration
+}
+
+// Refusals of ReserveAttempt. Neither checked a password.
+var (
+	ErrThrottledIP      = errors.New("too many failed logins from this address")
+	ErrThrottledAccount = errors.New("too many failed logins for this account")
+)
+
+// Attempt is a login attempt that ReserveAttempt counted. Until
+// AttemptSucceeded says otherwise it counts as a failure, so an attempt
+// that ends in a wrong password (or a crash) needs no second write.
+type Attempt struct {
+	ip, account string   // throttle keys, see ClientKey and accountKey
+	rows        [2]int64 // its auth_failures rows
+	knownFor    time.Duration
+}
+
+// invalidLogin is the account key of every login that is no valid name:
+// none of them can log in, so they share one bucket rather than each
+// spelling getting its own.
+const invalidLogin = "?"
+
+// CanonLogin returns the canonical form of a login name: an address (see
+// CanonAddress) or, without "@", a domain (see CanonDomain). Credential and
+// the throttle both key on it, so no spelling of a name escapes the count.
+func CanonLogin(login string) (string, error) {
+	if strings.Contains(login, "@") {
+		return CanonAddress(login)
 	}
+	return CanonDomain(login)
+}
+
+func accountKey(login string) string {
+	if c, err := CanonLogin(login); err == nil {
+		return c
+	}
+	return invalidLogin
+}
+
+// ClientKey is the throttle key of a client address: the canonical IPv4
+// address, or the IPv6 /64 prefix, because one IPv6 client can use every
+// address of its /64.
+func ClientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// ReserveAttempt counts a login attempt of login from ip before its
+// password is checked. In one write transaction it counts the recent
+// failures of the client address and of the account and, under the
+// limits, records the attempt as a failure: so however many attempts run
+// at once, in however many processes, at most the limit of them get a
+// password check. The account's limit does not refuse an address that is
+// the owner's: one that logged in to the account within KnownFor, or that
+// holds a live relay grant of it.
+func (s *Store) ReserveAttempt(ctx context.Context, ip, login string, lim ThrottleLimits) (Attempt, error) {
+	a := Attempt{ip: ClientKey(ip), account: accountKey(login), knownFor: lim.KnownFor}
 	now := s.unix()
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT INTO auth_failures (key, at) VALUES (?, ?), (?, ?)`,
-			"ip:"+ip, now, "acct:"+strings.ToLower(account), now); err != nil {
-			return fmt.Errorf("store: record auth failure: %w", err)
+	since := now - int64(lim.Window/time.Second)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var ipN, acctN int
+		if err := tx.QueryRow(`SELECT
+			(SELECT count(*) FROM auth_failures WHERE key = ? AND at >= ?),
+			(SELECT count(*) FROM auth_failures WHERE key = ? AND at >= ?)`,
+			"ip:"+a.ip, since, "acct:"+a.account, since).Scan(&ipN, &acctN); err != nil {
+			return fmt.Errorf("store: count auth failures: %w", err)
+		}
+		if ipN >= lim.PerIP {
+			return ErrThrottledIP
+		}
+		if acctN >= lim.PerAccount {
+			owner, err := isOwnerTx(tx, a, ip, now)
+			if err != nil {
+				return err
+			}
+			if !owner {
+				return ErrThrottledAccount
+			}
+		}
+		for i, key := range []string{"ip:" + a.ip, "acct:" + a.account} {
+			res, err := tx.Exec(`INSERT INTO auth_failures (key, at) VALUES (?, ?)`, key, now)
+			if err != nil {
+				return fmt.Errorf("store: record login attempt: %w", err)
+			}
+			a.rows[i], _ = res.LastInsertId()
 		}
 		if _, err := tx.Exec(`DELETE FROM auth_failures WHERE at < ?`, now-int64(failureKeep/time.Second)); err != nil {
 			return fmt.Errorf("store: prune auth failures: %w", err)
 		}
 		return nil
 	})
+	return a, err
 }
 
-// AuthFailures counts the failures of ip and of account since the given
-// time. A success elsewhere does not reset either count: they age out.
-func (s *Store) AuthFailures(ctx context.Context, ip, account string, since time.Time) (ipCount, accountCount int, err error) {
+// isOwnerTx reports whether the attempt's address is a known device of
+// its account or holds a live grant of it (grants are per address, not
+// per /64).
+func isOwnerTx(tx *sql.Tx, a Attempt, ip string, now int64) (bool, error) {
 	if c, err := CanonIP(ip); err == nil {
 		ip = c
 	}
+	var owner bool
+	err := tx.QueryRow(`SELECT
+		EXISTS (SELECT 1 FROM known_devices WHERE account = ? AND ip = ? AND last >= ?)
+		OR EXISTS (SELECT 1 FROM grants g JOIN users u ON u.id = g.user_id
+			WHERE u.address = ? AND g.ip = ? AND g.expires > ?)`,
+		a.account, a.ip, now-int64(a.knownFor/time.Second), a.account, ip, now).Scan(&owner)
+	if err != nil {
+		return false, fmt.Errorf("store: known device: %w", err)
+	}
+	return owner, nil
+}
+
+// AttemptSucceeded un-counts an attempt whose password was right and
+// remembers its address as a known device of the account. The device's
+// time is moved at most once an hour, so a client polling every minute
+// does not rewrite it each time.
+func (s *Store) AttemptSucceeded(ctx context.Context, a Attempt) error {
+	now := s.unix()
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DELETE FROM auth_failures WHERE rowid IN (?, ?)`, a.rows[0], a.rows[1]); err != nil {
+			return fmt.Errorf("store: clear login attempt: %w", err)
+		}
+		if _, err := tx.Exec(`INSERT INTO known_devices (account, ip, last) VALUES (?, ?, ?)
+			ON CONFLICT (account, ip) DO UPDATE SET last = excluded.last WHERE excluded.last - last >= 3600`,
+			a.account, a.ip, now); err != nil {
+			return fmt.Errorf("store: record known device: %w", err)
+		}
+		if _, err := tx.Exec(`DELETE FROM known_devices WHERE last < ?`, now-int64(a.knownFor/time.Second)); err != nil {
+			return fmt.Errorf("store: prune known devices: %w", err)
+		}
+		return nil
+	})
+}
+
+// AuthFailures counts the failures of ip and of login since the given
+// time, keyed as ReserveAttempt keys them. A success elsewhere does not
+// reset either count: they age out.
+func (s *Store) AuthFailures(ctx context.Context, ip, login string, since time.Time) (ipCount, accountCount int, err error) {
 	err = s.r.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM auth_failures WHERE key = ? AND at >= ?),
 		(SELECT count(*) FROM auth_failures WHERE key = ? AND at >= ?)`,
-		"ip:"+ip, since.Unix(), "acct:"+strings.ToLower(account), since.Unix()).Scan(&ipCount, &accountCount)
+		"ip:"+ClientKey(ip), since.Unix(), "acct:"+accountKey(login), since.Unix()).Scan(&ipCount, &accountCount)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: count auth failures: %w", err)
 	}
