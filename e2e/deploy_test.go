@@ -134,15 +134,19 @@ func hostsMatched(re *regexp.Regexp, log string) []string {
 
 // TestFail2banFilterLogLines: the filter matches the failure lines that
 // shared.LogAuthFailure writes, takes the peer IP from them, ignores
-// successes, and cannot be fooled by a user name that imitates the fields.
+// successes and throttled logins, and cannot be fooled by a user name that
+// imitates the fields.
 func TestFail2banFilterLogLines(t *testing.T) {
 	re := failRegex(t)
 	var buf bytes.Buffer
 	for _, d := range []string{"smtpd", "pop3d", "imapd"} {
 		l := slog.New(slog.NewTextHandler(&buf, nil)).With("daemon", d)
 		shared.LogAuthFailure(l, "x", "192.0.2.7", "a@example.com", "bad password")
-		shared.LogAuthFailure(l, "x", "2001:db8::1", "b@example.com", "throttled")
+		shared.LogAuthFailure(l, "x", "2001:db8::1", "b@example.com", "unknown user")
 		shared.LogAuthSuccess(l, "x", "198.51.100.1", "a@example.com")
+		// A throttled login checked no password: the owner of an account
+		// under attack gets it too, and must not be banned for it.
+		shared.LogAuthThrottled(l, "x", "198.51.100.2", "a@example.com", "account limit")
 		shared.LogAuthFailure(l, "x", "203.0.113.9", `x" ip=10.9.9.9 msg="auth failed" daemon=a proto=b ip=10.9.9.9`, "unknown user")
 	}
 	got := hostsMatched(re, buf.String())
@@ -153,7 +157,8 @@ func TestFail2banFilterLogLines(t *testing.T) {
 }
 
 // TestFail2banRegexTool runs fail2ban's own fail2ban-regex over lines from
-// shared.LogAuthFailure, when fail2ban is installed.
+// shared.LogAuthFailure (and a throttled login it must not match), when
+// fail2ban is installed.
 func TestFail2banRegexTool(t *testing.T) {
 	needTool(t, "fail2ban-regex")
 	var buf bytes.Buffer
@@ -161,6 +166,7 @@ func TestFail2banRegexTool(t *testing.T) {
 	shared.LogAuthFailure(l, "pop3", "192.0.2.7", "a@example.com", "bad password")
 	shared.LogAuthFailure(l, "pop3", "192.0.2.8", "b@example.com", "bad password")
 	shared.LogAuthSuccess(l, "pop3", "192.0.2.9", "a@example.com")
+	shared.LogAuthThrottled(l, "pop3", "192.0.2.10", "a@example.com", "account limit")
 	logf := filepath.Join(t.TempDir(), "mail.log")
 	os.WriteFile(logf, buf.Bytes(), 0o600)
 	filter := filepath.Join(moduleRoot, "deploy", "fail2ban", "filter.d", "mailsuite.conf")
@@ -168,7 +174,7 @@ func TestFail2banRegexTool(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fail2ban-regex: %v\n%s", err, out)
 	}
-	if !regexp.MustCompile(`Lines: 3 lines, 0 ignored, 2 matched`).Match(out) {
+	if !regexp.MustCompile(`Lines: 4 lines, 0 ignored, 2 matched`).Match(out) {
 		t.Errorf("fail2ban-regex did not match exactly the 2 failures:\n%s", out)
 	}
 }

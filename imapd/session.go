@@ -21,7 +21,8 @@ type session struct {
 	conn   *imapserver.Conn
 	userID int64 // 0 until logged in
 	login  string
-	sel    *selected // nil unless a mailbox is selected
+	cred   store.Credential // as at login; see CheckCommand
+	sel    *selected        // nil unless a mailbox is selected
 
 	// selMu guards sel between the connection's goroutine, which alone
 	// changes it, and the IDLE goroutine, which reads it (see Idle).
@@ -37,12 +38,13 @@ type selected struct {
 }
 
 var (
-	_ imapserver.Session            = (*session)(nil)
-	_ imapserver.SessionIMAP4rev2   = (*session)(nil)
-	_ imapserver.SessionNamespace   = (*session)(nil)
-	_ imapserver.SessionMove        = (*session)(nil)
-	_ imapserver.SessionSASL        = (*session)(nil)
-	_ imapserver.SessionAppendLimit = (*session)(nil)
+	_ imapserver.Session             = (*session)(nil)
+	_ imapserver.SessionIMAP4rev2    = (*session)(nil)
+	_ imapserver.SessionNamespace    = (*session)(nil)
+	_ imapserver.SessionMove         = (*session)(nil)
+	_ imapserver.SessionSASL         = (*session)(nil)
+	_ imapserver.SessionAppendLimit  = (*session)(nil)
+	_ imapserver.SessionCommandCheck = (*session)(nil)
 )
 
 // opTimeout bounds one store operation of a command.
@@ -91,6 +93,7 @@ func (s *session) Login(username, password string) error {
 	}
 	s.userID = cred.UserID
 	s.login = cred.Name
+	s.cred = cred
 	return nil
 }
 

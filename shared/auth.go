@@ -32,6 +32,10 @@ var (
 // to slow down password guessing on one connection.
 const FailureDelay = time.Second
 
+// ErrRevoked is Recheck's answer for a credential that no longer stands:
+// the account was removed, re-created or its password changed.
+var ErrRevoked = errors.New("credential revoked")
+
 // Authenticator checks logins against the store, with throttling shared by
 // all daemons through the store.
 type Authenticator struct {
@@ -42,45 +46,73 @@ type Authenticator struct {
 }
 
 // Check verifies login and password for a service from the TCP peer ip.
-// On success it returns the credential; on failure it records the failure
-// (per IP and per account), logs one "auth failed" line and returns
-// ErrAuthFailed or ErrThrottled. The password is never logged.
+// The attempt is counted in the store before the password is looked at
+// (see store.ReserveAttempt), so parallel guesses cannot all slip under
+// the limit; a refused attempt logs "auth throttled" and checks nothing.
+// On success it returns the credential; on failure it logs one
+// "auth failed" line and returns ErrAuthFailed or ErrThrottled. The
+// password is never logged.
 func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, password string) (store.Credential, error) {
-	since := a.Store.Now().Add(-ThrottleWindow)
-	ipN, acctN, err := a.Store.AuthFailures(ctx, ip, login, since)
-	if err != nil {
-		return store.Credential{}, fmt.Errorf("auth: %w", err)
-	}
-	if ipN >= MaxFailuresPerIP || acctN >= MaxFailuresPerAccount {
-		LogAuthFailure(a.Log, string(svc), ip, login, "throttled")
+	att, err := a.Store.ReserveAttempt(ctx, ip, login, throttleLimits)
+	switch {
+	case errors.Is(err, store.ErrThrottledIP):
+		LogAuthThrottled(a.Log, string(svc), ip, login, "address limit")
 		return store.Credential{}, ErrThrottled
+	case errors.Is(err, store.ErrThrottledAccount):
+		LogAuthThrottled(a.Log, string(svc), ip, login, "account limit")
+		return store.Credential{}, ErrThrottled
+	case err != nil:
+		return store.Credential{}, fmt.Errorf("auth: %w", err)
 	}
 	cred, err := a.Store.Credential(ctx, login)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		DummyCheck(password)
-		return store.Credential{}, a.fail(ctx, svc, ip, login, "unknown user")
+		return store.Credential{}, a.fail(svc, ip, login, "unknown user")
 	case err != nil:
 		return store.Credential{}, fmt.Errorf("auth: %w", err)
 	}
 	now := a.Store.Now()
 	if !a.cache.ok(cred.Name, cred.Hash, password, now) {
 		if !CheckPassword(cred.Hash, password) {
-			return store.Credential{}, a.fail(ctx, svc, ip, login, "bad password")
+			return store.Credential{}, a.fail(svc, ip, login, "bad password")
 		}
 		a.cache.put(cred.Name, cred.Hash, password, now)
 	}
 	if cred.Kind == store.CredDomain && svc != ServiceSMTP {
-		return store.Credential{}, a.fail(ctx, svc, ip, login, "domain credential is for SMTP only")
+		return store.Credential{}, a.fail(svc, ip, login, "domain credential is for SMTP only")
+	}
+	// Should this write fail, the attempt merely keeps counting as a
+	// failure for a minute: the login itself stands.
+	if err := a.Store.AttemptSucceeded(ctx, att); err != nil {
+		a.Log.Error("record login", "ip", ip, "user", cred.Name, "err", err)
 	}
 	LogAuthSuccess(a.Log, string(svc), ip, cred.Name)
 	return cred, nil
 }
 
-func (a *Authenticator) fail(ctx context.Context, svc Service, ip, login, reason string) error {
+// fail logs a failed login. The store already counts it: the attempt
+// ReserveAttempt recorded stays a failure.
+func (a *Authenticator) fail(svc Service, ip, login, reason string) error {
 	LogAuthFailure(a.Log, string(svc), ip, login, reason)
-	if err := a.Store.RecordAuthFailure(ctx, ip, login); err != nil {
-		a.Log.Error("record auth failure", "err", err)
-	}
 	return ErrAuthFailed
+}
+
+// Recheck tells whether a credential accepted earlier in a session still
+// stands, and returns it as the store has it now (SMTP authority may have
+// changed). It compares the stored hash and user ID, which a password
+// change, a removal or a re-created account all change, so no password is
+// hashed again. ErrRevoked means the session must not go on.
+func (a *Authenticator) Recheck(ctx context.Context, cred store.Credential) (store.Credential, error) {
+	now, err := a.Store.Credential(ctx, cred.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Credential{}, ErrRevoked
+	}
+	if err != nil {
+		return store.Credential{}, fmt.Errorf("auth: recheck %s: %w", cred.Name, err)
+	}
+	if now.Kind != cred.Kind || now.UserID != cred.UserID || now.Hash != cred.Hash {
+		return store.Credential{}, ErrRevoked
+	}
+	return now, nil
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,5 +138,104 @@ func TestAuthLoginCache(t *testing.T) {
 	}
 	if _, err := a.Check(ctx, ServiceIMAP, "10.0.0.3", "a@example.com", "new"); !errors.Is(err, ErrAuthFailed) {
 		t.Fatalf("removed user: %v", err)
+	}
+}
+
+// TestAuthParallelGuesses: 100 attempts at once for one account from one
+// IP, one of them with the right password. At most the account's limit
+// reach a password check; the others are refused unchecked, logged as
+// "auth throttled".
+func TestAuthParallelGuesses(t *testing.T) {
+	a, logs, _ := authFixture(t)
+	var mu sync.Mutex
+	a.Log = slog.New(slog.NewTextHandler(&lockedWriter{w: logs, mu: &mu}, nil))
+	var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pass := fmt.Sprintf("guess%d", i)
+			if i == 50 {
+				pass = "secret"
+			}
+			a.Check(context.Background(), ServiceIMAP, "192.0.2.1", "a@example.com", pass)
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	failed := strings.Count(logs.String(), `msg="auth failed"`)
+	ok := strings.Count(logs.String(), `msg="auth ok"`)
+	throttled := strings.Count(logs.String(), `msg="auth throttled"`)
+	if failed+ok > MaxFailuresPerAccount || failed+ok+throttled != 100 {
+		t.Fatalf("%d failed + %d ok checked, %d throttled; want at most %d checked of 100",
+			failed, ok, throttled, MaxFailuresPerAccount)
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// TestAuthOwnerNotLockedOut: guesses from other addresses lock the
+// account's limit, but not against the address its owner logged in from.
+func TestAuthOwnerNotLockedOut(t *testing.T) {
+	a, logs, _ := authFixture(t)
+	ctx := context.Background()
+	if _, err := a.Check(ctx, ServicePOP3, "192.0.2.1", "a@example.com", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < MaxFailuresPerAccount; i++ {
+		a.Check(ctx, ServiceIMAP, fmt.Sprintf("203.0.113.%d", i+1), "a@example.com", "x")
+	}
+	logs.Reset()
+	if _, err := a.Check(ctx, ServiceIMAP, "198.51.100.1", "A@example.com.", "secret"); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("a new address: %v, want ErrThrottled", err)
+	}
+	if !strings.Contains(logs.String(), `msg="auth throttled"`) || strings.Contains(logs.String(), `msg="auth failed"`) {
+		t.Fatalf("a throttled login logged:\n%s", logs)
+	}
+	for _, svc := range []Service{ServicePOP3, ServiceIMAP, ServiceSMTP} {
+		if _, err := a.Check(ctx, svc, "192.0.2.1", "a@example.com", "secret"); err != nil {
+			t.Fatalf("owner's %s login from her known address: %v", svc, err)
+		}
+	}
+}
+
+// TestAuthRecheck: a credential stands until its password changes or
+// the user is removed; a changed SMTP authority shows in the result.
+func TestAuthRecheck(t *testing.T) {
+	a, _, _ := authFixture(t)
+	ctx := context.Background()
+	cred, err := a.Check(ctx, ServiceSMTP, "192.0.2.1", "a@example.com", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now, err := a.Recheck(ctx, cred); err != nil || !now.SMTP {
+		t.Fatalf("unchanged: %+v %v", now, err)
+	}
+	a.Store.SetUserSMTP(ctx, "a@example.com", false)
+	if now, err := a.Recheck(ctx, cred); err != nil || now.SMTP {
+		t.Fatalf("smtp off: %+v %v", now, err)
+	}
+	h, _ := HashPassword("other")
+	a.Store.SetUserPassword(ctx, "a@example.com", h)
+	if _, err := a.Recheck(ctx, cred); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("password changed: %v", err)
+	}
+	a.Store.RemoveUser(ctx, "a@example.com")
+	a.Store.AddUser(ctx, "a@example.com", cred.Hash, true)
+	if _, err := a.Check(ctx, ServiceSMTP, "192.0.2.1", "a@example.com", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Recheck(ctx, cred); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("re-created user with the old hash: %v", err)
 	}
 }

@@ -65,16 +65,29 @@ func parseLevel(s string) (slog.Level, bool) {
 // Values are quoted by slog when they contain spaces, quotes or control
 // characters, so a client-chosen user name cannot forge a second line or a
 // different ip= field. Never pass a password here.
+//
+// A login refused by the throttle checked no password, so it is logged as
+// "auth throttled", which the filter does not match: the owner of an
+// account under attack is refused that way too and must not be banned.
 const (
-	MsgAuthFailed = "auth failed"
-	MsgAuthOK     = "auth ok"
+	MsgAuthFailed    = "auth failed"
+	MsgAuthThrottled = "auth throttled"
+	MsgAuthOK        = "auth ok"
 )
 
-// LogAuthFailure logs a failed login. ip is the TCP peer address without
-// port (see PeerIP); reason is short and fixed, such as "bad password",
-// "unknown user" or "throttled".
+// LogAuthFailure logs a failed login: a password that was checked and
+// wrong, or a user that does not exist. ip is the TCP peer address
+// without port (see PeerIP); reason is short and fixed, such as
+// "bad password" or "unknown user".
 func LogAuthFailure(l *slog.Logger, proto, ip, user, reason string) {
 	l.Warn(MsgAuthFailed, "proto", proto, "ip", ip, "user", user, "reason", reason)
+}
+
+// LogAuthThrottled logs a login refused by the throttle without a
+// password check; reason says which limit ("address limit" or
+// "account limit").
+func LogAuthThrottled(l *slog.Logger, proto, ip, user, reason string) {
+	l.Warn(MsgAuthThrottled, "proto", proto, "ip", ip, "user", user, "reason", reason)
 }
 
 // LogAuthSuccess logs a successful login.

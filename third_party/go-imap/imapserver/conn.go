@@ -210,6 +210,11 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		name = "UID " + strings.ToUpper(subName)
 	}
 
+	// mailsuite: a session may end itself before the command runs.
+	if ended, err := c.checkCommand(name); ended {
+		return err
+	}
+
 	// TODO: handle multiple commands concurrently
 	sendOK := true
 	var err error

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"errors"
+
+	"mailsuite/shared"
+)
+
+// errRevoked ends a session whose login no longer stands.
+var errRevoked = errors.New("login no longer valid: password changed or account removed")
+
+// CheckCommand runs before every command once logged in (a mailsuite
+// hook in imapserver): a session of a user removed, or whose password
+// changed, since its login ends with a BYE at its next command instead of
+// reading mail with a password the operator has taken away. It compares
+// the stored hash and ID only; a store error lets the command run.
+func (s *session) CheckCommand(string) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var err error
+	aside(func() { _, err = s.srv.auth.Recheck(ctx, s.cred) })
+	switch {
+	case errors.Is(err, shared.ErrRevoked):
+		s.srv.log.Info("session revoked", "proto", "imap", "user", s.login)
+		return errRevoked
+	case err != nil:
+		s.srv.log.Error("recheck login", "user", s.login, "err", err)
+	}
+	return nil
+}
