@@ -77,3 +77,40 @@ func (s *session) pause() {
 		time.Sleep(s.srv.failureDelay)
 	}
 }
+
+var (
+	errCredRevoked = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
+		Message: "Authentication no longer valid (password changed or account removed), log in again"}
+	errSendingDisabled = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
+		Message: "Sending is disabled for this account"}
+)
+
+// recheckAuth runs at every MAIL FROM of an authenticated session: the
+// credential must still exist with the password it was checked with, and
+// still have SMTP authority, or the operator's revocation would not reach
+// a client that keeps its connection open. It compares the stored hash and
+// ID; no password is hashed again. Once revoked, the session answers every
+// MAIL the same way (go-smtp allows one AUTH per connection).
+func (s *session) recheckAuth() *smtp.SMTPError {
+	if s.revoked != nil || s.cred == nil {
+		return s.revoked
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	cred, err := s.srv.auth.Recheck(ctx, *s.cred)
+	switch {
+	case errors.Is(err, shared.ErrRevoked):
+		s.revoke(errCredRevoked, "credential revoked")
+	case err != nil:
+		s.srv.log.Error("auth recheck", "ip", s.ip, "user", s.cred.Name, "err", err)
+		return errTemporary
+	case !cred.SMTP:
+		s.revoke(errSendingDisabled, "smtp disabled")
+	}
+	return s.revoked
+}
+
+func (s *session) revoke(reply *smtp.SMTPError, reason string) {
+	s.srv.log.Info("session revoked", "proto", "smtp", "ip", s.ip, "user", s.cred.Name, "reason", reason)
+	s.cred, s.credSenders, s.revoked = nil, nil, reply
+}

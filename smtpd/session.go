@@ -58,6 +58,7 @@ type session struct {
 
 	cred        *store.Credential // set by a successful AUTH
 	credSenders []string
+	revoked     *smtp.SMTPError // the answer to every MAIL once cred was revoked
 
 	tx transaction
 	// inData is set while a message's data phase counts as work in
@@ -109,6 +110,9 @@ func (s *session) ctx() (context.Context, context.CancelFunc) {
 // (see Rcpt): plain inbound mail never reads the grants.
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	s.Reset()
+	if serr := s.recheckAuth(); serr != nil {
+		return serr
+	}
 	var canon string
 	if from != "" {
 		a, err := ParseAddress(from)
