@@ -86,7 +86,7 @@ func (s *session) authenticate(user, pass string) {
 		s.internal("open maildrop", err)
 		return
 	}
-	s.lock, s.drop, s.login = lock, drop, cred.Name
+	s.lock, s.drop, s.login, s.cred = lock, drop, cred.Name, cred
 	s.state = stateTransaction
 	n, size := drop.stat()
 	s.ok("maildrop has %d messages (%d octets)", n, size)
@@ -98,4 +98,22 @@ func (s *session) delay() {
 	if s.srv.failureDelay > 0 {
 		time.Sleep(s.srv.failureDelay)
 	}
+}
+
+// revoked reports whether the logged-in user was removed, or the password
+// changed, since the login; dispatch then ends the session before the
+// next command, QUIT included, so nothing more is read or deleted with a
+// password the operator has taken away. It compares the stored hash and
+// ID only; a store error lets the command run.
+func (s *session) revoked() bool {
+	_, err := s.srv.auth.Recheck(s.ctx, s.cred)
+	switch {
+	case errors.Is(err, shared.ErrRevoked):
+		s.log.Info("session revoked", "proto", "pop3", "user", s.login)
+		s.reply("-ERR [AUTH] login no longer valid: password changed or account removed")
+		return true
+	case err != nil:
+		s.log.Error("recheck login", "user", s.login, "err", err)
+	}
+	return false
 }

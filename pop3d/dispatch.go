@@ -62,6 +62,9 @@ func (s *session) dispatch(line []byte) bool {
 		}
 		return true
 	}
+	if s.state == stateTransaction && s.revoked() {
+		return false
+	}
 	return h.run(s, c)
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mailsuite/shared"
+	"mailsuite/store"
 )
 
 // state is the RFC 1939 session state. UPDATE happens inside QUIT.
@@ -41,8 +42,9 @@ type session struct {
 
 	tls    bool
 	state  state
-	user   string // from USER, waiting for PASS
-	login  string // logged-in address
+	user   string           // from USER, waiting for PASS
+	login  string           // logged-in address
+	cred   store.Credential // as at login; see revoked
 	drop   *maildrop
 	lock   *maildropLock
 	errors int      // consecutive error replies

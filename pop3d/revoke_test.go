@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"mailsuite/shared"
+)
+
+// TestRevokedSessionEnds: a session whose user is removed, or whose
+// password changes, ends at its next command with -ERR [AUTH] and a close;
+// deletions marked before are not carried out. SMTP authority turned off
+// leaves a reading session alone, but deletes the user's grants.
+func TestRevokedSessionEnds(t *testing.T) {
+	ctx := context.Background()
+	for name, revoke := range map[string]func(e *testEnv) error{
+		"passwd": func(e *testEnv) error {
+			h, _ := shared.HashPassword("another one")
+			return e.st.SetUserPassword(ctx, testUser, h)
+		},
+		"rm": func(e *testEnv) error { return e.st.RemoveUser(ctx, testUser) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, withPlaintext)
+			e.deliver(msg("a", "x\r\n"))
+			c := e.login()
+			c.cmd("DELE 1", "+OK")
+			if err := e.st.SetUserSMTP(ctx, testUser, false); err != nil {
+				t.Fatal(err)
+			}
+			if g, _ := e.st.LiveGrants(ctx, "127.0.0.1"); len(g) != 0 {
+				t.Fatalf("grants after SMTP off: %+v", g)
+			}
+			c.cmd("NOOP", "+OK")
+			if err := revoke(e); err != nil {
+				t.Fatal(err)
+			}
+			c.cmd("QUIT", "-ERR [AUTH] login no longer valid")
+			c.closed()
+			if name == "passwd" && e.count() != 1 {
+				t.Fatal("a revoked session's QUIT deleted mail")
+			}
+		})
+	}
+}
