@@ -152,6 +152,7 @@ key  = "tls/key.pem"
 
 [auth]
 allow_plaintext = true
+min_password_length = 5  # the client tests' passwords are short
 
 [smtpd]
 listen      = ["127.0.0.1:%d"]

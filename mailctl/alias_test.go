@@ -9,7 +9,7 @@ func TestAlias(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", "example.com")
 	e.ok("", "domain", "add", "b.example")
-	e.ok("pw\n", "user", "add", "a@example.com", "--password-stdin")
+	e.ok("long enough\n", "user", "add", "a@example.com", "--password-stdin")
 	e.ok("", "alias", "add", "Sales@example.com", "A@example.com")
 	e.ok("", "alias", "add", "sales@example.com", "out@remote.example")
 	e.ok("", "alias", "add", "x@b.example", "sales@example.com")
@@ -37,7 +37,7 @@ func TestAlias(t *testing.T) {
 	e.fail(1, "alias source: invalid address", "", "alias", "add", "a@@example.com", "a@example.com")
 	e.fail(1, "alias target: invalid address", "", "alias", "add", "q@example.com", "nope")
 	e.fail(1, "unknown domain nope.example", "", "alias", "list", "nope.example")
-	e.fail(1, "is an alias", "pw\n", "user", "add", "sales@example.com", "--password-stdin")
+	e.fail(1, "is an alias", "long enough\n", "user", "add", "sales@example.com", "--password-stdin")
 	e.fail(2, "missing operand", "", "alias", "add", "q@example.com")
 	if got := e.ok("", "alias", "list"); got != all {
 		t.Errorf("after failures: alias list = %q, want %q", got, all)

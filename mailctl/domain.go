@@ -85,7 +85,7 @@ func domainSMTPPassword(ctx context.Context, e *env, args []string) error {
 	}
 	hash := ""
 	if !e.inv.disable {
-		if hash, err = readHash(e, "SMTP password for domain "+d+": "); err != nil {
+		if hash, err = readHash(e, d, "SMTP password for domain "+d+": "); err != nil {
 			return err
 		}
 	}
@@ -113,11 +113,14 @@ func unknownDomain(d string) error {
 	return fmt.Errorf("unknown domain %s (add it with: mailctl domain add %s)", d, d)
 }
 
-// readHash reads a password (stdin or terminal prompt, never argv) and
-// returns its hash.
-func readHash(e *env, prompt string) (string, error) {
+// readHash reads a new password for login (stdin or terminal prompt,
+// never argv), checks it against the password rules and returns its hash.
+func readHash(e *env, login, prompt string) (string, error) {
 	pw, err := shared.ReadPassword(e.stdin, e.inv.passwordStdin, prompt)
 	if err != nil {
+		return "", err
+	}
+	if err := shared.CheckNewPassword(pw, login, e.cfg.Auth.MinPasswordLength); err != nil {
 		return "", err
 	}
 	return shared.HashPassword(pw)

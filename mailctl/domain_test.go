@@ -35,7 +35,7 @@ func TestDomainIDNStoredAsPunycode(t *testing.T) {
 		t.Errorf("domain list = %q, want %q", got, want)
 	}
 	e.fail(1, "already exists", "", "domain", "add", "xn--bcher-kva.example")
-	e.ok("pw\n", "user", "add", "Info@bücher.example", "--password-stdin")
+	e.ok("long enough\n", "user", "add", "Info@bücher.example", "--password-stdin")
 	if got, want := e.ok("", "user", "list", "bücher.example"), lines("info@xn--bcher-kva.example\tsmtp=on"); got != want {
 		t.Errorf("user list = %q, want %q", got, want)
 	}
@@ -45,7 +45,7 @@ func TestDomainIDNStoredAsPunycode(t *testing.T) {
 func TestDomainRmRefusedWithUsers(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", "example.com")
-	e.ok("pw\n", "user", "add", "a@example.com", "--password-stdin")
+	e.ok("long enough\n", "user", "add", "a@example.com", "--password-stdin")
 	e.fail(1, "domain example.com still has users", "", "domain", "rm", "example.com")
 	e.user("a@example.com") // nothing removed
 	e.ok("", "user", "rm", "a@example.com")
@@ -79,8 +79,8 @@ func TestDomainSMTPPassword(t *testing.T) {
 		t.Errorf("domain credential still valid after --disable")
 	}
 
-	e.fail(1, "unknown domain other.example", "pw\n", "domain", "smtp-password", "other.example", "--password-stdin")
-	e.fail(2, "not both", "pw\n", "domain", "smtp-password", "example.com", "--password-stdin", "--disable")
+	e.fail(1, "unknown domain other.example", "long enough\n", "domain", "smtp-password", "other.example", "--password-stdin")
+	e.fail(2, "not both", "long enough\n", "domain", "smtp-password", "example.com", "--password-stdin", "--disable")
 	e.fail(2, "never from the command line", "", "domain", "smtp-password", "example.com", "hunter2")
 	e.fail(1, "password", "", "domain", "smtp-password", "example.com", "--password-stdin") // empty stdin
 	if got, want := e.ok("", "domain", "list"), lines("example.com\tsmtp-password=off"); got != want {

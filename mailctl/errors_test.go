@@ -21,7 +21,7 @@ func TestFlagsAnywhere(t *testing.T) {
 			t.Errorf("mailctl %q: exit %d, stdout %q, stderr %q", args, code, out, errs)
 		}
 	}
-	if out, errs, code := runBin(t, "pw\n", "-password-stdin", "-config", e.config, "user", "add", "x@a.example"); code != 0 {
+	if out, errs, code := runBin(t, "long enough\n", "-password-stdin", "-config", e.config, "user", "add", "x@a.example"); code != 0 {
 		t.Errorf("flags before the command: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	want := lines("a.example\tsmtp-password=off", "b.example\tsmtp-password=off", "c.example\tsmtp-password=off", "d.example\tsmtp-password=off")
@@ -96,7 +96,7 @@ func TestEnvironmentErrors(t *testing.T) {
 func TestBackup(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", "example.com")
-	e.ok("pw\n", "user", "add", "a@example.com", "--password-stdin")
+	e.ok("long enough\n", "user", "add", "a@example.com", "--password-stdin")
 	dst := filepath.Join(e.dir, "backup.db")
 	e.ok("", "backup", dst)
 

@@ -10,8 +10,8 @@ func TestGrants(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.ok("", "domain", "add", "example.com")
-	e.ok("pw\n", "user", "add", "a@example.com", "--password-stdin")
-	e.ok("pw\n", "user", "add", "b@example.com", "--password-stdin")
+	e.ok("long enough\n", "user", "add", "a@example.com", "--password-stdin")
+	e.ok("long enough\n", "user", "add", "b@example.com", "--password-stdin")
 	if got := e.ok("", "grants", "list"); got != "" {
 		t.Errorf("grants list on an empty store = %q", got)
 	}

@@ -82,7 +82,7 @@ func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout io.Wri
 		return err
 	}
 	defer st.Close()
-	e := &env{inv: inv, st: st, stdin: stdin, stdout: stdout}
+	e := &env{inv: inv, cfg: cfg, st: st, stdin: stdin, stdout: stdout}
 	if err := cmd.run(ctx, e, args); err != nil {
 		return err
 	}
@@ -92,6 +92,7 @@ func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout io.Wri
 // env is what a command works with.
 type env struct {
 	inv    *invocation
+	cfg    *shared.Config
 	st     *store.Store
 	stdin  io.Reader
 	stdout io.Writer

@@ -51,17 +51,17 @@ func TestPasswordPrompt(t *testing.T) {
 		out, err := exec.Command(py, append(argv, "-config", e.config)...).CombinedOutput()
 		return string(out), err
 	}
-	if out, err := prompt("typed pw,typed pw", "user", "add", "a@example.com"); err != nil {
+	if out, err := prompt("typed password,typed password", "user", "add", "a@example.com"); err != nil {
 		t.Fatalf("user add on a terminal: %v: %s", err, out)
 	}
-	if !shared.CheckPassword(e.user("a@example.com").Hash, "typed pw") {
+	if !shared.CheckPassword(e.user("a@example.com").Hash, "typed password") {
 		t.Errorf("prompted password not stored")
 	}
 	out, err := prompt("one,two", "user", "passwd", "a@example.com")
 	if err == nil || !strings.Contains(out, "mailctl: password: the two entries do not match") {
 		t.Errorf("mismatched prompts: err %v, output %q", err, out)
 	}
-	if !shared.CheckPassword(e.user("a@example.com").Hash, "typed pw") {
+	if !shared.CheckPassword(e.user("a@example.com").Hash, "typed password") {
 		t.Errorf("mismatched prompts changed the password")
 	}
 }

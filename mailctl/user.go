@@ -30,7 +30,7 @@ func userAdd(ctx context.Context, e *env, args []string) error {
 	} else if isAlias {
 		return fmt.Errorf("%s is an alias: remove the alias before adding a user of that name", addr)
 	}
-	hash, err := readHash(e, "Password for "+addr+": ")
+	hash, err := readHash(e, addr, "Password for "+addr+": ")
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func userPasswd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	hash, err := readHash(e, "New password for "+addr+": ")
+	hash, err := readHash(e, addr, "New password for "+addr+": ")
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func TestUserAdd(t *testing.T) {
 		t.Errorf("mailboxes = %q, want %q", names, want)
 	}
 
-	e.fail(1, "user alice@example.com already exists", "pw\n", "user", "add", "alice@example.com", "--password-stdin")
+	e.fail(1, "user alice@example.com already exists", "long enough\n", "user", "add", "alice@example.com", "--password-stdin")
 	if !shared.CheckPassword(e.user("alice@example.com").Hash, "s3cret pass") {
 		t.Errorf("failed duplicate add changed the password")
 	}
@@ -43,11 +43,11 @@ func TestUserAdd(t *testing.T) {
 func TestUserAddNoSMTP(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", "example.com")
-	e.ok("pw\r\n", "user", "add", "--no-smtp", "b@example.com", "--password-stdin")
+	e.ok("long enough\r\n", "user", "add", "--no-smtp", "b@example.com", "--password-stdin")
 	if got, want := e.ok("", "user", "list"), lines("b@example.com\tsmtp=off"); got != want {
 		t.Errorf("user list = %q, want %q", got, want)
 	}
-	if !shared.CheckPassword(e.user("b@example.com").Hash, "pw") {
+	if !shared.CheckPassword(e.user("b@example.com").Hash, "long enough") {
 		t.Errorf("CRLF not stripped from the password")
 	}
 }
@@ -62,17 +62,17 @@ func TestUserAddErrors(t *testing.T) {
 		stdin string
 		args  []string
 	}{
-		{1, "invalid address", "pw\n", []string{"user", "add", "a@@example.com", "--password-stdin"}},
-		{1, "empty local part", "pw\n", []string{"user", "add", "@example.com", "--password-stdin"}},
-		{1, "longer than", "pw\n", []string{"user", "add", long, "--password-stdin"}},
-		{1, "missing @", "pw\n", []string{"user", "add", "example.com", "--password-stdin"}},
-		{1, "unknown domain other.example", "pw\n", []string{"user", "add", "a@other.example", "--password-stdin"}},
+		{1, "invalid address", "long enough\n", []string{"user", "add", "a@@example.com", "--password-stdin"}},
+		{1, "empty local part", "long enough\n", []string{"user", "add", "@example.com", "--password-stdin"}},
+		{1, "longer than", "long enough\n", []string{"user", "add", long, "--password-stdin"}},
+		{1, "missing @", "long enough\n", []string{"user", "add", "example.com", "--password-stdin"}},
+		{1, "unknown domain other.example", "long enough\n", []string{"user", "add", "a@other.example", "--password-stdin"}},
 		{1, "empty password", "", []string{"user", "add", "a@example.com", "--password-stdin"}},
-		{1, "--password-stdin or a terminal", "pw\n", []string{"user", "add", "a@example.com"}},
+		{1, "--password-stdin or a terminal", "long enough\n", []string{"user", "add", "a@example.com"}},
 		{2, "never from the command line", "", []string{"user", "add", "a@example.com", "hunter2"}},
 		{2, "never from the command line", "", []string{"user", "add", "a@example.com", "--password-stdin", "hunter2"}},
-		{2, "missing operand", "pw\n", []string{"user", "add", "--password-stdin"}},
-		{2, "user add does not take --disable", "pw\n", []string{"user", "add", "a@example.com", "--password-stdin", "--disable"}},
+		{2, "missing operand", "long enough\n", []string{"user", "add", "--password-stdin"}},
+		{2, "user add does not take --disable", "long enough\n", []string{"user", "add", "a@example.com", "--password-stdin", "--disable"}},
 	} {
 		e.fail(tc.code, tc.want, tc.stdin, tc.args...)
 	}
@@ -84,16 +84,16 @@ func TestUserAddErrors(t *testing.T) {
 func TestUserPasswd(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", "example.com")
-	e.ok("old\n", "user", "add", "a@example.com", "--password-stdin")
-	e.ok("new\n", "user", "passwd", "A@example.com", "--password-stdin")
+	e.ok("old password\n", "user", "add", "a@example.com", "--password-stdin")
+	e.ok("new password\n", "user", "passwd", "A@example.com", "--password-stdin")
 	h := e.user("a@example.com").Hash
-	if !shared.CheckPassword(h, "new") || shared.CheckPassword(h, "old") {
+	if !shared.CheckPassword(h, "new password") || shared.CheckPassword(h, "old password") {
 		t.Errorf("user passwd did not replace the password")
 	}
-	e.fail(1, "unknown user b@example.com", "pw\n", "user", "passwd", "b@example.com", "--password-stdin")
+	e.fail(1, "unknown user b@example.com", "long enough\n", "user", "passwd", "b@example.com", "--password-stdin")
 	e.fail(2, "never from the command line", "", "user", "passwd", "a@example.com", "newer")
 	e.fail(1, "empty password", "\n", "user", "passwd", "a@example.com", "--password-stdin")
-	if !shared.CheckPassword(e.user("a@example.com").Hash, "new") {
+	if !shared.CheckPassword(e.user("a@example.com").Hash, "new password") {
 		t.Errorf("failed passwd changed the password")
 	}
 }
@@ -101,7 +101,7 @@ func TestUserPasswd(t *testing.T) {
 func TestUserSMTP(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", "example.com")
-	e.ok("pw\n", "user", "add", "a@example.com", "--password-stdin")
+	e.ok("long enough\n", "user", "add", "a@example.com", "--password-stdin")
 	e.ok("", "user", "smtp", "a@example.com", "off")
 	if got, want := e.ok("", "user", "list", "a@example.com"), lines("a@example.com\tsmtp=off"); got != want {
 		t.Errorf("user list = %q, want %q", got, want)
@@ -118,9 +118,9 @@ func TestUserListRm(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", "example.com")
 	e.ok("", "domain", "add", "b.example")
-	e.ok("pw\n", "user", "add", "z@example.com", "--password-stdin")
-	e.ok("pw\n", "user", "add", "a@example.com", "--password-stdin", "--no-smtp")
-	e.ok("pw\n", "user", "add", "c@b.example", "--password-stdin")
+	e.ok("long enough\n", "user", "add", "z@example.com", "--password-stdin")
+	e.ok("long enough\n", "user", "add", "a@example.com", "--password-stdin", "--no-smtp")
+	e.ok("long enough\n", "user", "add", "c@b.example", "--password-stdin")
 
 	all := lines("c@b.example\tsmtp=on", "a@example.com\tsmtp=off", "z@example.com\tsmtp=on")
 	if got := e.ok("", "user", "list"); got != all {

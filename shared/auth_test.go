@@ -239,3 +239,33 @@ func TestAuthRecheck(t *testing.T) {
 		t.Fatalf("re-created user with the old hash: %v", err)
 	}
 }
+
+func TestCheckNewPassword(t *testing.T) {
+	for _, tc := range []struct {
+		pw, login string
+		ok        bool
+	}{
+		{"correct horse", "a@example.com", true},
+		{"ünïcödé pw", "a@example.com", true}, // 10 characters, more bytes
+		{"too short", "a@example.com", false},
+		{"line\nbreak!", "a@example.com", false},
+		{"carriage\rret", "a@example.com", false},
+		{"nul\x00inside!", "a@example.com", false},
+		{"Alexandrina", "alexandrina@example.com", false},
+		{"alexandrina@EXAMPLE.com", "alexandrina@example.com", false},
+		{"example.com", "example.com", false},
+	} {
+		if err := CheckNewPassword(tc.pw, tc.login, 10); (err == nil) != tc.ok {
+			t.Errorf("CheckNewPassword(%q, %q) = %v, want ok %v", tc.pw, tc.login, err, tc.ok)
+		}
+	}
+}
+
+// TestShortStoredPasswordLogsIn: the password rules apply to new
+// passwords only; a store from before keeps working.
+func TestShortStoredPasswordLogsIn(t *testing.T) {
+	a, _, _ := authFixture(t) // a@example.com's password is "secret"
+	if _, err := a.Check(context.Background(), ServiceIMAP, "192.0.2.1", "a@example.com", "secret"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -48,6 +48,9 @@ type AuthConfig struct {
 	// before TLS. Off by default: passwords must not cross the network in
 	// the clear.
 	AllowPlaintext bool `toml:"allow_plaintext"`
+	// MinPasswordLength is the fewest characters mailctl accepts for a
+	// new password (see CheckNewPassword). Existing passwords keep working.
+	MinPasswordLength int `toml:"min_password_length"`
 }
 
 // Sender check policies for RelayConfig.SenderCheck.
@@ -124,6 +127,7 @@ func Default() *Config {
 			Cert: "/etc/mailsuite/tls/fullchain.pem",
 			Key:  "/etc/mailsuite/tls/privkey.pem",
 		},
+		Auth: AuthConfig{MinPasswordLength: 10},
 		Relay: RelayConfig{
 			Window:      Duration{30 * time.Minute},
 			SenderCheck: SenderCheckStrict,

@@ -19,6 +19,8 @@ func (c *Config) validate(text string) error {
 	v.check(c.TLS.Cert != "", "tls.cert", "must not be empty")
 	v.check(c.TLS.Key != "", "tls.key", "must not be empty")
 
+	v.check(c.Auth.MinPasswordLength > 0, "auth.min_password_length",
+		fmt.Sprintf("must be positive, got %d", c.Auth.MinPasswordLength))
 	v.positive("relay.window", c.Relay.Window)
 	v.check(c.Relay.SenderCheck == SenderCheckStrict || c.Relay.SenderCheck == SenderCheckOff,
 		"relay.sender_check", fmt.Sprintf("must be %q or %q, got %q", SenderCheckStrict, SenderCheckOff, c.Relay.SenderCheck))

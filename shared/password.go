@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -130,4 +131,23 @@ func parseArgon2id(s string) (*argon2idHash, error) {
 		return nil, errors.New("password: malformed argon2id hash value")
 	}
 	return &h, nil
+}
+
+// CheckNewPassword applies the rules for a password that mailctl is about
+// to set for login (an address or a domain): at least minLen characters,
+// no NUL, CR or LF (no protocol can send them), and not the login itself
+// or its local part, the first guesses of anyone. Stored passwords are
+// never checked against it, so a stricter rule locks nobody out.
+func CheckNewPassword(pw, login string, minLen int) error {
+	if strings.ContainsAny(pw, "\x00\r\n") {
+		return errors.New("password: must not contain NUL, CR or LF")
+	}
+	if n := utf8.RuneCountInString(pw); n < minLen {
+		return fmt.Errorf("password: %d characters, at least %d needed (auth.min_password_length)", n, minLen)
+	}
+	local, _, _ := strings.Cut(login, "@")
+	if strings.EqualFold(pw, login) || strings.EqualFold(pw, local) {
+		return errors.New("password: must not be the address or its local part")
+	}
+	return nil
 }
