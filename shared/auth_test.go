@@ -17,6 +17,11 @@ import (
 
 func authFixture(t *testing.T) (*Authenticator, *bytes.Buffer, *time.Time) {
 	t.Helper()
+	return authFixtureTB(t)
+}
+
+func authFixtureTB(t testing.TB) (*Authenticator, *bytes.Buffer, *time.Time) {
+	t.Helper()
 	now := time.Unix(1_800_000_000, 0)
 	st, err := store.Open(filepath.Join(t.TempDir(), "mail.db"), store.WithClock(func() time.Time { return now }))
 	if err != nil {

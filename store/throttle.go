@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -89,7 +90,7 @@ func (s *Store) ReserveAttempt(ctx context.Context, ip, login string, lim Thrott
 	a := Attempt{ip: ClientKey(ip), account: accountKey(login), knownFor: lim.KnownFor}
 	now := s.unix()
 	since := now - int64(lim.Window/time.Second)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeLazy(ctx, func(tx *sql.Tx) error {
 		var ipN, acctN int
 		if err := tx.QueryRow(`SELECT
 			(SELECT count(*) FROM auth_failures WHERE key = ? AND at >= ?),
@@ -149,7 +150,7 @@ func isOwnerTx(tx *sql.Tx, a Attempt, ip string, now int64) (bool, error) {
 // does not rewrite it each time.
 func (s *Store) AttemptSucceeded(ctx context.Context, a Attempt) error {
 	now := s.unix()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.writeLazy(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`DELETE FROM auth_failures WHERE rowid IN (?, ?)`, a.rows[0], a.rows[1]); err != nil {
 			return fmt.Errorf("store: clear login attempt: %w", err)
 		}
@@ -177,4 +178,52 @@ func (s *Store) AuthFailures(ctx context.Context, ip, login string, since time.T
 		return 0, 0, fmt.Errorf("store: count auth failures: %w", err)
 	}
 	return ipCount, accountCount, nil
+}
+
+// writeLazy is write without the wait for the disk (synchronous=NORMAL
+// for this one transaction). The throttle writes twice per login, and two
+// fsyncs per login would cost a polling client milliseconds and hold the
+// write lock that deliveries wait for. Its rows are not worth that: the
+// next durable commit (any delivery) carries them to disk, and a power cut
+// before it loses at most the last seconds of failure counts. The
+// transaction is still atomic, and seen by every process at once.
+func (s *Store) writeLazy(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return err
+	}
+	defer func() {
+		// The connection is the store's only writer: it must never go
+		// back to the pool without its durability.
+		if _, err := conn.ExecContext(context.Background(), `PRAGMA synchronous = FULL`); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	for attempt := 0; ; attempt++ {
+		err = lazyTxOnce(ctx, conn, fn)
+		if !isBusy(err) || attempt == 4 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
+		}
+	}
+}
+
+func lazyTxOnce(ctx context.Context, conn *sql.Conn, fn func(tx *sql.Tx) error) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
