@@ -168,3 +168,21 @@ func TestRevocationDropsGrants(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteLazyKeepsWriterDurable: after the throttle's unsynced writes,
+// the writer connection is back to synchronous=FULL for deliveries.
+func TestWriteLazyKeepsWriterDurable(t *testing.T) {
+	s := openTest(t)
+	seed(t, s)
+	a, err := s.ReserveAttempt(context.Background(), "192.0.2.1", "a@example.com", testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AttemptSucceeded(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	var mode int
+	if err := s.w.QueryRow(`PRAGMA synchronous`).Scan(&mode); err != nil || mode != 2 {
+		t.Fatalf("writer synchronous = %d, %v; want 2 (FULL)", mode, err)
+	}
+}
