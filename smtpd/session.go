@@ -102,7 +102,7 @@ func (s *session) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), lookupTimeout)
 }
 
-// Mail checks the sender against the client's identity (DESIGN.md rule 4)
+// Mail checks the sender against the client's identity (docs/ARCHITECTURE.md rule 4)
 // and decides once, for the whole transaction, whether it may relay.
 // On the MX port without AUTH that decision can refuse nothing at MAIL
 // and matters only for a remote recipient, so it waits for the first one
@@ -184,7 +184,7 @@ func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
 	return id, nil
 }
 
-// Rcpt applies the relay rules (DESIGN.md rules 1 to 3, 5) to one
+// Rcpt applies the relay rules (docs/ARCHITECTURE.md rules 1 to 3, 5) to one
 // recipient.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !s.tx.active {
