@@ -193,11 +193,11 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	// RFC 5321 §4.5.1: "postmaster" without a domain is this server's
 	// postmaster, always local.
 	bare := strings.EqualFold(to, "postmaster")
+	var a Address
+	var err error
 	if bare {
-		to = "postmaster@" + s.srv.cfg.Hostname
-	}
-	a, err := ParseAddress(to)
-	if err != nil {
+		a = hostPostmaster(s.srv.cfg.Hostname)
+	} else if a, err = ParseAddress(to); err != nil {
 		s.srv.log.Info("recipient refused", "ip", s.ip, "rcpt", printable(to, 300), "reply", "bad address")
 		return addressError(to, false, err)
 	}
