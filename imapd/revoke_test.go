@@ -52,3 +52,16 @@ func TestRevokedSessionEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginNoGrantWithoutSMTP: a user without SMTP authority reads mail
+// but gets no relay grant.
+func TestLoginNoGrantWithoutSMTP(t *testing.T) {
+	e := newEnv(t)
+	if err := e.st.SetUserSMTP(context.Background(), testUser, false); err != nil {
+		t.Fatal(err)
+	}
+	e.dial().login()
+	if g, _ := e.st.LiveGrants(context.Background(), "127.0.0.1"); len(g) != 0 {
+		t.Fatalf("grants = %+v, want none", g)
+	}
+}

@@ -64,7 +64,7 @@ func (s *session) Close() error {
 }
 
 // Login checks the credentials with the shared throttled authenticator and
-// records the relay grant before returning, so the grant exists when the
+// records the relay grant (for a user with SMTP authority) before returning, so the grant exists when the
 // client reads the tagged OK. Hashing and store calls run aside (see
 // stack.go).
 func (s *session) Login(username, password string) error {
@@ -86,7 +86,9 @@ func (s *session) Login(username, password string) error {
 		s.srv.log.Error("login", "ip", ip, "err", err)
 		return errUnavailable
 	}
-	aside(func() { err = s.srv.st.Grant(ctx, ip, cred.UserID, s.srv.window) })
+	if cred.SMTP { // a grant is the right to send: none without SMTP authority
+		aside(func() { err = s.srv.st.Grant(ctx, ip, cred.UserID, s.srv.window) })
+	}
 	if err != nil {
 		s.srv.log.Error("record grant", "ip", ip, "user", cred.Name, "err", err)
 		return errUnavailable

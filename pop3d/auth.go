@@ -78,7 +78,7 @@ func (s *session) authenticate(user, pass string) {
 		return
 	}
 	drop, err := loadMaildrop(s.ctx, s.srv.store, cred.UserID)
-	if err == nil {
+	if err == nil && cred.SMTP { // a grant is the right to send: none without SMTP authority
 		err = s.srv.store.Grant(s.ctx, s.ip, cred.UserID, s.srv.window)
 	}
 	if err != nil {
