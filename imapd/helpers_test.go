@@ -45,6 +45,7 @@ type testEnv struct {
 
 type envConfig struct {
 	plaintext bool
+	server    func(*server) // changes the server before it serves
 }
 
 // newEnv starts imapd with one user; plaintext login is allowed unless
@@ -89,6 +90,9 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 		t.Fatal(err)
 	}
 	srv.failureDelay = 0
+	if ec.server != nil {
+		ec.server(srv)
+	}
 	e.srv = srv
 	done := make(chan struct{})
 	go func() { srv.hub.run(sctx); close(done) }()
@@ -102,8 +106,8 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 		t.Fatal(err)
 	}
 	e.addr, e.tlsAddr = ln.Addr().String(), tln.Addr().String()
-	go imap.Serve(limitListener{Listener: ln, limit: srv.limit})
-	go imap.Serve(tls.NewListener(limitListener{Listener: tln, limit: srv.limit}, certs.Config()))
+	go imap.Serve(srv.listen(ln, nil))
+	go imap.Serve(srv.listen(tln, certs.Config()))
 	t.Cleanup(func() {
 		cancel()
 		imap.Close()
