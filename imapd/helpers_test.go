@@ -45,7 +45,8 @@ type testEnv struct {
 
 type envConfig struct {
 	plaintext bool
-	server    func(*server) // changes the server before it serves
+	server    func(*server)        // changes the server before it serves
+	config    func(*shared.Config) // changes the configuration first
 }
 
 // newEnv starts imapd with one user; plaintext login is allowed unless
@@ -83,6 +84,9 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 
 	cfg := shared.Default()
 	cfg.SMTPD.MaxMessageBytes = 1 << 20
+	if ec.config != nil {
+		ec.config(cfg)
+	}
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sctx, cancel := context.WithCancel(context.Background())
 	srv, err := newServer(sctx, cfg, st, log)

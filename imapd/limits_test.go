@@ -17,7 +17,11 @@ func withServer(f func(*server)) func(*envConfig) {
 }
 
 func withLimits(lim shared.ConnLimits) func(*envConfig) {
-	return withServer(func(s *server) { s.limit = shared.NewConnLimiter(lim) })
+	return func(c *envConfig) {
+		c.config = func(cfg *shared.Config) {
+			cfg.IMAPD.MaxConnections, cfg.IMAPD.MaxConnectionsPerIP = lim.Max, lim.PerIP
+		}
+	}
 }
 
 // dialFrom connects to addr from a loopback address and returns the
