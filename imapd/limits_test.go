@@ -113,7 +113,7 @@ func byeAfterLoop(t *testing.T, tc *textConn, cmd string) string {
 // autologout timer, before login or in a selected mailbox; the session
 // ends with "* BYE Autologout".
 func TestAutologoutNOOPLoop(t *testing.T) {
-	e := newEnv(t, withServer(func(s *server) { s.autologout = time.Second }))
+	e := newEnv(t, withServer(func(s *server) { s.autologout = 2 * time.Second }))
 	for _, cmd := range []string{"NOOP", "CAPABILITY"} {
 		tc := e.dial()
 		if l := byeAfterLoop(t, tc, cmd); !strings.Contains(l, "Autologout") {
@@ -135,7 +135,7 @@ func TestAutologoutNOOPLoop(t *testing.T) {
 // TestAutologoutSilent: a client that sends nothing is told why it is
 // closed, where go-imap used to close without a word.
 func TestAutologoutSilent(t *testing.T) {
-	e := newEnv(t, withServer(func(s *server) { s.autologout = 200 * time.Millisecond }))
+	e := newEnv(t, withServer(func(s *server) { s.autologout = 2 * time.Second }))
 	tc := e.dial()
 	tc.login()
 	if l := tc.line(); !strings.HasPrefix(l, "* BYE Autologout") {
@@ -148,7 +148,7 @@ func TestAutologoutSilent(t *testing.T) {
 // legitimate (it has its own, longer timeout), and its end restarts the
 // timer.
 func TestAutologoutSparesIDLE(t *testing.T) {
-	const autologout = 2 * time.Second
+	const autologout = 3 * time.Second
 	e := newEnv(t, withServer(func(s *server) { s.autologout = autologout }))
 	tc := e.dial()
 	tc.login()

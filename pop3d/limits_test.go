@@ -51,7 +51,7 @@ func TestConnLimitPerIP(t *testing.T) {
 // TestConnLimitTotal: pop3d.max_connections counts every address.
 func TestConnLimitTotal(t *testing.T) {
 	e := newEnv(t, withLimits(shared.ConnLimits{Max: 1, PerIP: 5}))
-	e.dialFrom("127.0.0.1").expect("+OK ")
+	e.dialRaw().expect("+OK ")
 	c := e.dialFrom("127.0.0.2")
 	c.expect("-ERR [SYS/TEMP] too many connections")
 	c.closed()
@@ -87,7 +87,7 @@ func noopUntilClosed(t *testing.T, c *testconn, cmd string) string {
 // autologout clock; a session repeating them is logged out with a reply
 // that says so, and nothing is deleted.
 func TestAutologoutNOOPLoop(t *testing.T) {
-	e := newEnv(t, withPlaintext, func(s *server) { s.autologout = time.Second })
+	e := newEnv(t, withPlaintext, func(s *server) { s.autologout = 2 * time.Second })
 	e.deliver(msg("a", "x\r\n"))
 	for _, cmd := range []string{"NOOP", "STAT"} {
 		c := e.login()

@@ -72,7 +72,6 @@ func newSession(srv *server, c net.Conn) *session {
 // shutdown. A session that ends without QUIT deletes nothing.
 func (s *session) run() {
 	defer func() { s.lock.unlock() }() // s.lock is set at login
-	s.raw.SetWriteDeadline(time.Now().Add(s.srv.autologout))
 	s.reply("+OK %s POP3 server ready", s.srv.hostname)
 	for {
 		line, err := s.readLine()
@@ -113,6 +112,7 @@ func (s *session) hangUp(err error) {
 // accepted as a line end.
 func (s *session) readLine() ([]byte, error) {
 	if s.r.Buffered() == 0 {
+		s.raw.SetWriteDeadline(time.Now().Add(s.srv.autologout))
 		if err := s.w.Flush(); err != nil {
 			return nil, err
 		}
@@ -131,7 +131,8 @@ func (s *session) readLine() ([]byte, error) {
 		}
 		return nil, err
 	}
-	// The command's replies get as long as a session may idle.
+	// The command's own writes (RETR of a large message) get as long as
+	// a session may idle.
 	s.raw.SetWriteDeadline(time.Now().Add(s.srv.autologout))
 	line = line[:len(line)-1]
 	if n := len(line); n > 0 && line[n-1] == '\r' {

@@ -93,7 +93,7 @@ func TestMXFloodSparesSubmission(t *testing.T) {
 // clock; the session ends with 421 4.4.2 although every command came well
 // within the per-command timeout.
 func TestIdleNOOPLoopEnds(t *testing.T) {
-	e := newEnvServer(t, func(s *server) { s.idle = time.Second })
+	e := newEnvServer(t, func(s *server) { s.idle = 2 * time.Second })
 	c := dial(t, e.mx, "127.0.0.1", false)
 	c.ehlo()
 	cmds := []string{"NOOP", "RSET", "VRFY postmaster", "HELP", "EHLO client.test"}
