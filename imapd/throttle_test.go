@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -13,18 +11,11 @@ import (
 	"mailsuite/shared"
 )
 
-// dialFrom is dial from another loopback address, so tests can play
-// several clients.
-func (e *testEnv) dialFrom(ip string) *textConn {
+// dialPlainFrom dials the plain port from another loopback address, so
+// tests can play several clients, and reads the greeting.
+func (e *testEnv) dialPlainFrom(ip string) *textConn {
 	e.t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
-	c, err := d.Dial("tcp", e.addr)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { c.Close() })
-	tc := &textConn{t: e.t, c: c, r: bufio.NewReader(c)}
-	tc.line() // greeting
+	tc, _ := e.dialFrom(ip, e.addr)
 	return tc
 }
 
@@ -32,7 +23,8 @@ func (e *testEnv) dialFrom(ip string) *textConn {
 // from one IP, one with the right password. At most the account's limit
 // get a password check; the others are refused unchecked.
 func TestLoginParallelGuesses(t *testing.T) {
-	e := newEnv(t)
+	// One address, more connections than the default per-address limit.
+	e := newEnv(t, withLimits(shared.ConnLimits{Max: 1000, PerIP: 100}))
 	const n = 60
 	conns := make([]*textConn, n)
 	for i := range conns {
@@ -86,7 +78,7 @@ func TestLoginCanonicalBucket(t *testing.T) {
 	if _, r := tc.cmd("AUTHENTICATE PLAIN %s", b64("\x00alice@ｅｘａｍｐｌｅ.com\x00wrong")); !strings.HasPrefix(r, "NO [AUTHENTICATIONFAILED]") {
 		t.Fatalf("fullwidth: %s", r)
 	}
-	if _, r := e.dialFrom("127.0.0.2").cmd("LOGIN %s %q", "alice@EXAMPLE.com", testPass); !strings.HasPrefix(r, "NO [UNAVAILABLE]") {
+	if _, r := e.dialPlainFrom("127.0.0.2").cmd("LOGIN %s %q", "alice@EXAMPLE.com", testPass); !strings.HasPrefix(r, "NO [UNAVAILABLE]") {
 		t.Fatalf("sixth try from another IP: %s, want NO [UNAVAILABLE]", r)
 	}
 }
@@ -96,18 +88,18 @@ func TestLoginCanonicalBucket(t *testing.T) {
 // are logged "auth throttled", which fail2ban does not ban.
 func TestLoginOwnerNotLockedOut(t *testing.T) {
 	e := newEnv(t)
-	e.dialFrom("127.0.0.1").login() // the owner's device
-	attacker := e.dialFrom("127.0.0.2")
+	e.dialPlainFrom("127.0.0.1").login() // the owner's device
+	attacker := e.dialPlainFrom("127.0.0.2")
 	for i := 0; i < shared.MaxFailuresPerAccount; i++ {
 		attacker.cmd("LOGIN %s wrong%d", testUser, i)
 	}
 	if _, r := attacker.cmd("LOGIN %s guess", testUser); !strings.HasPrefix(r, "NO [UNAVAILABLE]") {
 		t.Fatalf("attacker's 6th try: %s", r)
 	}
-	if _, r := e.dialFrom("127.0.0.3").cmd("LOGIN %s %q", testUser, testPass); !strings.HasPrefix(r, "NO [UNAVAILABLE]") {
+	if _, r := e.dialPlainFrom("127.0.0.3").cmd("LOGIN %s %q", testUser, testPass); !strings.HasPrefix(r, "NO [UNAVAILABLE]") {
 		t.Fatalf("unknown address during the attack: %s", r)
 	}
-	e.dialFrom("127.0.0.1").login()
+	e.dialPlainFrom("127.0.0.1").login()
 	for _, l := range strings.Split(e.log.String(), "\n") {
 		if strings.Contains(l, `msg="auth failed"`) && !strings.Contains(l, "ip=127.0.0.2") {
 			t.Errorf("a refusal of someone who did not guess is logged as a failure: %s", l)

@@ -65,7 +65,9 @@ func (s *session) dispatch(line []byte) bool {
 	if s.state == stateTransaction && s.revoked() {
 		return false
 	}
-	return h.run(s, c)
+	open := h.run(s, c)
+	s.progressed(c.name)
+	return open
 }
 
 // wantArgs checks the argument count and replies when it is wrong.

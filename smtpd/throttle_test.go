@@ -13,7 +13,11 @@ import (
 // IP, one with the right password. At most the account's limit get a
 // password check; the others get 454 unchecked, logged "auth throttled".
 func TestAuthParallelGuesses(t *testing.T) {
-	e := newEnv(t, func(c *shared.Config) { c.Auth.AllowPlaintext = true })
+	// One address, more connections than the default per-address limit.
+	e := newEnv(t, func(c *shared.Config) {
+		c.Auth.AllowPlaintext = true
+		c.SMTPD.SubmissionMaxConnectionsPerIP = 100
+	})
 	const n = 60
 	conns := make([]*client, n)
 	for i := range conns {
