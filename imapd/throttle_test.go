@@ -49,6 +49,7 @@ func TestLoginParallelGuesses(t *testing.T) {
 	log := e.log.String()
 	checked := strings.Count(log, `msg="auth failed"`) + strings.Count(log, `msg="auth ok"`)
 	throttled := strings.Count(log, `msg="auth throttled"`)
+	t.Logf("%d parallel logins: %d checked the password, %d throttled unchecked", n, checked, throttled)
 	if checked > shared.MaxFailuresPerAccount || checked+throttled != n {
 		t.Fatalf("%d logins checked, %d throttled; want at most %d of %d checked", checked, throttled, shared.MaxFailuresPerAccount, n)
 	}

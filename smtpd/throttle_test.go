@@ -45,6 +45,7 @@ func TestAuthParallelGuesses(t *testing.T) {
 	log := e.log.String()
 	checked := strings.Count(log, `msg="auth failed"`) + strings.Count(log, `msg="auth ok"`)
 	throttled := strings.Count(log, `msg="auth throttled"`)
+	t.Logf("%d parallel AUTHs: %d checked the password, %d throttled unchecked", n, checked, throttled)
 	if checked > shared.MaxFailuresPerAccount || checked+throttled != n {
 		t.Fatalf("%d AUTHs checked, %d throttled; want at most %d of %d checked", checked, throttled, shared.MaxFailuresPerAccount, n)
 	}
