@@ -110,7 +110,9 @@ func TestBodyStructureBomb(t *testing.T) {
 		func() {
 			ExtractBodySection(bytes.NewReader(msg), &imap.FetchItemBodySection{Part: make([]int, 12000), Specifier: imap.PartSpecifierText})
 		},
-		func() { ExtractBinarySection(bytes.NewReader(msg), &imap.FetchItemBinarySection{Part: []int{1, 1, 1, 1}}) },
+		func() {
+			ExtractBinarySection(bytes.NewReader(msg), &imap.FetchItemBinarySection{Part: []int{1, 1, 1, 1}})
+		},
 	} {
 		if alloc := allocated(f); alloc > 50<<20 {
 			t.Errorf("allocated %d MB", alloc>>20)
