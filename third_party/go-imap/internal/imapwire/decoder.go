@@ -63,6 +63,9 @@ type Decoder struct {
 	crlf      bool
 	listDepth int
 	readBytes int64
+	// mailsuite: a refused non-synchronizing literal (see discard.go)
+	refused    int64
+	hasRefused bool
 }
 
 // NewDecoder creates a new decoder.
@@ -545,7 +548,9 @@ func (dec *Decoder) ExpectNumSet(kind NumKind, ptr *imap.NumSet) bool {
 	}
 	numSet, err := imapnum.ParseSet(s)
 	if err != nil {
-		return dec.returnErr(err)
+		// mailsuite: a malformed set (0, a number above 2^32-1) is the
+		// client's syntax error (BAD), not a server bug.
+		return dec.returnErr(&DecoderExpectError{Message: fmt.Sprintf("invalid sequence-set %q: %v", s, err)})
 	}
 
 	switch kind {
@@ -577,7 +582,7 @@ func (dec *Decoder) Literal(ptr *string) bool {
 	}
 	if dec.CheckBufferedLiteralFunc != nil {
 		if err := dec.CheckBufferedLiteralFunc(lit.Size(), nonSync); err != nil {
-			lit.cancel()
+			lit.Refuse(nonSync) // mailsuite: its bytes are not commands
 			return false
 		}
 	}
