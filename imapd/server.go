@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,7 @@ var caps = imap.CapSet{
 	imap.CapChildren:     {},
 	imap.CapSpecialUse:   {},
 	imap.CapLiteralPlus:  {},
+	imap.CapID:           {},
 }
 
 // server is what all sessions of the process share.
@@ -95,7 +97,13 @@ func (s *server) imapServer(tlsConfig *tls.Config, allowPlaintext bool) *imapser
 type printfLogger struct{ log *slog.Logger }
 
 func (l printfLogger) Printf(format string, args ...any) {
-	l.log.Debug(fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if strings.HasPrefix(msg, "panic") {
+		// a bug, not a client error: it ended that client's connection
+		l.log.Error(msg)
+		return
+	}
+	l.log.Debug(msg)
 }
 
 // limitListener refuses connections above the server's limit with a BYE.

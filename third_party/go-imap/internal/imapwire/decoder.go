@@ -99,6 +99,11 @@ func (dec *Decoder) readByte() (byte, bool) {
 	if dec.MaxSize > 0 && dec.readBytes > dec.MaxSize {
 		return 0, dec.returnErr(fmt.Errorf("imapwire: max size exceeded"))
 	}
+	if dec.hasRefused {
+		// mailsuite: the bytes that follow are a refused literal's data,
+		// which DiscardCommand throws away; nothing may parse them.
+		return 0, dec.returnErr(errLiteralRefused)
+	}
 	dec.crlf = false
 	if dec.literal {
 		return 0, dec.returnErr(fmt.Errorf("imapwire: cannot decode while a literal is open"))
@@ -582,8 +587,10 @@ func (dec *Decoder) Literal(ptr *string) bool {
 	}
 	if dec.CheckBufferedLiteralFunc != nil {
 		if err := dec.CheckBufferedLiteralFunc(lit.Size(), nonSync); err != nil {
-			lit.Refuse(nonSync) // mailsuite: its bytes are not commands
-			return false
+			// mailsuite: its bytes are not commands, and the command is
+			// answered with the refusal
+			lit.Refuse(nonSync)
+			return dec.returnErr(err)
 		}
 	}
 	var sb strings.Builder

@@ -16,6 +16,9 @@ import (
 // command is larger than its limit: the connection must be closed.
 var ErrDiscardLimit = errors.New("imapwire: too much data after a refused command")
 
+// errLiteralRefused stops parsing at a refused literal's data.
+var errLiteralRefused = &DecoderExpectError{Message: "literal refused"}
+
 // Refuse marks the literal as refused before any of it was read. If it is
 // non-synchronizing the client sends it anyway, and DiscardCommand throws
 // it away.
