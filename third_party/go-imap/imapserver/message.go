@@ -94,11 +94,11 @@ func (w *mimeWalk) findPart(e *mimeEntity, partPath []int) *mimeEntity {
 			}
 			continue
 		}
-		children := w.children(e, mediaType, params, nil)
-		if partNum < 1 || partNum > len(children) {
+		parts := w.children(e, params, nil)
+		if partNum < 1 || partNum > len(parts) {
 			return nil
 		}
-		e = children[partNum-1]
+		e = child(parts[partNum-1], e, mediaType)
 	}
 	return e
 }
@@ -199,6 +199,7 @@ func ExtractEnvelope(h textproto.Header) *imap.Envelope {
 func parseAddressList(mh mail.Header, k string) []imap.Address {
 	var l []imap.Address
 	for _, seg := range splitGroups(mh.Get(k)) {
+		seg.group = seg.group && seg.name != "" // a marker needs a name
 		if seg.group {
 			l = append(l, imap.Address{Mailbox: seg.name})
 		}
@@ -349,10 +350,10 @@ func (w *mimeWalk) bodyStructure(e *mimeEntity) (imap.BodyStructure, int64) {
 		var bodyLines int64
 		gap := func(b []byte) { bodyLines += countLines(b) }
 		bs := &imap.BodyStructureMultiPart{Subtype: subType}
-		for _, part := range w.children(e, mediaType, typeParams, gap) {
-			child, n := w.bodyStructure(part)
+		for _, raw := range w.children(e, typeParams, gap) {
+			part, n := w.bodyStructure(child(raw, e, mediaType))
 			bodyLines += n
-			bs.Children = append(bs.Children, child)
+			bs.Children = append(bs.Children, part)
 		}
 		if len(bs.Children) == 0 {
 			bs.Children = []imap.BodyStructure{emptyTextPart()}

@@ -48,8 +48,12 @@ type mimeWalk struct {
 // newMIMEEntity parses the header of raw.
 func newMIMEEntity(raw []byte, depth int, parentType string) *mimeEntity {
 	off := bodyOffset(raw)
+	var header textproto.Header
+	if off > 0 && raw[0] != '\n' && !bytes.HasPrefix(raw, []byte("\r\n")) { // not a blank first line
+		header = parseHeaderBytes(raw[:off])
+	}
 	return &mimeEntity{
-		header:     parseHeaderBytes(raw[:off]),
+		header:     header,
 		raw:        raw,
 		body:       raw[off:],
 		depth:      depth,
@@ -131,10 +135,11 @@ func (w *mimeWalk) encapsulated(e *mimeEntity) *mimeEntity {
 	return newMIMEEntity(e.body, e.depth+1, "")
 }
 
-// children splits a multipart entity into its parts. gaps receives the
+// children splits the body of a multipart entity into its parts, raw: the
+// caller makes entities of those it needs with child. gap receives the
 // bytes between parts (preamble, delimiter lines, epilogue) so that line
 // counts can add up without scanning a part twice.
-func (w *mimeWalk) children(e *mimeEntity, mediaType string, params map[string]string, gap func([]byte)) []*mimeEntity {
+func (w *mimeWalk) children(e *mimeEntity, params map[string]string, gap func([]byte)) [][]byte {
 	boundary := params["boundary"]
 	if boundary == "" {
 		if gap != nil {
@@ -144,7 +149,7 @@ func (w *mimeWalk) children(e *mimeEntity, mediaType string, params map[string]s
 	}
 	dash := []byte("--" + boundary)
 	var (
-		parts []*mimeEntity
+		parts [][]byte
 		start = -1 // start of the open part, -1 before the first delimiter
 		gapAt = 0  // start of the bytes not yet given to a part or gap
 	)
@@ -178,7 +183,8 @@ func (w *mimeWalk) children(e *mimeEntity, mediaType string, params map[string]s
 					end--
 				}
 			}
-			parts = append(parts, w.child(b[start:end], e, mediaType))
+			parts = append(parts, b[start:end])
+			w.parts++
 			gapAt = end
 		}
 		if gap != nil {
@@ -193,7 +199,8 @@ func (w *mimeWalk) children(e *mimeEntity, mediaType string, params map[string]s
 		pos = lineEnd
 	}
 	if start >= 0 {
-		parts = append(parts, w.child(b[start:], e, mediaType))
+		parts = append(parts, b[start:])
+		w.parts++
 		gapAt = len(b)
 	}
 	if gap != nil {
@@ -202,7 +209,7 @@ func (w *mimeWalk) children(e *mimeEntity, mediaType string, params map[string]s
 	return parts
 }
 
-func (w *mimeWalk) child(raw []byte, parent *mimeEntity, mediaType string) *mimeEntity {
-	w.parts++
+// child makes an entity of a part children returned.
+func child(raw []byte, parent *mimeEntity, mediaType string) *mimeEntity {
 	return newMIMEEntity(raw, parent.depth+1, mediaType)
 }

@@ -191,3 +191,15 @@ func TestEnvelopeGroups(t *testing.T) {
 		}
 	}
 }
+
+// A header without the blank line is still a header, however short.
+func TestShortHeaderOnly(t *testing.T) {
+	got := bodyStructureString(ExtractBodyStructure(strings.NewReader("Content-Type: text/html")))
+	if !strings.HasPrefix(got, `("text" "html"`) {
+		t.Errorf("got %s", got)
+	}
+	e := newMIMEEntity([]byte("a:"), 0, "")
+	if e.header.Get("A") != "" || !e.header.Has("A") || len(e.body) != 0 {
+		t.Errorf("header %v body %q", e.header, e.body)
+	}
+}
