@@ -4,6 +4,7 @@ package imapwire
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -55,4 +56,35 @@ func TestNonSyncLiteralSuffix(t *testing.T) {
 			t.Errorf("%q: %d, want %d", line, got, want)
 		}
 	}
+}
+
+// FuzzDiscardCommand: no panic, and never more read than the limit allows
+// (plus one buffered chunk).
+func FuzzDiscardCommand(f *testing.F) {
+	f.Add([]byte("CREATE pwned\r\n rest {3+}\r\nabc\r\nA2 NOOP\r\n"), int64(14))
+	f.Add([]byte("{99999999999999999999+}\r\n"), int64(0))
+	f.Add([]byte("x {5+}\ny {0+}\n\nz"), int64(0))
+	f.Fuzz(func(t *testing.T, in []byte, refused int64) {
+		const limit = 1000
+		r := &countReader{r: bytes.NewReader(in)}
+		dec := NewDecoder(bufio.NewReaderSize(r, 16), ConnSideServer)
+		if refused > 0 {
+			dec.refused, dec.hasRefused = refused, true
+		}
+		dec.DiscardCommand(limit)
+		if r.n > limit+16 {
+			t.Fatalf("read %d bytes", r.n)
+		}
+	})
+}
+
+type countReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
