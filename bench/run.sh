@@ -62,7 +62,7 @@ cleanup() {
 anchor_started=0
 trap cleanup EXIT
 for d in smtpd pop3d imapd; do
-	bin/$d -config "$CONF" >"$OUT/$d.log" 2>&1 &
+	bin/mailsuite-$d -config "$CONF" >"$OUT/$d.log" 2>&1 &
 	pids+=($!)
 	eval "${d}_pid=$!"
 done
