@@ -51,6 +51,8 @@ tls_listen = ["127.0.0.1:22995"]
 [imapd]
 listen     = ["127.0.0.1:22143"]
 tls_listen = ["127.0.0.1:22993"]
+# The idle measure holds N connections from 127.0.0.1.
+max_connections_per_ip = 20000
 EOF
 bin/mailctl -config "$CONF" domain add bench.test
 for i in $(seq 1 12); do

@@ -101,6 +101,17 @@ func TestREADMEConfigReference(t *testing.T) {
 			t.Errorf("README.md does not mention %q", cmd)
 		}
 	}
+	// The replies to a refused or idle connection, as the daemons' tests
+	// check them, so an operator can find them in a client's log.
+	for _, reply := range []string{
+		"421 4.7.0 mail.example.com Too many connections", "-ERR [SYS/TEMP] too many connections",
+		"* BYE Too many connections", "421 4.4.2 Idle timeout", "-ERR autologout",
+		"* BYE Autologout",
+	} {
+		if !strings.Contains(readme, reply) {
+			t.Errorf("README.md does not name the reply %q", reply)
+		}
+	}
 }
 
 // failRegex reads the fail2ban filter's failregex and translates it to Go:
