@@ -85,6 +85,7 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 		FirstUnseenSeqNum: firstUnseen(m.uids, msgs),
 		UIDNext:           imap.UID(m.maxUID + 1),
 		UIDValidity:       m.uidValidity,
+		HighestModSeq:     s.highestModSeq(ctx, mb.ID), // read after the tracker is registered
 	}, nil
 }
 
@@ -257,6 +258,9 @@ func (s *session) status(mb store.Mailbox, options *imap.StatusOptions) (*imap.S
 	}
 	if options.AppendLimit {
 		data.AppendLimit = &s.srv.appendLimit
+	}
+	if options.HighestModSeq {
+		data.HighestModSeq = s.highestModSeq(ctx, mb.ID)
 	}
 	return data, nil
 }

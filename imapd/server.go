@@ -37,6 +37,8 @@ var caps = imap.CapSet{
 	imap.CapChildren:     {},
 	imap.CapSpecialUse:   {},
 	imap.CapLiteralPlus:  {},
+	imap.CapCondStore:    {}, // condstore.go
+	imap.CapQResync:      {},
 }
 
 // server is what all sessions of the process share.

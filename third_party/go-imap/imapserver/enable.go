@@ -23,16 +23,21 @@ func (c *Conn) handleEnable(dec *imapwire.Decoder) error {
 		return err
 	}
 
-	var enabled []imap.Cap
+	var enabled, implied []imap.Cap
 	for _, req := range requested {
 		switch req {
 		case imap.CapIMAP4rev2, imap.CapUTF8Accept:
 			enabled = append(enabled, req)
+		case imap.CapCondStore, imap.CapQResync: // mailsuite: RFC 7162
+			if on := c.enableCaps(req); on != nil {
+				enabled = append(enabled, req)
+				implied = append(implied, on...)
+			}
 		}
 	}
 
 	c.mutex.Lock()
-	for _, e := range enabled {
+	for _, e := range append(enabled, implied...) {
 		c.enabled[e] = struct{}{}
 	}
 	c.mutex.Unlock()
