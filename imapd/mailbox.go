@@ -63,6 +63,11 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
+	// Changes committed so far reach the view before this session's
+	// tracker exists, so they are not announced to it again afterwards.
+	if err := s.srv.hub.sync(ctx, nil); err != nil {
+		s.srv.log.Error("sync changes", "err", err)
+	}
 	m, err := s.srv.hub.acquire(ctx, mb)
 	if err != nil {
 		return nil, s.internalError("select", err)

@@ -10,6 +10,7 @@ package imapserver
 // implements SessionCondStore.
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -123,19 +124,41 @@ func readQResyncParam(dec *imapwire.Decoder) (*imap.SelectQResync, error) {
 			var seqs imap.NumSet
 			if !dec.ExpectNumSet(imapwire.NumKindSeq, &seqs) || !dec.ExpectSP() ||
 				!dec.ExpectUIDSet(&q.KnownSeqUIDs) || !dec.ExpectSpecial(')') {
-				return nil, dec.Err()
+				return nil, syntaxError(dec)
 			}
-			q.KnownSeqNums = seqs.(imap.SeqSet)
+			set, ok := seqs.(imap.SeqSet)
+			if !ok || imap.IsSearchRes(q.KnownSeqUIDs) {
+				return nil, newClientBugError("$ is not a known set")
+			}
+			q.KnownSeqNums = set
 			break
 		}
-		if q.KnownUIDs != nil || !dec.ExpectUIDSet(&q.KnownUIDs) {
-			return nil, dec.Err()
+		if q.KnownUIDs != nil {
+			return nil, newClientBugError("Malformed QRESYNC parameter")
+		}
+		if !dec.ExpectUIDSet(&q.KnownUIDs) {
+			return nil, syntaxError(dec)
+		}
+		if imap.IsSearchRes(q.KnownUIDs) {
+			return nil, newClientBugError("$ is not a known set")
 		}
 	}
 	if !dec.ExpectSpecial(')') {
 		return nil, dec.Err()
 	}
 	return &q, nil
+}
+
+// syntaxError is the decoder's error as a BAD: a malformed number set
+// comes out of the decoder as a plain error, which would answer NO
+// [SERVERBUG].
+func syntaxError(dec *imapwire.Decoder) error {
+	err := dec.Err()
+	var expectErr *imapwire.DecoderExpectError
+	if err == nil || errors.As(err, &expectErr) {
+		return err
+	}
+	return newClientBugError("Syntax error: " + err.Error())
 }
 
 // readFetchModifiers reads FETCH's optional modifier list: CHANGEDSINCE m,
