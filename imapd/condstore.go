@@ -30,6 +30,17 @@ func (s *session) highestModSeq(ctx context.Context, mailboxID int64) uint64 {
 	return h
 }
 
+// HighestModSeq is the selected mailbox's HIGHESTMODSEQ, for a client that
+// enables CONDSTORE with a mailbox selected.
+func (s *session) HighestModSeq() uint64 {
+	if s.sel == nil {
+		return 0
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	return s.highestModSeq(ctx, s.sel.mbox.id)
+}
+
 // Resync answers SELECT/EXAMINE (QRESYNC (uidvalidity modseq [known-uids]
 // ...)): VANISHED (EARLIER) for the known UIDs expunged since modseq, then
 // FETCH (UID FLAGS MODSEQ) for the messages changed since. A UIDVALIDITY
@@ -85,10 +96,13 @@ func (s *session) writeVanishedSince(ctx context.Context, w *imapserver.FetchWri
 	return w.WriteVanished(set, true)
 }
 
-// fetchModSeq is FETCH with MODSEQ, alone or implied by CHANGEDSINCE. With
-// CHANGEDSINCE only the changed messages are read and resolved, so the
-// answer costs what changed, not the size of the set.
+// fetchModSeq is FETCH with MODSEQ: asked for, implied by CHANGEDSINCE,
+// or by FLAGS once CONDSTORE is enabled (as Dovecot does, so the client's
+// cached flags always come with their mod-sequence). With CHANGEDSINCE
+// only the changed messages are read and resolved, so the answer costs
+// what changed, not the size of the set.
 func (s *session) fetchModSeq(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	options.ModSeq = true
 	ctx, cancel := s.ctx()
 	defer cancel()
 	sel := s.sel

@@ -127,12 +127,35 @@ func TestCondStoreAdvertisedAndEnabled(t *testing.T) {
 	if h := highestIn(q.mustOK("SELECT INBOX")); h == 0 {
 		t.Fatal("SELECT after ENABLE QRESYNC: no HIGHESTMODSEQ")
 	}
-	// A FETCH with MODSEQ enables it in the selected state.
+	// A FETCH with MODSEQ enables it in the selected state, and tells the
+	// HIGHESTMODSEQ the SELECT did not.
 	f := e.condConn("")
 	f.mustOK("SELECT INBOX")
-	lines := fetchLines(f.mustOK("FETCH 1 (MODSEQ)"))
+	untagged = f.mustOK("FETCH 1 (MODSEQ)")
+	lines := fetchLines(untagged)
+	if len(lines) != 1 || modseqOf(lines[0]) == 0 || highestIn(untagged) < modseqOf(lines[0]) {
+		t.Fatalf("FETCH 1 (MODSEQ): %q", untagged)
+	}
+	// Once enabled, FLAGS come with MODSEQ, and a body fetch that sets
+	// \Seen tells the new one.
+	lines = fetchLines(f.mustOK("FETCH 1 (FLAGS)"))
 	if len(lines) != 1 || modseqOf(lines[0]) == 0 {
-		t.Fatalf("FETCH 1 (MODSEQ): %q", lines)
+		t.Fatalf("FETCH 1 (FLAGS) with CONDSTORE enabled: %q", lines)
+	}
+	before := modseqOf(lines[0])
+	lines = fetchLines(f.mustOK("FETCH 1 (BODY[TEXT])"))
+	if len(lines) != 1 || !strings.Contains(lines[0], `FLAGS (\Seen)`) || modseqOf(lines[0]) <= before {
+		t.Fatalf("FETCH 1 (BODY[TEXT]) with CONDSTORE enabled: %q", lines)
+	}
+	// ENABLE CONDSTORE with a mailbox selected tells its HIGHESTMODSEQ.
+	g := e.condConn("")
+	g.mustOK("SELECT INBOX")
+	untagged = g.mustOK("ENABLE CONDSTORE")
+	if !slices1(untagged, "* ENABLED CONDSTORE") || highestIn(untagged) == 0 {
+		t.Fatalf("ENABLE CONDSTORE while selected: %q", untagged)
+	}
+	if untagged = g.mustOK("ENABLE CONDSTORE"); highestIn(untagged) != 0 {
+		t.Fatalf("HIGHESTMODSEQ told twice: %q", untagged)
 	}
 }
 

@@ -27,6 +27,10 @@ type SessionCondStore interface {
 	// since q.ModSeq with w.WriteVanished(uids, true) and a FETCH (UID FLAGS
 	// MODSEQ) of each message changed since.
 	Resync(w *FetchWriter, q *imap.SelectQResync) error
+
+	// HighestModSeq returns the selected mailbox's HIGHESTMODSEQ, or 0 if
+	// unknown.
+	HighestModSeq() uint64
 }
 
 // ModifiedError is the answer of a STORE (UNCHANGEDSINCE m) some of whose
@@ -58,28 +62,39 @@ func (c *Conn) QResyncEnabled() bool {
 
 // enableCondStore turns CONDSTORE on for the rest of the connection, as
 // any command using it does (RFC 7162 section 3.1). It fails if the server
-// does not offer it.
+// does not offer it. Turned on with a mailbox selected, it tells the
+// mailbox's HIGHESTMODSEQ, which the client did not get at SELECT.
 func (c *Conn) enableCondStore() error {
 	if !c.server.options.caps().Has(imap.CapCondStore) {
 		return newClientBugError("CONDSTORE is not supported")
 	}
 	c.mutex.Lock()
+	_, was := c.enabled[imap.CapCondStore]
 	c.enabled[imap.CapCondStore] = struct{}{}
 	c.mutex.Unlock()
+	if was || c.state != imap.ConnStateSelected {
+		return nil
+	}
+	if sess, ok := c.session.(SessionCondStore); ok {
+		if h := sess.HighestModSeq(); h != 0 {
+			return c.writeHighestModSeq(h)
+		}
+	}
 	return nil
 }
 
-// enableCaps is what ENABLE turns on beyond the base: CONDSTORE, and
-// QRESYNC, which implies it.
-func (c *Conn) enableCaps(req imap.Cap) []imap.Cap {
-	avail := c.server.options.caps()
-	switch {
-	case req == imap.CapCondStore && avail.Has(imap.CapCondStore):
-		return []imap.Cap{imap.CapCondStore}
-	case req == imap.CapQResync && avail.Has(imap.CapQResync):
-		return []imap.Cap{imap.CapQResync, imap.CapCondStore}
+// enableByCommand runs ENABLE's part for CONDSTORE and QRESYNC, which
+// implies it, and reports whether req was enabled.
+func (c *Conn) enableByCommand(req imap.Cap) (bool, error) {
+	if !c.server.options.caps().Has(req) {
+		return false, nil
 	}
-	return nil
+	if req == imap.CapQResync {
+		c.mutex.Lock()
+		c.enabled[imap.CapQResync] = struct{}{}
+		c.mutex.Unlock()
+	}
+	return true, c.enableCondStore()
 }
 
 // readSelectParams reads the optional parameter list of SELECT and

@@ -23,21 +23,22 @@ func (c *Conn) handleEnable(dec *imapwire.Decoder) error {
 		return err
 	}
 
-	var enabled, implied []imap.Cap
+	var enabled []imap.Cap
 	for _, req := range requested {
 		switch req {
 		case imap.CapIMAP4rev2, imap.CapUTF8Accept:
 			enabled = append(enabled, req)
 		case imap.CapCondStore, imap.CapQResync: // mailsuite: RFC 7162
-			if on := c.enableCaps(req); on != nil {
+			if ok, err := c.enableByCommand(req); err != nil {
+				return err
+			} else if ok {
 				enabled = append(enabled, req)
-				implied = append(implied, on...)
 			}
 		}
 	}
 
 	c.mutex.Lock()
-	for _, e := range append(enabled, implied...) {
+	for _, e := range enabled {
 		c.enabled[e] = struct{}{}
 	}
 	c.mutex.Unlock()
