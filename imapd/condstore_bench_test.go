@@ -59,6 +59,16 @@ func BenchmarkResync(b *testing.B) {
 	b.Run("full", func(b *testing.B) {
 		run(b, "UID FETCH 1:* (FLAGS)", total)
 	})
+	// The same resync as part of SELECT: QRESYNC answers the 10 changes
+	// (plus SELECT's own lines) in the SELECT itself.
+	q := e.condConn("QRESYNC")
+	q.c.SetReadDeadline(time.Now().Add(time.Minute))
+	untagged := q.mustOK("SELECT INBOX")
+	uv := uidValidityRe.FindStringSubmatch(strings.Join(untagged, " "))[1]
+	tc = q
+	b.Run("qresync-select", func(b *testing.B) {
+		run(b, fmt.Sprintf("SELECT INBOX (QRESYNC (%s %d))", uv, m), len(untagged)+changed+1)
+	})
 }
 
 // fillInbox inserts n small messages into the test user's INBOX in one

@@ -344,7 +344,9 @@ func readSearchKeyWithAtom(criteria *imap.SearchCriteria, dec *imapwire.Decoder,
 	default:
 		seqSet, err := imapwire.ParseSeqSet(key)
 		if err != nil {
-			return err
+			// mailsuite: a malformed key is the client's error (BAD), not
+			// the server's (NO [SERVERBUG]).
+			return newClientBugError("Unknown search key or malformed sequence set")
 		}
 		criteria.SeqNum = append(criteria.SeqNum, seqSet)
 	}
