@@ -179,6 +179,7 @@ func syntaxError(dec *imapwire.Decoder) error {
 // readFetchModifiers reads FETCH's optional modifier list: CHANGEDSINCE m,
 // and VANISHED (UID FETCH only, with QRESYNC enabled and CHANGEDSINCE).
 func (c *Conn) readFetchModifiers(dec *imapwire.Decoder, numKind NumKind, options *imap.FetchOptions) error {
+	changedSince := false
 	err := dec.ExpectList(func() error {
 		var name string
 		if !dec.ExpectAtom(&name) {
@@ -186,12 +187,12 @@ func (c *Conn) readFetchModifiers(dec *imapwire.Decoder, numKind NumKind, option
 		}
 		switch strings.ToUpper(name) {
 		case "CHANGEDSINCE":
+			// 0 is outside RFC 7162's grammar; taken, as Dovecot takes
+			// it, as "every message".
 			if !dec.ExpectSP() || !dec.ExpectModSeq(&options.ChangedSince) {
 				return dec.Err()
 			}
-			if options.ChangedSince == 0 {
-				return newClientBugError("CHANGEDSINCE must be positive")
-			}
+			changedSince = true
 			options.ModSeq = true
 		case "VANISHED":
 			options.Vanished = true
@@ -203,7 +204,7 @@ func (c *Conn) readFetchModifiers(dec *imapwire.Decoder, numKind NumKind, option
 	if err != nil {
 		return err
 	}
-	if options.Vanished && (numKind != NumKindUID || !c.QResyncEnabled() || options.ChangedSince == 0) {
+	if options.Vanished && (numKind != NumKindUID || !c.QResyncEnabled() || !changedSince) {
 		return newClientBugError("VANISHED needs UID FETCH, QRESYNC enabled and CHANGEDSINCE")
 	}
 	return nil
@@ -342,16 +343,45 @@ func (t *MailboxTracker) QueueMessageFlagsModSeq(seqNum uint32, uid imap.UID, fl
 	}}, source)
 }
 
-// writeExpungeUID writes VANISHED uid to a client with QRESYNC enabled
-// (RFC 7162 section 3.2.10), EXPUNGE seqNum to others.
-func (w *UpdateWriter) writeExpungeUID(seqNum uint32, uid imap.UID) error {
-	if uid == 0 || !w.conn.QResyncEnabled() {
-		return w.WriteExpunge(seqNum)
+// writeExpunges writes the expunge that starts updates: to a client with
+// QRESYNC enabled, as one VANISHED with the UIDs of the whole run of
+// expunges there (RFC 7162 section 3.2.10); to others, as EXPUNGE. It
+// returns how many updates it wrote.
+func (w *UpdateWriter) writeExpunges(updates []trackerUpdate) (int, error) {
+	if updates[0].expungeUID == 0 || !w.conn.QResyncEnabled() {
+		return 1, w.WriteExpunge(updates[0].expunge)
 	}
 	if !w.allowExpunge {
-		return fmt.Errorf("imapserver: VANISHED updates are not allowed in this context")
+		return 0, fmt.Errorf("imapserver: VANISHED updates are not allowed in this context")
 	}
-	return w.conn.writeVanished(imap.UIDSetNum(uid), false)
+	var uids imap.UIDSet
+	n := 0
+	for n < len(updates) && updates[n].expunge != 0 && updates[n].expungeUID != 0 {
+		uids.AddNum(updates[n].expungeUID)
+		n++
+	}
+	return n, w.conn.writeVanished(uids, false)
+}
+
+// expungeDone is the tagged OK of EXPUNGE and UID EXPUNGE for a client with
+// QRESYNC enabled: it carries the new HIGHESTMODSEQ (as Dovecot's does),
+// so the client need not ask again for expunges it just saw. The session
+// reads it before imapserver polls, so every change up to it is written
+// before the OK.
+func (c *Conn) expungeDone() error {
+	sess, ok := c.session.(SessionCondStore)
+	if !ok || !c.QResyncEnabled() {
+		return nil
+	}
+	h := sess.HighestModSeq()
+	if h == 0 {
+		return nil
+	}
+	return &imap.Error{
+		Type: imap.StatusResponseTypeOK,
+		Code: imap.ResponseCode(fmt.Sprintf("HIGHESTMODSEQ %d", h)),
+		Text: "Expunge completed",
+	}
 }
 
 // writeMessageFlagsModSeq writes FETCH (UID FLAGS), with MODSEQ when the

@@ -170,11 +170,14 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 	}
 	t.mutex.Unlock()
 
-	for _, update := range updates {
+	for i := 0; i < len(updates); i++ {
+		update := updates[i]
 		var err error
 		switch {
 		case update.expunge != 0:
-			err = w.writeExpungeUID(update.expunge, update.expungeUID) // mailsuite: VANISHED
+			var n int // mailsuite: a run of expunges is one VANISHED
+			n, err = w.writeExpunges(updates[i:])
+			i += n - 1
 		case update.numMessages != 0:
 			err = w.WriteNumMessages(update.numMessages)
 		case update.mailboxFlags != nil:
