@@ -97,8 +97,9 @@ func (s *session) writeVanishedSince(ctx context.Context, w *imapserver.FetchWri
 }
 
 // fetchModSeq is FETCH with MODSEQ: asked for, implied by CHANGEDSINCE,
-// or by FLAGS once CONDSTORE is enabled (as Dovecot does, so the client's
-// cached flags always come with their mod-sequence). With CHANGEDSINCE
+// or, once CONDSTORE is enabled, by a fetch that may set \Seen (RFC 7162
+// section 3.1: a FETCH response caused by a flag change carries UID and
+// MODSEQ). With CHANGEDSINCE
 // only the changed messages are read and resolved, so the answer costs
 // what changed, not the size of the set.
 func (s *session) fetchModSeq(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {

@@ -16,7 +16,7 @@ import (
 // sets \Seen first (unless the mailbox is read-only), and the new flags go
 // into this response instead of a separate update.
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
-	if options.ModSeq || (options.Flags || markSeen(options)) && s.conn.CondStoreEnabled() {
+	if options.ModSeq || markSeen(options) && s.conn.CondStoreEnabled() {
 		return s.fetchModSeq(w, numSet, options)
 	}
 	items := s.sel.resolve(numSet)
