@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -515,4 +516,53 @@ var condForms = []string{
 	"SELECT INBOX (QRESYNC (%s))",
 	"EXAMINE INBOX (%s)",
 	"STATUS INBOX (%s)",
+}
+
+// An IDLE session with CONDSTORE enabled gets another process's flag
+// change with its MODSEQ, and a QRESYNC one gets its expunge as VANISHED.
+func TestIdlePushesModSeqAndVanished(t *testing.T) {
+	e := newEnv(t)
+	e.deliver("a")
+	e.deliver("b")
+	tc := e.condConn("QRESYNC")
+	h := highestIn(tc.mustOK("SELECT INBOX"))
+	tc.n++
+	tc.send(fmt.Sprintf("t%d IDLE\r\n", tc.n))
+	if l := tc.line(); !strings.HasPrefix(l, "+") {
+		t.Fatalf("IDLE: %s", l)
+	}
+	handle, err := store.Open(e.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer handle.Close()
+	ctx := context.Background()
+	if err := handle.StoreFlags(ctx, e.inbox.ID, []uint32{2}, store.FlagsAdd, []string{"$Important"}); err != nil {
+		t.Fatal(err)
+	}
+	if l := tc.update(); !strings.HasPrefix(l, "* 2 FETCH (UID 2 FLAGS ($Important) MODSEQ (") || modseqOf(l) <= h {
+		t.Fatalf("pushed during IDLE: %s", l)
+	}
+	if err := handle.Expunge(ctx, e.inbox.ID, []uint32{1}); err != nil {
+		t.Fatal(err)
+	}
+	if l := tc.update(); l != "* VANISHED 1" {
+		t.Fatalf("pushed during IDLE: %s, want * VANISHED 1", l)
+	}
+	tc.send("DONE\r\n")
+	if l := tc.line(); !strings.HasPrefix(l, fmt.Sprintf("t%d OK", tc.n)) {
+		t.Fatalf("IDLE end: %s", l)
+	}
+}
+
+// update reads the next message update, skipping announcements of the
+// mailbox's flags (a new keyword may bring them).
+func (tc *textConn) update() string {
+	tc.t.Helper()
+	for {
+		l := tc.line()
+		if !strings.HasPrefix(l, "* FLAGS ") && !strings.HasPrefix(l, "* OK [PERMANENTFLAGS ") {
+			return l
+		}
+	}
 }
