@@ -109,7 +109,11 @@ func (s *session) fetchModSeq(w *imapserver.FetchWriter, numSet imap.NumSet, opt
 	sel := s.sel
 	if options.Vanished {
 		// Only UID FETCH gets here (imapserver checks), so numSet is a UIDSet.
-		within := staticUIDSet(numSet.(imap.UIDSet), sel.maxUID())
+		set := numSet.(imap.UIDSet)
+		if imap.IsSearchRes(set) {
+			set = sel.searchRes
+		}
+		within := staticUIDSet(set, sel.maxUID())
 		if err := s.writeVanishedSince(ctx, w, options.ChangedSince, within); err != nil {
 			return err
 		}
@@ -212,9 +216,10 @@ func (sel *selected) resolveAmong(numSet imap.NumSet, msgs []store.Message) []ms
 	defer m.mu.Unlock()
 	var seqSet imap.SeqSet
 	var uidSet imap.UIDSet
+	bySeq := false
 	switch set := numSet.(type) {
 	case imap.SeqSet:
-		seqSet = staticSeqSet(set, sel.clientMaxLocked())
+		seqSet, bySeq = staticSeqSet(set, sel.clientMaxLocked()), true
 	case imap.UIDSet:
 		uidSet = staticUIDSet(set, sel.maxUIDLocked())
 	}
@@ -228,7 +233,7 @@ func (sel *selected) resolveAmong(numSet imap.NumSet, msgs []store.Message) []ms
 		if seq == 0 {
 			continue
 		}
-		if seqSet != nil && !seqSet.Contains(seq) || uidSet != nil && !uidSet.Contains(imap.UID(msg.UID)) {
+		if bySeq && !seqSet.Contains(seq) || !bySeq && !uidSet.Contains(imap.UID(msg.UID)) {
 			continue
 		}
 		out = append(out, msgItem{seq, msg})

@@ -184,6 +184,15 @@ func TestFetchChangedSince(t *testing.T) {
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "* 4 FETCH (UID 4 MODSEQ (") {
 		t.Fatalf("FETCH 3:* CHANGEDSINCE: %q", lines)
 	}
+	// "$" names the saved search result, empty here: no message.
+	tc.mustOK("SEARCH RETURN (SAVE) SUBJECT nothing-matches")
+	if lines := fetchLines(tc.mustOK("UID FETCH $ (FLAGS) (CHANGEDSINCE %d)", h)); len(lines) != 0 {
+		t.Fatalf("UID FETCH $ with an empty result: %q", lines)
+	}
+	tc.mustOK("SEARCH RETURN (SAVE) SEEN")
+	if lines := fetchLines(tc.mustOK("FETCH $ (FLAGS) (CHANGEDSINCE %d)", h)); len(lines) != 2 {
+		t.Fatalf("FETCH $ with the changed messages saved: %q", lines)
+	}
 	// Nothing changed after the latest mod-sequence.
 	if lines := fetchLines(tc.mustOK("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)", modseqOf(lines[0]))); len(lines) != 0 {
 		t.Fatalf("changes after the latest: %q", lines)
