@@ -17,6 +17,9 @@ import (
 // sets \Seen first (unless the mailbox is read-only), and the new flags go
 // into this response instead of a separate update.
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	if options.ModSeq || markSeen(options) && s.conn.CondStoreEnabled() {
+		return s.fetchModSeq(w, numSet, options)
+	}
 	items := s.sel.resolve(numSet)
 	if len(items) == 0 {
 		return nil
@@ -162,6 +165,9 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, msg *store.Message
 	w.WriteUID(imap.UID(msg.UID))
 	if o.Flags || forceFlags {
 		w.WriteFlags(imapFlags(msg.Flags))
+	}
+	if o.ModSeq {
+		w.WriteModSeq(msg.ModSeq)
 	}
 	if o.InternalDate {
 		w.WriteInternalDate(msg.InternalDate)
