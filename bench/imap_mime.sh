@@ -21,6 +21,7 @@ cert = "tls/cert.pem"
 key  = "tls/key.pem"
 [auth]
 allow_plaintext = true
+min_password_length = 5  # the benchmark logs in as user1/pass1
 [imapd]
 listen     = ["127.0.0.1:$PORT"]
 tls_listen = []

@@ -39,8 +39,8 @@ func TestListJSON(t *testing.T) {
 			t.Errorf("mailctl %q --json on an empty store = %q, want []", args, got)
 		}
 	}
-	e.ok("pw\n", "domain", "smtp-password", "example.com", "--password-stdin")
-	e.ok("pw\n", "user", "add", "a@example.com", "--password-stdin", "--no-smtp")
+	e.ok("long enough\n", "domain", "smtp-password", "example.com", "--password-stdin")
+	e.ok("long enough\n", "user", "add", "a@example.com", "--password-stdin", "--no-smtp")
 	e.ok("", "alias", "add", "info@example.com", "a@example.com")
 	st := e.openStore()
 	a := e.user("a@example.com")
