@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ type server struct {
 	auth  *shared.Authenticator
 	tls   *tls.Config
 	conns *connSet
+	// spoolDir holds the part of each arriving message past what a
+	// session keeps in memory (see spool).
+	spoolDir string
 
 	// kick wakes the outbound queue runner after a message with remote
 	// recipients was accepted; nil when there is none (tests).
@@ -55,6 +59,7 @@ func newServer(cfg *shared.Config, st *store.Store, log *slog.Logger, tlsConfig 
 		auth:         &shared.Authenticator{Store: st, Log: log},
 		tls:          tlsConfig,
 		conns:        newConnSet(maxConns, cfg.Hostname),
+		spoolDir:     filepath.Join(cfg.DataDir, "tmp"),
 		failureDelay: shared.FailureDelay,
 	}
 }
