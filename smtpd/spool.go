@@ -34,7 +34,7 @@ var errSpool = errors.New("spool file")
 type spool struct {
 	dir string
 	// buf holds the message while it fits; once it is in file, buf is
-	// the buffer each read goes through on its way there.
+	// a small buffer each read goes through on its way there.
 	buf  []byte
 	file *os.File // nil while the message is in buf; already unlinked
 	size int64    // bytes in file
@@ -91,7 +91,7 @@ func (sp *spool) next() ([]byte, error) {
 		}
 	}
 	if sp.file != nil {
-		return sp.buf[:min(cap(sp.buf), readChunk)], nil
+		return sp.buf, nil
 	}
 	return sp.buf[len(sp.buf):min(cap(sp.buf), len(sp.buf)+readChunk)], nil
 }
@@ -127,7 +127,9 @@ func (sp *spool) spill() error {
 	if err := sp.keep(sp.buf); err != nil {
 		return err
 	}
-	sp.buf = sp.buf[:0]
+	// The session may wait long for the rest and for the commit: it
+	// keeps only a read buffer.
+	sp.buf = make([]byte, readChunk)
 	return nil
 }
 
@@ -177,17 +179,22 @@ type lineCheck struct {
 
 func (l *lineCheck) scan(p []byte) *smtp.SMTPError {
 	for _, c := range p {
-		switch {
-		case l.cr:
+		if l.cr {
 			if c != '\n' {
 				return errBareLineEnd
 			}
 			l.cr = false
-		case c == '\r':
+			continue
+		}
+		if c > '\r' { // most bytes
+			continue
+		}
+		switch c {
+		case '\r':
 			l.cr = true
-		case c == '\n':
+		case '\n':
 			return errBareLineEnd
-		case c == 0:
+		case 0:
 			return errNUL
 		}
 	}

@@ -4,7 +4,9 @@
 // client keeps submitting small messages on the submission port (AUTH
 // PLAIN, which needs auth.allow_plaintext on loopback). It samples the
 // server's RSS (/proc/PID/status) throughout and prints the peak, the
-// legitimate client's messages and their slowest round trip.
+// legitimate client's messages and their slowest round trip. With
+// -finish it then ends every message and prints the replies and the peak
+// RSS while smtpd commits them.
 //
 // Loopback only; bounded by -conns, -size and -timeout. See
 // bench/data_hold.sh, which starts bin/smtpd with a config of its own.
@@ -35,6 +37,7 @@ var (
 	rcpt    = flag.String("rcpt", "user1@bench.test", "local recipient")
 	user    = flag.String("user", "user2@bench.test", "legitimate client's login")
 	pass    = flag.String("pass", "pass2", "its password")
+	finish  = flag.Bool("finish", true, "then end every message (the final dot) and wait for its reply")
 	timeout = flag.Duration("timeout", 10*time.Minute, "upper bound on the whole run")
 )
 
@@ -105,6 +108,32 @@ func main() {
 	holdRSS := rss(*pid)
 	close(stopLegit)
 	<-legitDone
+	holdPeak := peak.Load()
+	fmt.Printf("data_hold conns=%d size=%d sent=%d failed=%d secs=%.1f base_rss_MB=%.1f hold_rss_MB=%.1f peak_rss_MB=%.1f\n",
+		*conns, *size, sent.Load(), failed.Load(), sendSecs, mb(baseRSS), mb(holdRSS), mb(holdPeak))
+	fmt.Printf("data_hold legit_ok=%d legit_failed=%d legit_max_ms=%d\n",
+		legit.ok.Load(), legit.failed.Load(), legit.maxRTT.Load()/int64(time.Millisecond))
+
+	if *finish {
+		start := time.Now()
+		replies := map[string]int{}
+		var mu sync.Mutex
+		for _, c := range holders {
+			if c == nil {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				code := endData(c)
+				mu.Lock()
+				replies[code]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		fmt.Printf("data_hold finish replies=%v secs=%.1f peak_rss_MB=%.1f\n", replies, time.Since(start).Seconds(), mb(peak.Load()))
+	}
 	for _, c := range holders {
 		if c != nil {
 			c.Close()
@@ -113,11 +142,20 @@ func main() {
 	time.Sleep(time.Second)
 	close(stopSampling)
 	<-sampled
+	fmt.Printf("data_hold after_rss_MB=%.1f\n", mb(rss(*pid)))
+}
 
-	fmt.Printf("data_hold conns=%d size=%d sent=%d failed=%d secs=%.1f base_rss_MB=%.1f hold_rss_MB=%.1f peak_rss_MB=%.1f after_rss_MB=%.1f\n",
-		*conns, *size, sent.Load(), failed.Load(), sendSecs, mb(baseRSS), mb(holdRSS), mb(peak.Load()), mb(rss(*pid)))
-	fmt.Printf("data_hold legit_ok=%d legit_failed=%d legit_max_ms=%d\n",
-		legit.ok.Load(), legit.failed.Load(), legit.maxRTT.Load()/int64(time.Millisecond))
+// endData sends the final dot and returns the reply's code.
+func endData(c net.Conn) string {
+	if _, err := c.Write([]byte("\r\n.\r\n")); err != nil {
+		return "write error"
+	}
+	l, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "read error"
+	}
+	code, _, _ := strings.Cut(l, " ")
+	return code
 }
 
 // openData opens a transaction to the MX port up to the DATA reply.
