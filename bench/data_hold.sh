@@ -31,6 +31,7 @@ sender_check = "off"
 listen      = ["127.0.0.1:23525"]
 submission  = ["127.0.0.1:23587"]
 submissions = ["127.0.0.1:23465"]
+max_connections_per_ip = 1000
 TOML
 "$MAILCTL" -config "$CONF" domain add bench.test
 for i in 1 2; do
