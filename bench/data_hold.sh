@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Many clients holding large messages open: starts bin/smtpd (or $SMTPD)
+# Many clients holding large messages open: starts bin/mailsuite-smtpd (or $SMTPD)
 # on loopback ports 23525/23587 with a config and data folder of its own
 # under bench/out-hold, runs bench/data_hold against it, and stops it.
 # Env: CONNS (100), SIZE (25000000 bytes of DATA each, no final dot),
-# SMTPD (bin/smtpd), MAILCTL (bin/mailctl).
+# SMTPD (bin/mailsuite-smtpd), MAILCTL (bin/mailctl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 OUT=$ROOT/bench/out-hold
-SMTPD=${SMTPD:-$ROOT/bin/smtpd}
+SMTPD=${SMTPD:-$ROOT/bin/mailsuite-smtpd}
 MAILCTL=${MAILCTL:-$ROOT/bin/mailctl}
 CONNS=${CONNS:-100} SIZE=${SIZE:-25000000}
 rm -rf "$OUT"
