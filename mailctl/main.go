@@ -77,7 +77,7 @@ func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(cfg.DBPath())
+	st, err := store.Open(cfg.DBPath(), store.WithLimits(cfg.Quota.Limits()))
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,11 @@ func (c *Config) validate(text string) error {
 	v.listen("imapd.listen", c.IMAPD.Listen)
 	v.listen("imapd.tls_listen", c.IMAPD.TLSListen)
 
+	v.check(c.Quota.DefaultStorage >= 0, "quota.default_storage", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.DefaultStorage))
+	v.check(c.Quota.MaxMessages >= 0, "quota.max_messages", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxMessages))
+	v.check(c.Quota.MaxMailboxes >= 0, "quota.max_mailboxes", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxMailboxes))
+	v.check(c.Quota.MaxKeywords >= 0, "quota.max_keywords", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxKeywords))
+
 	return errors.Join(v.errs...)
 }
 
