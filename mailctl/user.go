@@ -97,8 +97,8 @@ func userRm(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
-// userList prints "ADDRESS\tsmtp=on|off" for every user, the users of a
-// DOMAIN, or one ADDRESS.
+// userList prints "ADDRESS\tsmtp=on|off" and the usage fields (see
+// quotaFields) for every user, the users of a DOMAIN, or one ADDRESS.
 func userList(ctx context.Context, e *env, args []string) error {
 	var users []store.User
 	switch {
@@ -133,7 +133,11 @@ func userList(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	for _, u := range users {
-		if err := record(e.stdout, u.Address, "smtp="+onOff(u.SMTP)); err != nil {
+		usage, err := quotaFields(ctx, e.st, u)
+		if err != nil {
+			return err
+		}
+		if err := record(e.stdout, append([]string{u.Address, "smtp=" + onOff(u.SMTP)}, usage...)...); err != nil {
 			return err
 		}
 	}
