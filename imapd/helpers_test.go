@@ -45,6 +45,7 @@ type testEnv struct {
 
 type envConfig struct {
 	plaintext bool
+	limits    store.Limits // none unless withLimits
 }
 
 // newEnv starts imapd with one user; plaintext login is allowed unless
@@ -57,7 +58,7 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 	}
 	dir := t.TempDir()
 	e := &testEnv{t: t, dbPath: filepath.Join(dir, "mail.db"), log: &testutil.SyncBuffer{}}
-	st, err := store.Open(e.dbPath)
+	st, err := store.Open(e.dbPath, store.WithLimits(ec.limits))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,7 @@ var caps = imap.CapSet{
 	imap.CapChildren:     {},
 	imap.CapSpecialUse:   {},
 	imap.CapLiteralPlus:  {},
+	imap.CapQuota:        {},
 }
 
 // server is what all sessions of the process share.

@@ -43,6 +43,7 @@ var (
 	_ imapserver.SessionMove        = (*session)(nil)
 	_ imapserver.SessionSASL        = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
+	_ imapserver.SessionQuota       = (*session)(nil)
 )
 
 // opTimeout bounds one store operation of a command.
