@@ -208,3 +208,28 @@ func TestStoreKeywordLimit(t *testing.T) {
 		t.Errorf("messages after the refusals: %+v", msgs)
 	}
 }
+
+// TestQuotaBadInput: malformed QUOTA commands get BAD (or NO) and the
+// connection keeps serving.
+func TestQuotaBadInput(t *testing.T) {
+	e := newEnv(t, withLimits(store.Limits{Storage: 1 << 20}))
+	tc := e.dial()
+	if _, r := tc.cmd(`GETQUOTA ""`); !strings.HasPrefix(r, "BAD") && !strings.HasPrefix(r, "NO") {
+		t.Errorf("GETQUOTA before login: %s", r)
+	}
+	tc = e.dial()
+	tc.login()
+	for _, cmd := range []string{
+		"GETQUOTAROOT", "GETQUOTAROOT INBOX extra", "GETQUOTA", "GETQUOTA (x)",
+		"SETQUOTA", `SETQUOTA ""`, `SETQUOTA "" STORAGE 1`, `SETQUOTA "" (STORAGE)`,
+		`SETQUOTA "" (STORAGE -1)`, `SETQUOTA "" (STORAGE 1 MESSAGE`, `SETQUOTA "" ((`,
+		"GETQUOTAROOT \"\xff\"", "GETQUOTA " + strings.Repeat("x", 5000),
+	} {
+		if _, r := tc.cmd("%s", cmd); !strings.HasPrefix(r, "BAD") && !strings.HasPrefix(r, "NO") {
+			t.Errorf("%q: %s, want BAD or NO", cmd, r)
+		}
+	}
+	if _, r := tc.cmd("GETQUOTAROOT INBOX"); !strings.HasPrefix(r, "OK") {
+		t.Errorf("GETQUOTAROOT after the bad input: %s", r)
+	}
+}

@@ -77,3 +77,27 @@ func TestParseFormatSize(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSize: any string is refused or read as -1 or more, and a
+// formatted size reads back within the tenth of a unit formatSize drops.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"0", "none", "default", "500M", "1.5G", "2GiB", "1e3", "-1", "0x10", "9999999T", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseSize(s)
+		if err != nil {
+			return
+		}
+		if n < -1 {
+			t.Fatalf("parseSize(%q) = %d", s, n)
+		}
+		if n < 0 {
+			return
+		}
+		back, err := parseSize(formatSize(n))
+		if err != nil || back > n || float64(back) < float64(n)*0.9-1 {
+			t.Fatalf("%d formats as %q, reads back as %d (%v)", n, formatSize(n), back, err)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -297,4 +298,66 @@ func TestMigrateUsage(t *testing.T) {
 	}
 	defer s.Close()
 	checkUsage(t, s, id, 5, 1)
+}
+
+// BenchmarkUsage compares reading a user's usage from the counter with
+// summing their messages, for a user with 20 000 messages: what smtpd
+// pays per local recipient at RCPT and at the end of data.
+func BenchmarkUsage(b *testing.B) {
+	s := openTest(b)
+	u := seed(b, s)
+	in := inbox(b, s, u.ID)
+	err := s.write(context.Background(), func(tx *sql.Tx) error {
+		for i := 0; i < 20000; i++ {
+			if _, err := insertMessageTx(tx, in.ID, "", 0, body4K[:1000]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("counter", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := s.UserQuota(context.Background(), u.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("sum", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			summed(b, s, u.ID)
+		}
+	})
+}
+
+// BenchmarkInsertUsage measures what the usage triggers add to storing
+// a message: inserts of 4 KB messages in one transaction (no fsync, which
+// would hide the difference), with and without the triggers.
+func BenchmarkInsertUsage(b *testing.B) {
+	for _, triggers := range []bool{true, false} {
+		b.Run(fmt.Sprintf("triggers=%v", triggers), func(b *testing.B) {
+			s := openTest(b)
+			u := seed(b, s)
+			in := inbox(b, s, u.ID)
+			if !triggers {
+				if _, err := s.w.Exec(`DROP TRIGGER messages_usage_new`); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			err := s.write(context.Background(), func(tx *sql.Tx) error {
+				for i := 0; i < b.N; i++ {
+					if _, err := insertMessageTx(tx, in.ID, "", 0, body4K); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
 }
