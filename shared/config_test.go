@@ -13,7 +13,8 @@ import (
 	"mailsuite/store"
 )
 
-// designExample is the configuration block from DESIGN.md, verbatim: every
+// designExample is the configuration block of the original operator
+// contract, verbatim (operators copied it into their files): every
 // key with its default.
 const designExample = `hostname = "mail.example.com"         # banner, HELO, Received headers
 data_dir = "/var/lib/mailsuite"       # holds mail.db
@@ -137,7 +138,7 @@ func TestLoadDesignExampleMatchesDefaults(t *testing.T) {
 	}
 	c.SMTPD.Queue.Routes = nil
 	if !reflect.DeepEqual(c, want) {
-		t.Errorf("DESIGN.md example differs from Default():\n got %+v\nwant %+v", c, want)
+		t.Errorf("the contract's example differs from Default():\n got %+v\nwant %+v", c, want)
 	}
 }
 
