@@ -152,10 +152,11 @@ func (s *Store) checkMailboxesTx(tx *sql.Tx, userID int64) error {
 
 // checkKeywordsTx fails with ErrLimit when setting flags on messages of
 // a mailbox would bring more distinct keywords into use there than
-// allowed. Keywords already in use never count again, so a mailbox over
-// the limit (the limit was lowered) still takes them. It reads the flags
-// of the whole mailbox, as SELECT does, but only when flags hold a
-// keyword not yet seen: system flags cost nothing.
+// allowed, and records the new ones in mailbox_keywords. Keywords already
+// in use never count again, so a mailbox over the limit (the limit was
+// lowered) still takes them. System flags cost nothing; the flags of the
+// whole mailbox are read only when the recorded set would exceed the
+// limit, to drop keywords no message carries any more.
 func (s *Store) checkKeywordsTx(tx *sql.Tx, mailboxID int64, flags []string) error {
 	max := s.limits.Keywords
 	kws := keywords(flags)
@@ -165,20 +166,73 @@ func (s *Store) checkKeywordsTx(tx *sql.Tx, mailboxID int64, flags []string) err
 	if len(kws) > max {
 		return fmt.Errorf("%d keywords: %w", len(kws), ErrLimit)
 	}
-	inUse, err := keywordsInUseTx(tx, mailboxID)
+	recorded, err := recordedKeywordsTx(tx, mailboxID)
 	if err != nil {
 		return err
 	}
-	n := len(inUse)
-	for k := range kws {
-		if !inUse[k] {
-			n++
+	fresh := missing(kws, recorded)
+	if len(fresh) == 0 {
+		return nil
+	}
+	if len(recorded)+len(fresh) > max {
+		if recorded, err = rebuildKeywordsTx(tx, mailboxID); err != nil {
+			return err
+		}
+		if fresh = missing(kws, recorded); len(recorded)+len(fresh) > max && len(fresh) > 0 {
+			return fmt.Errorf("%d keywords in mailbox #%d: %w", len(recorded)+len(fresh), mailboxID, ErrLimit)
 		}
 	}
-	if n > max && n > len(inUse) {
-		return fmt.Errorf("%d keywords in mailbox #%d: %w", n, mailboxID, ErrLimit)
+	return recordKeywordsTx(tx, mailboxID, fresh)
+}
+
+// missing lists the members of set not in have.
+func missing(set, have map[string]bool) []string {
+	var out []string
+	for k := range set {
+		if !have[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func recordedKeywordsTx(tx *sql.Tx, mailboxID int64) (map[string]bool, error) {
+	rows, err := tx.Query(`SELECT keyword FROM mailbox_keywords WHERE mailbox_id = ?`, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	set := make(map[string]bool)
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		set[k] = true
+	}
+	return set, rows.Err()
+}
+
+func recordKeywordsTx(tx *sql.Tx, mailboxID int64, kws []string) error {
+	for _, k := range kws {
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO mailbox_keywords (mailbox_id, keyword) VALUES (?, ?)`, mailboxID, k); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// rebuildKeywordsTx replaces a mailbox's recorded keywords with those its
+// messages carry.
+func rebuildKeywordsTx(tx *sql.Tx, mailboxID int64) (map[string]bool, error) {
+	inUse, err := keywordsInUseTx(tx, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(`DELETE FROM mailbox_keywords WHERE mailbox_id = ?`, mailboxID); err != nil {
+		return nil, err
+	}
+	return inUse, recordKeywordsTx(tx, mailboxID, missing(inUse, nil))
 }
 
 // keywords is the set of keywords (not system flags) among flags, in

@@ -361,3 +361,45 @@ func BenchmarkInsertUsage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkKeywordCheck compares the max_keywords check (recorded
+// keywords) with reading every message's flags, in a mailbox of 20 000
+// messages, as a STORE of a keyword in use pays it.
+func BenchmarkKeywordCheck(b *testing.B) {
+	s := openTest(b, WithLimits(Limits{Keywords: 100}))
+	u := seed(b, s)
+	in := inbox(b, s, u.ID)
+	err := s.write(context.Background(), func(tx *sql.Tx) error {
+		for i := 0; i < 20000; i++ {
+			if _, err := insertMessageTx(tx, in.ID, fmt.Sprintf(`\Seen $label%d`, i%50), 0, body4K); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.StoreFlags(context.Background(), in.ID, []uint32{1}, FlagsAdd, []string{"$Junk"}); err != nil {
+		b.Fatal(err)
+	}
+	inTx := func(b *testing.B, fn func(tx *sql.Tx) error) {
+		for i := 0; i < b.N; i++ {
+			tx, err := s.w.Begin()
+			if err != nil {
+				b.Fatal(err)
+			}
+			err = fn(tx)
+			tx.Rollback()
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("recorded", func(b *testing.B) {
+		inTx(b, func(tx *sql.Tx) error { return s.checkKeywordsTx(tx, in.ID, []string{"$Junk"}) })
+	})
+	b.Run("scan", func(b *testing.B) {
+		inTx(b, func(tx *sql.Tx) error { _, err := keywordsInUseTx(tx, in.ID); return err })
+	})
+}

@@ -41,3 +41,14 @@ CREATE TRIGGER mailboxes_usage BEFORE DELETE ON mailboxes BEGIN
         messages = messages - (SELECT count(*) FROM messages WHERE mailbox_id = OLD.id)
     WHERE user_id = OLD.user_id;
 END;
+
+-- The keywords (lower case) recorded as in use in each mailbox, so that
+-- the quota.max_keywords check reads a few rows, not every message's
+-- flags. A STORE or APPEND records the keywords it brings; when they would
+-- exceed the limit, the set is rebuilt from the messages, so keywords no
+-- longer on any message stop counting.
+CREATE TABLE mailbox_keywords (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    keyword    TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, keyword)
+) WITHOUT ROWID;
