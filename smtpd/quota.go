@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 
 	"github.com/emersion/go-smtp"
 
@@ -46,5 +47,6 @@ func (s *session) dataQuota(ctx context.Context, size int) *smtp.SMTPError {
 		s.srv.log.Error("quota lookup", "ip", s.ip, "err", err)
 		return errTemporary
 	}
-	return DecideDataQuota(qs, len(s.tx.remote) > 0, int64(size))
+	others := len(s.tx.remote) > 0 || slices.ContainsFunc(s.tx.rcpts, quotaExempt)
+	return DecideDataQuota(qs, others, int64(size))
 }

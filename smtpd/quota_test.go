@@ -30,6 +30,9 @@ func TestDecideQuota(t *testing.T) {
 		{"SIZE does not fit", []store.Quota{free}, 901, true},
 		{"one alias member full", []store.Quota{free, full}, 0, true},
 	} {
+		if serr := DecideRcptQuota("postmaster@example.com", tc.users, tc.declared); serr != nil {
+			t.Errorf("RCPT postmaster@ %s: %v, want it accepted", tc.name, serr)
+		}
 		serr := DecideRcptQuota("a@example.com", tc.users, tc.declared)
 		if (serr != nil) != tc.refused {
 			t.Errorf("RCPT %s: %v, refused want %v", tc.name, serr, tc.refused)
@@ -100,11 +103,12 @@ func TestQuotaAtRcpt(t *testing.T) {
 		}
 	}
 	c.must(250, "RCPT TO:<%s>", carol)
+	c.must(250, "RCPT TO:<postmaster@example.com>") // reaches alice, the first user
 	if code, msg := c.data(testBody("for carol")); code != 250 {
 		t.Fatalf("DATA: %d %s", code, msg)
 	}
-	if n := len(e.inbox(alice)); n != 1 {
-		t.Errorf("alice has %d messages, want only the one that filled her quota", n)
+	if n := len(e.inbox(alice)); n != 2 {
+		t.Errorf("alice has %d messages, want the one that filled her quota and the postmaster's", n)
 	}
 	if !e.log.contains("mailbox full") {
 		t.Errorf("refusal not logged")
