@@ -38,30 +38,47 @@ func userQuota(ctx context.Context, e *env, args []string) error {
 	} else if err != nil {
 		return err
 	}
-	fields, err := quotaFields(ctx, e.st, u)
+	r, err := newUserRow(ctx, e.st, u)
 	if err != nil {
 		return err
 	}
-	return record(e.stdout, append([]string{u.Address}, fields...)...)
+	return record(e.stdout, append([]string{r.Address}, r.usage()...)...)
 }
 
-// quotaFields are the usage fields of "user quota" and "user list":
-// used=SIZE, quota=SIZE|unlimited (with " (default)" when it is the
-// configured one), messages=N.
-func quotaFields(ctx context.Context, st *store.Store, u store.User) ([]string, error) {
+// userRow is one line of "user list": the user and their usage.
+type userRow struct {
+	Address      string `json:"address"`
+	SMTP         bool   `json:"smtp"`          // SMTP authority
+	Used         int64  `json:"used"`          // bytes of stored mail
+	Quota        int64  `json:"quota"`         // bytes, 0: unlimited
+	QuotaDefault bool   `json:"quota_default"` // Quota is quota.default_storage
+	Messages     int64  `json:"messages"`
+}
+
+func newUserRow(ctx context.Context, st *store.Store, u store.User) (userRow, error) {
 	q, err := st.UserQuota(ctx, u.ID)
 	if err != nil {
-		return nil, err
+		return userRow{}, err
 	}
+	return userRow{Address: u.Address, SMTP: u.SMTP, Used: q.Bytes, Quota: q.StorageLimit,
+		QuotaDefault: !q.Own, Messages: q.Messages}, nil
+}
+
+func (r userRow) fields() []string {
+	return append([]string{r.Address, "smtp=" + onOff(r.SMTP)}, r.usage()...)
+}
+
+// usage is the usage columns: used=SIZE, quota=SIZE|unlimited (with
+// " (default)" when it is the configured one), messages=N.
+func (r userRow) usage() []string {
 	limit := "unlimited"
-	if q.StorageLimit > 0 {
-		limit = formatSize(q.StorageLimit)
+	if r.Quota > 0 {
+		limit = formatSize(r.Quota)
 	}
-	if !q.Own {
+	if r.QuotaDefault {
 		limit += " (default)"
 	}
-	return []string{"used=" + formatSize(q.Bytes), "quota=" + limit,
-		"messages=" + strconv.FormatInt(q.Messages, 10)}, nil
+	return []string{"used=" + formatSize(r.Used), "quota=" + limit, "messages=" + strconv.FormatInt(r.Messages, 10)}
 }
 
 // sizeUnits are the suffixes of sizes, powers of 1024 as in "1G" = 1 GiB.

@@ -132,16 +132,15 @@ func userList(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	for _, u := range users {
-		usage, err := quotaFields(ctx, e.st, u)
+	rows := make([]userRow, len(users))
+	for i, u := range users {
+		r, err := newUserRow(ctx, e.st, u)
 		if err != nil {
 			return err
 		}
-		if err := record(e.stdout, append([]string{u.Address, "smtp=" + onOff(u.SMTP)}, usage...)...); err != nil {
-			return err
-		}
+		rows[i] = r
 	}
-	return nil
+	return writeList(e, rows)
 }
 
 // existingUser canonicalises s and checks that the user exists.

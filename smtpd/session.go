@@ -122,13 +122,13 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if opts != nil {
 		s.tx.size = opts.Size
 	}
-	if s.role == RoleMX && s.cred == nil {
-		return nil
+	if s.role != RoleMX || s.cred != nil {
+		if serr := s.decideMail(); serr != nil {
+			s.tx = transaction{}
+			return serr
+		}
 	}
-	if serr := s.decideMail(); serr != nil {
-		s.tx = transaction{}
-		return serr
-	}
+	s.progressed()
 	return nil
 }
 
@@ -245,6 +245,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		s.tx.addRemote(a.Route)
 	}
 	s.tx.rcpts = append(s.tx.rcpts, a.Canon)
+	s.progressed()
 	return nil
 }
 
