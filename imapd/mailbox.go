@@ -80,7 +80,7 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s.selMu.Lock()
-	s.sel = &selected{mbox: m, tracker: m.tracker.NewSession(), readOnly: options.ReadOnly}
+	s.sel = &selected{mbox: m, name: mb.Name, tracker: m.tracker.NewSession(), readOnly: options.ReadOnly}
 	s.selMu.Unlock()
 	flags := mailboxFlags(msgs)
 	return &imap.SelectData{
