@@ -21,9 +21,14 @@ var (
 		Text: "Mailbox is read-only"}
 )
 
-// internalError logs err and returns a generic NO: store errors never
-// reach the client verbatim.
+// internalError maps a store error to the reply: a refusal by quota or
+// limit to NO [OVERQUOTA] or NO [LIMIT] (see quota.go); anything else is
+// logged and becomes a generic NO, so store errors never reach the client
+// verbatim.
 func (s *session) internalError(op string, err error) error {
+	if refusal := s.limitError(op, err); refusal != nil {
+		return refusal
+	}
 	s.srv.log.Error(op, "user", s.login, "err", err)
 	return errUnavailable
 }

@@ -45,6 +45,7 @@ var (
 	_ imapserver.SessionSASL        = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
 	_ imapserver.SessionID          = (*session)(nil)
+	_ imapserver.SessionQuota       = (*session)(nil)
 )
 
 // opTimeout bounds one store operation of a command.

@@ -57,6 +57,10 @@ func (s *session) Data(r io.Reader) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
+	if serr := s.dataQuota(ctx, len(env.LocalPrefix)+len(received)+len(body)); serr != nil {
+		s.srv.log.Info("message refused", "id", id, "ip", s.ip, "from", s.tx.from, "reply", serr.Message)
+		return serr
+	}
 	if err := s.srv.st.Accept(ctx, env, concat(received, body)); err != nil {
 		s.srv.log.Error("message not stored", "id", id, "ip", s.ip, "from", s.tx.from, "err", err)
 		return errTemporary
