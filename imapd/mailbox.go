@@ -21,9 +21,14 @@ var (
 		Text: "Mailbox is read-only"}
 )
 
-// internalError logs err and returns a generic NO: store errors never
-// reach the client verbatim.
+// internalError maps a store error to the reply: a refusal by quota or
+// limit to NO [OVERQUOTA] or NO [LIMIT] (see quota.go); anything else is
+// logged and becomes a generic NO, so store errors never reach the client
+// verbatim.
 func (s *session) internalError(op string, err error) error {
+	if refusal := s.limitError(op, err); refusal != nil {
+		return refusal
+	}
 	s.srv.log.Error(op, "user", s.login, "err", err)
 	return errUnavailable
 }
@@ -63,6 +68,11 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
+	// Changes committed so far reach the view before this session's
+	// tracker exists, so they are not announced to it again afterwards.
+	if err := s.srv.hub.sync(ctx, nil); err != nil {
+		s.srv.log.Error("sync changes", "err", err)
+	}
 	m, err := s.srv.hub.acquire(ctx, mb)
 	if err != nil {
 		return nil, s.internalError("select", err)
@@ -75,7 +85,7 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s.selMu.Lock()
-	s.sel = &selected{mbox: m, tracker: m.tracker.NewSession(), readOnly: options.ReadOnly}
+	s.sel = &selected{mbox: m, name: mb.Name, tracker: m.tracker.NewSession(), readOnly: options.ReadOnly}
 	s.selMu.Unlock()
 	flags := mailboxFlags(msgs)
 	return &imap.SelectData{
@@ -85,6 +95,7 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 		FirstUnseenSeqNum: firstUnseen(m.uids, msgs),
 		UIDNext:           imap.UID(m.maxUID + 1),
 		UIDValidity:       m.uidValidity,
+		HighestModSeq:     s.highestModSeq(ctx, mb.ID), // read after the tracker is registered
 	}, nil
 }
 
@@ -257,6 +268,9 @@ func (s *session) status(mb store.Mailbox, options *imap.StatusOptions) (*imap.S
 	}
 	if options.AppendLimit {
 		data.AppendLimit = &s.srv.appendLimit
+	}
+	if options.HighestModSeq {
+		data.HighestModSeq = s.highestModSeq(ctx, mb.ID)
 	}
 	return data, nil
 }

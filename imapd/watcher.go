@@ -180,12 +180,12 @@ func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapser
 		case store.ChangeExpunge:
 			if i, ok := slices.BinarySearch(m.uids, c.UID); ok {
 				m.uids = slices.Delete(m.uids, i, i+1)
-				m.tracker.QueueExpunge(uint32(i + 1))
+				m.tracker.QueueExpungeUID(uint32(i+1), imap.UID(c.UID))
 			}
 		case store.ChangeFlags:
 			f, known := flags[msgKey{c.MailboxID, c.UID}]
 			if i, ok := slices.BinarySearch(m.uids, c.UID); ok && known {
-				m.tracker.QueueMessageFlags(uint32(i+1), imap.UID(c.UID), f, source)
+				m.tracker.QueueMessageFlagsModSeq(uint32(i+1), imap.UID(c.UID), f.flags, f.modSeq, source)
 			}
 		}
 		m.mu.Unlock()
@@ -198,9 +198,15 @@ type msgKey struct {
 	uid     uint32
 }
 
+// msgFlags is a message's flags and the mod-sequence they have since.
+type msgFlags struct {
+	flags  []imap.Flag
+	modSeq uint64
+}
+
 // currentFlags reads the flags of the messages whose flags changed in an
 // open mailbox: the log says which message changed, not how.
-func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msgKey][]imap.Flag, error) {
+func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msgKey]msgFlags, error) {
 	want := make(map[int64][]uint32)
 	for _, c := range changes {
 		if c.Kind == store.ChangeFlags && h.lookup(c.MailboxID) != nil {
@@ -210,15 +216,15 @@ func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msg
 	if len(want) == 0 {
 		return nil, nil
 	}
-	out := make(map[msgKey][]imap.Flag)
+	out := make(map[msgKey]msgFlags)
 	for id, uids := range want {
 		slices.Sort(uids)
-		msgs, err := h.st.MessagesIn(ctx, id, slices.Compact(uids))
+		msgs, err := h.st.MessagesModSeq(ctx, id, slices.Compact(uids))
 		if err != nil {
 			return nil, err
 		}
 		for _, m := range msgs {
-			out[msgKey{id, m.UID}] = imapFlags(m.Flags)
+			out[msgKey{id, m.UID}] = msgFlags{imapFlags(m.Flags), m.ModSeq}
 		}
 	}
 	return out, nil

@@ -54,6 +54,10 @@ func (s *session) Data(r io.Reader) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
+	if serr := s.dataQuota(ctx, len(env.LocalPrefix)+len(received)+int(body.Len())); serr != nil {
+		s.srv.log.Info("message refused", "id", id, "ip", s.ip, "from", s.tx.from, "reply", serr.Message)
+		return serr
+	}
 	if body.file == nil {
 		err = s.srv.st.Accept(ctx, env, concat(received, body.buf))
 	} else {

@@ -17,6 +17,7 @@ type Message struct {
 	Flags        []string
 	InternalDate time.Time
 	Size         int64
+	ModSeq       uint64 // set only by the reads of modseq.go
 }
 
 const messageCols = `id, mailbox_id, uid, flags, internal_date, size`
@@ -75,9 +76,14 @@ func (s *Store) MessageBody(ctx context.Context, mailboxID int64, uid uint32) ([
 func (s *Store) Append(ctx context.Context, mailboxID int64, flags []string, date time.Time, body []byte) (uint32, error) {
 	var uid uint32
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.checkKeywordsTx(tx, mailboxID, flags); err != nil {
+			return err
+		}
 		var err error
-		uid, err = insertMessageTx(tx, mailboxID, joinFlags(flags), date.Unix(), body)
-		return err
+		if uid, err = insertMessageTx(tx, mailboxID, joinFlags(flags), date.Unix(), body); err != nil {
+			return err
+		}
+		return s.checkQuotaTx(tx, mailboxID)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: append to mailbox #%d: %w", mailboxID, err)

@@ -45,6 +45,8 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapLiteralMinus,
 		}...)
 	}
+	// mailsuite: ID works in every state (id.go)
+	addAvailableCaps(&caps, available, []imap.Cap{imap.CapID})
 	if c.canStartTLS() {
 		caps = append(caps, imap.CapStartTLS)
 	}
@@ -93,7 +95,11 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapCreateSpecialUse,
 			imap.CapLiteralPlus,
 			imap.CapUnauthenticate,
+			imap.CapCondStore, // mailsuite: RFC 7162
+			imap.CapQResync,
 		})
+
+		caps = append(caps, c.quotaCaps(available)...) // mailsuite: QUOTA, see quota.go
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()

@@ -259,6 +259,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleLogout(dec)
 	case "CAPABILITY":
 		err = c.handleCapability(dec)
+	case "ID": // mailsuite: RFC 2971 (id.go)
+		err = c.handleID(dec)
 	case "STARTTLS":
 		err = c.handleStartTLS(tag, dec)
 		sendOK = false
@@ -315,6 +317,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleMove(dec, numKind)
 	case "SEARCH", "UID SEARCH":
 		err = c.handleSearch(tag, dec, numKind)
+	case "GETQUOTAROOT", "GETQUOTA", "SETQUOTA": // mailsuite: QUOTA, see quota.go
+		err = c.handleQuota(name, dec)
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to
@@ -329,7 +333,9 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		}
 	}
 
-	dec.DiscardLine()
+	// mailsuite: the rest of the command, refused literals included, is
+	// thrown away (literal.go), never parsed as commands.
+	discardErr := c.discardCommand(dec)
 
 	var (
 		resp    *imap.StatusResponse
@@ -338,6 +344,11 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 	)
 	if errors.As(err, &imapErr) {
 		resp = (*imap.StatusResponse)(imapErr)
+		if resp.Type == imap.StatusResponseTypeOK { // mailsuite: OK [MODIFIED] polls as OK does
+			if err := c.poll(name); err != nil {
+				return err
+			}
+		}
 	} else if errors.As(err, &decErr) {
 		resp = &imap.StatusResponse{
 			Type: imap.StatusResponseTypeBad,
@@ -362,7 +373,10 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 			Text: fmt.Sprintf("%v completed", name),
 		}
 	}
-	return c.writeStatusResp(tag, resp)
+	if err := c.writeStatusResp(tag, resp); err != nil {
+		return err
+	}
+	return c.afterDiscard(discardErr) // mailsuite
 }
 
 func (c *Conn) handleNoop(dec *imapwire.Decoder) error {

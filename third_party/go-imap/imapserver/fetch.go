@@ -75,12 +75,22 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 		}
 	}
 
+	if dec.SP() { // mailsuite: fetch modifiers, RFC 7162
+		if err := c.readFetchModifiers(dec, numKind, &options); err != nil {
+			return err
+		}
+	}
 	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
 
 	if err := c.checkState(imap.ConnStateSelected); err != nil {
 		return err
+	}
+	if options.ModSeq {
+		if err := c.enableCondStore(); err != nil { // mailsuite: RFC 7162 3.1
+			return err
+		}
 	}
 
 	if numKind == NumKindUID {
@@ -108,6 +118,8 @@ func handleFetchAtt(dec *imapwire.Decoder, attName string, options *imap.FetchOp
 		options.RFC822Size = true
 	case "UID":
 		options.UID = true
+	case "MODSEQ": // mailsuite: RFC 7162
+		options.ModSeq = true
 	case "RFC822": // equivalent to BODY[]
 		bs := &imap.FetchItemBodySection{}
 		writerOptions.obsolete[bs] = attName
@@ -648,10 +660,14 @@ func writeBodyType1part(enc *imapwire.Encoder, bs *imap.BodyStructureSinglePart,
 }
 
 func writeBodyTypeMpart(enc *imapwire.Encoder, bs *imap.BodyStructureMultiPart, extended bool) {
-	if len(bs.Children) == 0 {
-		panic("imapserver: imap.BodyStructureMultiPart must have at least one child")
+	children := bs.Children
+	if len(children) == 0 {
+		// mailsuite: a multipart without parts is written with one empty
+		// text/plain part, as Dovecot does, instead of a panic that drops
+		// the connection.
+		children = []imap.BodyStructure{emptyTextPart()}
 	}
-	for _, child := range bs.Children {
+	for _, child := range children {
 		// ABNF for body-type-mpart doesn't have SP between body entries, and
 		// Outlook for iOS chokes on SP
 		writeBodyStructure(enc, child, extended)
