@@ -37,10 +37,6 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if err != nil {
 		return err
 	}
-	if dst.ID == s.sel.mbox.id {
-		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
-			Text: "Source and destination are the same mailbox"}
-	}
 	items := s.sel.resolve(numSet)
 	if len(items) == 0 {
 		return nil
@@ -71,9 +67,15 @@ func copyData(dst store.Mailbox, from, to []uint32) *imap.CopyData {
 
 // Expunge deletes the messages flagged \Deleted (within uids, for UID
 // EXPUNGE). The EXPUNGE responses come from the tracker when imapserver
-// polls after the command, in the numbering this session knows.
+// polls after the command, in the numbering this session knows. The
+// \Deleted flag is checked inside the deleting transaction, so a message
+// undeleted by a STORE that committed first stays. CLOSE after EXAMINE
+// expunges nothing and succeeds.
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
 	if s.sel.readOnly {
+		if w.Closing() {
+			return nil
+		}
 		return errReadOnly
 	}
 	var set imap.NumSet = imap.UIDSet{{Start: 1, Stop: 0}}
@@ -86,21 +88,12 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	msgs, err := s.srv.st.MessagesIn(ctx, s.sel.mbox.id, uidsOf(items))
+	gone, err := s.srv.st.ExpungeDeleted(ctx, s.sel.mbox.id, uidsOf(items))
 	if err != nil {
 		return s.internalError("expunge", err)
 	}
-	var del []uint32
-	for _, m := range msgs {
-		if hasFlag(m.Flags, imap.FlagDeleted) {
-			del = append(del, m.UID)
-		}
-	}
-	if len(del) == 0 {
+	if len(gone) == 0 {
 		return nil
-	}
-	if err := s.srv.st.Expunge(ctx, s.sel.mbox.id, del); err != nil {
-		return s.internalError("expunge", err)
 	}
 	if err := s.srv.hub.sync(ctx, nil); err != nil {
 		s.srv.log.Error("sync changes", "err", err)

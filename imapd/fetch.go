@@ -15,6 +15,11 @@ import (
 // Fetch writes the requested items of each message. A non-PEEK body fetch
 // sets \Seen first (unless the mailbox is read-only), and the new flags go
 // into this response instead of a separate update.
+//
+// A message's metadata and text are read by one statement (a UID's size
+// and content never change, so that snapshot is the message). A message
+// expunged by another session before it could be read is left out and
+// the command answers NO [EXPUNGEISSUED] (RFC 5530): never invented data.
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
 	items := s.sel.resolve(numSet)
 	if len(items) == 0 {
@@ -33,20 +38,42 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			return err
 		}
 	}
+	if options.Flags || forceFlags {
+		if err := s.announceKeywords(flagSets(msgs)); err != nil {
+			return err
+		}
+	}
 	byUID := make(map[uint32]*store.Message, len(msgs))
 	for i := range msgs {
 		byUID[msgs[i].UID] = &msgs[i]
 	}
+	gone := len(msgs) < len(items)
 	for _, it := range items {
 		msg := byUID[it.uid]
 		if msg == nil {
 			continue // expunged meanwhile
 		}
-		if err := s.fetchOne(w.CreateMessage(it.seq), msg, options, forceFlags); err != nil {
+		ok, err := s.fetchOne(w, it.seq, msg, options, forceFlags)
+		if err != nil {
 			return err
 		}
+		gone = gone || !ok
+	}
+	if gone {
+		return errExpungeIssued
 	}
 	return nil
+}
+
+var errExpungeIssued = &imap.Error{Type: imap.StatusResponseTypeNo, Code: "EXPUNGEISSUED",
+	Text: "Some of the requested messages no longer exist"}
+
+func flagSets(msgs []store.Message) [][]string {
+	out := make([][]string, len(msgs))
+	for i := range msgs {
+		out[i] = msgs[i].Flags
+	}
+	return out
 }
 
 func markSeen(options *imap.FetchOptions) bool {
@@ -94,22 +121,26 @@ func needsBody(o *imap.FetchOptions) bool {
 		len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
 }
 
-func (s *session) fetchOne(w *imapserver.FetchResponseWriter, msg *store.Message, o *imap.FetchOptions, forceFlags bool) error {
+// fetchOne writes one message's FETCH response; it reports false, writing
+// nothing, if the message's text is gone.
+func (s *session) fetchOne(fw *imapserver.FetchWriter, seq uint32, msg *store.Message, o *imap.FetchOptions, forceFlags bool) (bool, error) {
 	var body []byte
 	if needsBody(o) {
 		ctx, cancel := s.ctx()
-		b, err := s.srv.st.MessageBody(ctx, msg.MailboxID, msg.UID)
+		_, b, err := s.srv.st.MessageWithBody(ctx, msg.MailboxID, msg.UID)
 		cancel()
 		if errors.Is(err, store.ErrNotFound) {
-			b = nil // expunged meanwhile: answer with what we have
-		} else if err != nil {
-			return s.internalError("fetch body", err)
+			return false, nil
+		}
+		if err != nil {
+			return false, s.internalError("fetch body", err)
 		}
 		body = b
 	}
+	w := fw.CreateMessage(seq)
 	w.WriteUID(imap.UID(msg.UID))
 	if o.Flags || forceFlags {
-		w.WriteFlags(imapFlags(msg.Flags))
+		w.WriteFlags(s.sel.withRecent(msg.UID, imapFlags(msg.Flags)))
 	}
 	if o.InternalDate {
 		w.WriteInternalDate(msg.InternalDate)
@@ -126,19 +157,19 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, msg *store.Message
 	for _, bs := range o.BodySection {
 		buf := imapserver.ExtractBodySection(bytes.NewReader(body), bs)
 		if err := writeAll(w.WriteBodySection(bs, int64(len(buf))), buf); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, bs := range o.BinarySection {
 		buf := imapserver.ExtractBinarySection(bytes.NewReader(body), bs)
 		if err := writeAll(w.WriteBinarySection(bs, int64(len(buf))), buf); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, bss := range o.BinarySectionSize {
 		w.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bytes.NewReader(body), bss))
 	}
-	return w.Close()
+	return true, w.Close()
 }
 
 func writeAll(wc interface {

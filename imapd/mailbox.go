@@ -72,35 +72,35 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 		s.srv.hub.release(m)
 		return nil, s.internalError("select", err)
 	}
+	sel := &selected{mbox: m, readOnly: options.ReadOnly}
+	if err := s.claimRecent(ctx, sel); err != nil {
+		s.srv.hub.release(m)
+		return nil, s.internalError("select", err)
+	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	s.selMu.Lock()
-	s.sel = &selected{mbox: m, tracker: m.tracker.NewSession(), readOnly: options.ReadOnly}
-	s.selMu.Unlock()
-	flags := mailboxFlags(msgs)
-	return &imap.SelectData{
+	for _, msg := range msgs {
+		m.announceLocked(msg.Flags) // to the sessions already here
+	}
+	sel.tracker = m.tracker.NewSession()
+	flags := m.flagsLocked()
+	data := &imap.SelectData{
 		Flags:             flags,
 		PermanentFlags:    append(flags[:len(flags):len(flags)], imap.FlagWildcard),
 		NumMessages:       uint32(len(m.uids)),
 		FirstUnseenSeqNum: firstUnseen(m.uids, msgs),
 		UIDNext:           imap.UID(m.maxUID + 1),
 		UIDValidity:       m.uidValidity,
-	}, nil
-}
-
-// mailboxFlags is the system flags plus every keyword in use.
-func mailboxFlags(msgs []store.Message) []imap.Flag {
-	flags := []imap.Flag{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
-	seen := make(map[string]bool)
-	for _, m := range msgs {
-		for _, f := range m.Flags {
-			if !strings.HasPrefix(f, `\`) && !seen[strings.ToLower(f)] {
-				seen[strings.ToLower(f)] = true
-				flags = append(flags, imap.Flag(f))
-			}
-		}
 	}
-	return flags
+	m.mu.Unlock()
+	if options.ReadOnly {
+		data.PermanentFlags = []imap.Flag{}
+	}
+	data.NumRecent = sel.recentCount()
+	sel.recent.told = data.NumRecent
+	s.selMu.Lock()
+	s.sel = sel
+	s.selMu.Unlock()
+	return data, nil
 }
 
 // firstUnseen is the sequence number (in the view uids) of the first
@@ -237,8 +237,11 @@ func (s *session) status(mb store.Mailbox, options *imap.StatusOptions) (*imap.S
 		data.NumMessages = &st.Messages
 	}
 	if options.NumRecent {
-		zero := uint32(0)
-		data.NumRecent = &zero
+		n, err := s.srv.st.RecentUnclaimed(ctx, mb.ID)
+		if err != nil {
+			return nil, s.internalError("status", err)
+		}
+		data.NumRecent = &n
 	}
 	if options.UIDNext {
 		data.UIDNext = imap.UID(st.UIDNext)

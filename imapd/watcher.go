@@ -51,6 +51,13 @@ type mailboxState struct {
 	mu     sync.Mutex // guards the fields below and calls into tracker
 	uids   []uint32   // ascending; index+1 is the server sequence number
 	maxUID uint32     // highest UID ever known: UIDNEXT-1
+
+	keywords []imap.Flag     // announced in FLAGS, in order (keywords.go)
+	kwSeen   map[string]bool // keywords, lower case
+
+	// recentChecked is the highest UID some session of this process has
+	// tried to claim as recent: nothing at or below it is left to claim.
+	recentChecked uint32
 }
 
 func newHub(ctx context.Context, st *store.Store, log *slog.Logger) (*hub, error) {
@@ -172,6 +179,9 @@ func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapser
 		m.mu.Lock()
 		switch c.Kind {
 		case store.ChangeNew:
+			if f, ok := flags[msgKey{c.MailboxID, c.UID}]; ok {
+				m.announceLocked(f)
+			}
 			if c.UID > m.maxUID {
 				m.maxUID = c.UID
 				m.uids = append(m.uids, c.UID)
@@ -185,7 +195,8 @@ func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapser
 		case store.ChangeFlags:
 			f, known := flags[msgKey{c.MailboxID, c.UID}]
 			if i, ok := slices.BinarySearch(m.uids, c.UID); ok && known {
-				m.tracker.QueueMessageFlags(uint32(i+1), imap.UID(c.UID), f, source)
+				m.announceLocked(f)
+				m.tracker.QueueMessageFlags(uint32(i+1), imap.UID(c.UID), imapFlags(f), source)
 			}
 		}
 		m.mu.Unlock()
@@ -198,19 +209,20 @@ type msgKey struct {
 	uid     uint32
 }
 
-// currentFlags reads the flags of the messages whose flags changed in an
-// open mailbox: the log says which message changed, not how.
-func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msgKey][]imap.Flag, error) {
+// currentFlags reads the flags of the messages added or re-flagged in an
+// open mailbox: the log says which message changed, not how. New
+// keywords must be announced before the client can see them.
+func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msgKey][]string, error) {
 	want := make(map[int64][]uint32)
 	for _, c := range changes {
-		if c.Kind == store.ChangeFlags && h.lookup(c.MailboxID) != nil {
+		if (c.Kind == store.ChangeFlags || c.Kind == store.ChangeNew) && h.lookup(c.MailboxID) != nil {
 			want[c.MailboxID] = append(want[c.MailboxID], c.UID)
 		}
 	}
 	if len(want) == 0 {
 		return nil, nil
 	}
-	out := make(map[msgKey][]imap.Flag)
+	out := make(map[msgKey][]string)
 	for id, uids := range want {
 		slices.Sort(uids)
 		msgs, err := h.st.MessagesIn(ctx, id, slices.Compact(uids))
@@ -218,7 +230,7 @@ func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msg
 			return nil, err
 		}
 		for _, m := range msgs {
-			out[msgKey{id, m.UID}] = imapFlags(m.Flags)
+			out[msgKey{id, m.UID}] = m.Flags
 		}
 	}
 	return out, nil

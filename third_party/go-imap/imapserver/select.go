@@ -70,6 +70,7 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 	}
 
 	c.state = imap.ConnStateSelected
+	c.readOnly = readOnly // mailsuite: see Conn.readOnly
 	// TODO: forbid write commands in read-only mode
 
 	var (

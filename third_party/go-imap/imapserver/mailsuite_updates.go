@@ -1,0 +1,45 @@
+package imapserver
+
+// mailsuite: this file adds what imapd needs to announce mailbox state in
+// the middle of a command, in the order IMAP requires.
+
+// UpdateWriter returns a writer for untagged updates within the command
+// being handled, e.g. a FLAGS response naming a new keyword before the
+// FETCH responses of a STORE use it. EXPUNGE is allowed only if
+// allowExpunge.
+func (c *Conn) UpdateWriter(allowExpunge bool) *UpdateWriter {
+	return &UpdateWriter{conn: c, allowExpunge: allowExpunge}
+}
+
+// PollMailboxFlags takes the FLAGS updates out of the session's queue and
+// writes the newest, ahead of the rest of the queue. A command that is
+// about to write FETCH responses calls it, so that a keyword is announced
+// before the first FETCH naming it even when EXPUNGE responses (which the
+// command may not send yet) are queued before the FLAGS update. Sending
+// the mailbox flags early is harmless: the set only grows.
+func (t *SessionTracker) PollMailboxFlags(w *UpdateWriter) error {
+	t.mutex.Lock()
+	var latest *trackerUpdate
+	kept := t.queue[:0]
+	for i := range t.queue {
+		if t.queue[i].mailboxFlags != nil {
+			u := t.queue[i]
+			latest = &u
+			continue
+		}
+		kept = append(kept, t.queue[i])
+	}
+	t.queue = kept
+	t.mutex.Unlock()
+	if latest == nil {
+		return nil
+	}
+	return w.WriteMailboxFlags(latest.mailboxFlags)
+}
+
+// Closing reports whether the expunge is the implicit one of CLOSE, which
+// writes no EXPUNGE responses and, in a read-only mailbox, expunges
+// nothing yet succeeds (RFC 3501 6.4.2).
+func (w *ExpungeWriter) Closing() bool {
+	return w.conn == nil
+}
