@@ -69,14 +69,12 @@ func copyData(dst store.Mailbox, from, to []uint32) *imap.CopyData {
 // EXPUNGE). The EXPUNGE responses come from the tracker when imapserver
 // polls after the command, in the numbering this session knows. The
 // \Deleted flag is checked inside the deleting transaction, so a message
-// undeleted by a STORE that committed first stays. CLOSE after EXAMINE
-// expunges nothing and succeeds.
+// undeleted by a STORE that committed first stays. In a read-only
+// mailbox it expunges nothing and succeeds, as Dovecot does: CLOSE after
+// EXAMINE must (RFC 3501 6.4.2).
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
 	if s.sel.readOnly {
-		if w.Closing() {
-			return nil
-		}
-		return errReadOnly
+		return nil
 	}
 	var set imap.NumSet = imap.UIDSet{{Start: 1, Stop: 0}}
 	if uids != nil {

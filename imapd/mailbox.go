@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mailsuite/store"
 )
@@ -121,6 +120,8 @@ func firstUnseen(uids []uint32, msgs []store.Message) uint32 {
 }
 
 // Create makes a mailbox and any missing superior names (RFC 3501 6.3.3).
+// A new mailbox is subscribed only if its name was (CREATE does not
+// subscribe, as in Dovecot).
 func (s *session) Create(name string, options *imap.CreateOptions) error {
 	name, err := checkName(name)
 	if err != nil {
@@ -128,17 +129,19 @@ func (s *session) Create(name string, options *imap.CreateOptions) error {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	for _, p := range parents(name) {
-		if _, err := s.srv.st.CreateMailbox(ctx, s.userID, p, ""); err != nil && !errors.Is(err, store.ErrExists) {
+	for _, p := range append(parents(name), name) {
+		_, err := s.srv.st.CreateMailbox(ctx, s.userID, p, "")
+		switch {
+		case errors.Is(err, store.ErrExists) && p == name:
+			return errMailboxExists
+		case errors.Is(err, store.ErrExists):
+			continue
+		case err != nil:
 			return s.internalError("create mailbox", err)
 		}
-	}
-	_, err = s.srv.st.CreateMailbox(ctx, s.userID, name, "")
-	if errors.Is(err, store.ErrExists) {
-		return errMailboxExists
-	}
-	if err != nil {
-		return s.internalError("create mailbox", err)
+		if err := s.srv.st.AdoptSubscription(ctx, s.userID, p); err != nil {
+			return s.internalError("create mailbox", err)
+		}
 	}
 	return nil
 }
@@ -157,6 +160,11 @@ func (s *session) Delete(name string) error {
 	defer cancel()
 	if err := s.srv.st.DeleteMailbox(ctx, mb.ID); err != nil {
 		return s.internalError("delete mailbox", err)
+	}
+	if mb.Subscribed { // the subscription outlives the mailbox
+		if err := s.srv.st.Subscribe(ctx, s.userID, mb.Name, true); err != nil {
+			return s.internalError("delete mailbox", err)
+		}
 	}
 	return nil
 }
@@ -197,20 +205,21 @@ func (s *session) Rename(oldName, newName string, options *imap.RenameOptions) e
 	return nil
 }
 
-// Subscribe marks an existing mailbox subscribed.
+// Subscribe subscribes a name, which need not be a mailbox (yet), as
+// Dovecot allows (RFC 3501 6.3.6).
 func (s *session) Subscribe(name string) error { return s.subscribe(name, true) }
 
-// Unsubscribe clears the subscription of an existing mailbox.
+// Unsubscribe clears the subscription of a name.
 func (s *session) Unsubscribe(name string) error { return s.subscribe(name, false) }
 
 func (s *session) subscribe(name string, on bool) error {
-	mb, err := s.mailbox(name, errNoMailbox)
+	name, err := checkName(name)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	if err := s.srv.st.SetSubscribed(ctx, mb.ID, on); err != nil {
+	if err := s.srv.st.Subscribe(ctx, s.userID, name, on); err != nil {
 		return s.internalError("subscribe", err)
 	}
 	return nil
@@ -241,6 +250,9 @@ func (s *session) status(mb store.Mailbox, options *imap.StatusOptions) (*imap.S
 		if err != nil {
 			return nil, s.internalError("status", err)
 		}
+		if s.sel != nil && s.sel.mbox.id == mb.ID {
+			n += s.sel.recentCount() // this session's own
+		}
 		data.NumRecent = &n
 	}
 	if options.UIDNext {
@@ -262,67 +274,4 @@ func (s *session) status(mb store.Mailbox, options *imap.StatusOptions) (*imap.S
 		data.AppendLimit = &s.srv.appendLimit
 	}
 	return data, nil
-}
-
-// List writes the user's mailboxes that match any pattern.
-func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
-	if len(patterns) == 0 || (len(patterns) == 1 && patterns[0] == "") {
-		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: delim})
-	}
-	ctx, cancel := s.ctx()
-	defer cancel()
-	all, err := s.srv.st.Mailboxes(ctx, s.userID)
-	if err != nil {
-		return s.internalError("list", err)
-	}
-	for _, mb := range all {
-		if !matchAny(mb.Name, ref, patterns) {
-			continue
-		}
-		if options.SelectSubscribed && !mb.Subscribed {
-			continue
-		}
-		if options.SelectSpecialUse && mb.SpecialUse == "" {
-			continue
-		}
-		data := &imap.ListData{Mailbox: mb.Name, Delim: delim, Attrs: listAttrs(mb, all)}
-		if options.ReturnStatus != nil {
-			if data.Status, err = s.status(mb, options.ReturnStatus); err != nil {
-				return err
-			}
-		}
-		if err := w.WriteList(data); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func matchAny(name, ref string, patterns []string) bool {
-	for _, p := range patterns {
-		if imapserver.MatchList(name, delim, ref, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// listAttrs gives a mailbox's LIST attributes: children, subscription and
-// special use.
-func listAttrs(mb store.Mailbox, all []store.Mailbox) []imap.MailboxAttr {
-	attrs := []imap.MailboxAttr{imap.MailboxAttrHasNoChildren}
-	prefix := mb.Name + string(delim)
-	for _, o := range all {
-		if strings.HasPrefix(o.Name, prefix) {
-			attrs[0] = imap.MailboxAttrHasChildren
-			break
-		}
-	}
-	if mb.Subscribed {
-		attrs = append(attrs, imap.MailboxAttrSubscribed)
-	}
-	if mb.SpecialUse != "" {
-		attrs = append(attrs, imap.MailboxAttr(mb.SpecialUse))
-	}
-	return attrs
 }

@@ -82,16 +82,14 @@ func (sel *selected) recentCount() uint32 {
 	return n
 }
 
-// reportRecent writes a RECENT response when the count grew since the
-// last one (new messages came with EXISTS); a count that fell through
-// expunges needs no response.
+// reportRecent writes a RECENT response when the count changed since the
+// last one, as Dovecot does.
 func (sel *selected) reportRecent(w *imapserver.UpdateWriter) error {
 	n := sel.recentCount()
-	grew := n > sel.recent.told
-	sel.recent.told = n
-	if !grew {
+	if n == sel.recent.told {
 		return nil
 	}
+	sel.recent.told = n
 	return w.WriteNumRecent(n)
 }
 

@@ -37,9 +37,9 @@ func (t *SessionTracker) PollMailboxFlags(w *UpdateWriter) error {
 	return w.WriteMailboxFlags(latest.mailboxFlags)
 }
 
-// Closing reports whether the expunge is the implicit one of CLOSE, which
-// writes no EXPUNGE responses and, in a read-only mailbox, expunges
-// nothing yet succeeds (RFC 3501 6.4.2).
-func (w *ExpungeWriter) Closing() bool {
-	return w.conn == nil
+// LSub reports whether the writer answers LSUB, which go-imap hands to
+// Session.List as LIST (SUBSCRIBED): the two differ in the attributes
+// they report (RFC 3501 6.3.9, RFC 5258 3).
+func (w *ListWriter) LSub() bool {
+	return w.lsub
 }
