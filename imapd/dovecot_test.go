@@ -38,10 +38,10 @@ type diffCase struct {
 const dovecotBin = "/usr/sbin/dovecot"
 
 // startDovecot runs Dovecot on a free loopback port with a config written
-// to a temp dir, with the accounts users (password testPass) and the same
-// special-use mailboxes as a new mailsuite account. It skips the test if
-// Dovecot is not installed.
-func startDovecot(t *testing.T, users []string) string {
+// to a temp dir (plus extraConf), with the accounts users (password
+// testPass) and the same special-use mailboxes as a new mailsuite account.
+// It skips the test if Dovecot is not installed.
+func startDovecot(t testing.TB, users []string, extraConf string) string {
 	t.Helper()
 	if _, err := os.Stat(dovecotBin); err != nil {
 		t.Skip("dovecot not installed (Debian: dovecot-imapd)")
@@ -68,7 +68,7 @@ func startDovecot(t *testing.T, users []string) string {
 	}
 	addr := testutil.FreePort(t)
 	_, port, _ := net.SplitHostPort(addr)
-	conf := dovecotConf(t, dir, mail, port)
+	conf := dovecotConf(t, dir, mail, port) + extraConf
 	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func startDovecot(t *testing.T, users []string) string {
 // plaintext login, maildir under mail. Run as root, the processes take
 // Dovecot's own unprivileged users and the mail belongs to nobody; run as
 // another user, everything runs as that user.
-func dovecotConf(t *testing.T, dir, mail, port string) string {
+func dovecotConf(t testing.TB, dir, mail, port string) string {
 	internal, login, uid, gid := "dovecot", "dovenull", 65534, 65534
 	if os.Getuid() != 0 {
 		u, err := user.Current()
@@ -184,7 +184,7 @@ func TestDifferentialAgainstDovecot(t *testing.T) {
 	for i := range dovecotScripts {
 		users[i] = fmt.Sprintf("user%d@example.com", i)
 	}
-	dove := startDovecot(t, users)
+	dove := startDovecot(t, users, "")
 	for i, dc := range dovecotScripts {
 		t.Run(dc.name, func(t *testing.T) {
 			e := newEnv(t)
