@@ -23,6 +23,9 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) 
 	if err != nil {
 		return nil, s.internalError("copy", err)
 	}
+	if len(from) == 0 { // all expunged meanwhile: no COPYUID to give
+		return nil, errExpungeIssued
+	}
 	return copyData(dst, from, to), nil
 }
 
@@ -46,6 +49,9 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	from, to, err := s.srv.st.MoveMessages(ctx, s.sel.mbox.id, uidsOf(items), dst.ID)
 	if err != nil {
 		return s.internalError("move", err)
+	}
+	if len(from) == 0 { // all expunged meanwhile: no COPYUID to give
+		return errExpungeIssued
 	}
 	if err := w.WriteCopyData(copyData(dst, from, to)); err != nil {
 		return err
