@@ -50,6 +50,9 @@ func (s *session) claimNew(ctx context.Context, sel *selected) error {
 	m := sel.mbox
 	m.mu.Lock()
 	need := m.maxUID > m.recentChecked
+	if need {
+		m.recentChecked = m.maxUID // the other sessions here need not try
+	}
 	m.mu.Unlock()
 	if !need {
 		return nil

@@ -148,13 +148,34 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) err
 	return nil
 }
 
-// ExpungeDeleted deletes those of the given UIDs that carry \Deleted, in
-// one write transaction that also reads the flags: a concurrent
-// STORE -FLAGS (\Deleted) that committed first keeps its message. It
-// returns the UIDs deleted.
+// ExpungeDeleted deletes those of the given UIDs that carry \Deleted. The
+// write transaction checks the flag again, so a concurrent STORE -FLAGS
+// (\Deleted) that committed first keeps its message. A first read picks
+// the candidates, so an EXPUNGE with nothing to do takes no write lock.
+// uids must be ascending. It returns the UIDs deleted.
 func (s *Store) ExpungeDeleted(ctx context.Context, mailboxID int64, uids []uint32) ([]uint32, error) {
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	msgs, err := s.MessagesIn(ctx, mailboxID, uids)
+	if err != nil {
+		return nil, err
+	}
+	var cand []uint32
+	for _, m := range msgs {
+		for _, f := range m.Flags {
+			if f == `\Deleted` {
+				cand = append(cand, m.UID)
+				break
+			}
+		}
+	}
+	if len(cand) == 0 {
+		return nil, nil
+	}
+	uids = cand
 	var gone []uint32
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		gone = gone[:0]
 		st, err := tx.Prepare(`DELETE FROM messages WHERE mailbox_id = ? AND uid = ?
 			AND instr(' ' || flags || ' ', ' \Deleted ') > 0`)

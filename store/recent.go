@@ -14,16 +14,16 @@ import (
 // write transaction, so of all sessions in all processes exactly one gets
 // each message. With claim false (EXAMINE) it only reads the range.
 func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, claim bool) (from, to uint32, err error) {
-	if !claim {
-		err = s.r.QueryRowContext(ctx, `SELECT recent_uid, max(recent_uid, uidnext - 1) FROM mailboxes WHERE id = ?`,
-			mailboxID).Scan(&from, &to)
-		if errors.Is(err, sql.ErrNoRows) {
-			err = ErrNotFound
-		}
-		if err != nil {
-			return 0, 0, fmt.Errorf("store: recent in mailbox #%d: %w", mailboxID, err)
-		}
-		return from, to, nil
+	err = s.r.QueryRowContext(ctx, `SELECT recent_uid, max(recent_uid, uidnext - 1) FROM mailboxes WHERE id = ?`,
+		mailboxID).Scan(&from, &to)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: recent in mailbox #%d: %w", mailboxID, err)
+	}
+	if !claim || to == from {
+		return from, to, nil // only looking, or nothing to claim: no write
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var next uint32
