@@ -1,5 +1,8 @@
 # mailsuite: make build | make test | make run | make install | make bench
 GO      ?= go
+# staticcheck runs through the module proxy at a pinned version, so make
+# test needs nothing installed beyond Go and a C compiler.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PREFIX  ?= /usr/local
 DESTDIR ?=
 SYSCONFDIR  ?= /etc
@@ -14,12 +17,15 @@ BINS    := $(DAEMONS) mailctl
 
 build:
 	@mkdir -p bin
+	@echo "go build: $(BINS) into bin/ (the first build compiles SQLite, about 2 minutes)"
 	@for b in $(BINS); do \
 		if [ -d $$b ]; then $(GO) build -o bin/$$b ./$$b || exit 1; fi; \
 	done
 
 test: build
+	@$(GO) mod tidy -diff >/dev/null || { $(GO) mod tidy -diff; echo "go.mod/go.sum: run go mod tidy"; exit 1; }
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) test -race ./...
 

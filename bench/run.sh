@@ -14,7 +14,10 @@ OUT=$ROOT/bench/out
 RESULTS=$ROOT/bench/RESULTS.md
 export RUNS=${RUNS:-3} DURATION=${DURATION:-15} N=${N:-200} HOST=127.0.0.1
 export ANCHOR_DOVECOT_CONF=${ANCHOR_DOVECOT_CONF:-dovecot-perf.conf}
-[ -d "$BENCH" ] || { echo "bench: $BENCH not found" >&2; exit 1; }
+[ -d "$BENCH" ] || {
+	echo "bench: no measurement scripts at $BENCH (they live outside this repository, with the Postfix/Dovecot anchor: set BENCH=DIR)" >&2
+	exit 1
+}
 for t in smtp-source python3; do
 	command -v $t >/dev/null || { echo "bench: $t not installed" >&2; exit 1; }
 done
@@ -144,7 +147,7 @@ row() { # label key-file pattern key
 	echo "POP3 client errors, mailsuite/anchor: RETR phase" \
 		"$(perr "$OUT/mailsuite/pop3_retr.txt" "MEDIAN pop3_retr")/$(perr "$OUT/anchor/pop3_retr.txt" "MEDIAN pop3_retr"), sessions phase" \
 		"$(perr "$OUT/mailsuite/pop3_retr.txt" "MEDIAN pop3_sessions")/$(perr "$OUT/anchor/pop3_retr.txt" "MEDIAN pop3_sessions")." \
-		"mailsuite refuses a second concurrent session on one maildrop (-ERR [IN-USE], DESIGN.md:" \
+		"mailsuite refuses a second concurrent session on one maildrop (-ERR [IN-USE], docs/ARCHITECTURE.md:" \
 		"one POP3 session per maildrop at a time); Dovecot allows it. The bench's workers share 8 users, so they collide."
 	echo
 	echo "Commands (each against both targets; mailsuite on 22525/22110/22143, anchor on 12525/11110/11143):"

@@ -84,7 +84,7 @@ func TestOutlookExpressDay(t *testing.T) {
 }
 
 // TestMXInboundFromGrantedIP: inbound mail to a local user on the MX port
-// is accepted from any sender (DESIGN rule 1), also when the sending IP
+// is accepted from any sender (docs/ARCHITECTURE.md rule 1), also when the sending IP
 // happens to hold a relay grant (an office behind one NAT address: a user
 // checked mail, and a machine there sends a notification from a foreign
 // address). The sender check belongs to relaying, not to local delivery.

@@ -111,7 +111,8 @@ type IMAPDConfig struct {
 }
 
 // Default returns the configuration used when a key is absent, matching the
-// example in DESIGN.md. Each call returns fresh slices and maps.
+// original contract's example (see designExample in the tests) and
+// deploy/mailsuite.toml. Each call returns fresh slices and maps.
 func Default() *Config {
 	host, err := os.Hostname()
 	if err != nil || host == "" {

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// designExample is the configuration block from DESIGN.md, verbatim: every
+// designExample is the configuration block of the original operator
+// contract, verbatim (operators copied it into their files): every
 // key with its default.
 const designExample = `hostname = "mail.example.com"         # banner, HELO, Received headers
 data_dir = "/var/lib/mailsuite"       # holds mail.db
@@ -135,7 +136,7 @@ func TestLoadDesignExampleMatchesDefaults(t *testing.T) {
 	}
 	c.SMTPD.Queue.Routes = nil
 	if !reflect.DeepEqual(c, want) {
-		t.Errorf("DESIGN.md example differs from Default():\n got %+v\nwant %+v", c, want)
+		t.Errorf("the contract's example differs from Default():\n got %+v\nwant %+v", c, want)
 	}
 }
 

@@ -7,7 +7,8 @@ import (
 
 func TestConnLimiter(t *testing.T) {
 	l := NewConnLimiter(2)
-	if !l.Acquire() || !l.Acquire() {
+	first, second := l.Acquire(), l.Acquire()
+	if !first || !second {
 		t.Fatal("could not take two slots of two")
 	}
 	if l.Acquire() {

@@ -9,7 +9,7 @@ import (
 	"mailsuite/store"
 )
 
-// This file holds the relay and sender rules of DESIGN.md ("smtpd
+// This file holds the relay and sender rules of docs/ARCHITECTURE.md ("smtpd
 // decides, at RCPT TO") as pure functions over facts the session gathered
 // from the store, so every route through them is table-tested.
 
@@ -70,7 +70,7 @@ var (
 		Message: "The null sender <> is accepted only on the MX port"}
 )
 
-// DecideMail applies the sender rule (DESIGN.md rule 4) to a canonical
+// DecideMail applies the sender rule (docs/ARCHITECTURE.md rule 4) to a canonical
 // sender address ("" for the null sender). strict is sender_check =
 // "strict". On the MX port a client with no identity, or a grant whose
 // users the sender does not match, may still send to local recipients:

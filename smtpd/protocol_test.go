@@ -73,6 +73,22 @@ func TestCommandsOutOfOrder(t *testing.T) {
 // TestPostmaster: RFC 5321 §4.5.1 postmaster (with and without a domain)
 // and abuse@ are accepted and read by someone, even for a domain without
 // users; "postmaster" is no sender address.
+// TestPostmasterSingleLabelHost: the bare postmaster is accepted when the
+// hostname has one label, as "localhost" in make run.
+func TestPostmasterSingleLabelHost(t *testing.T) {
+	e := newEnv(t, func(c *shared.Config) { c.Hostname = "localhost" })
+	c := dial(t, e.mx, "", false)
+	c.ehlo()
+	c.must(250, "MAIL FROM:<friend@far.test>")
+	c.must(250, "RCPT TO:<postmaster>")
+	if code, msg := c.data(testBody("to the postmaster")); code != 250 {
+		t.Fatalf("DATA: %d %s", code, msg)
+	}
+	if got := e.inbox(alice); len(got) != 1 {
+		t.Errorf("first user's INBOX: %d messages, want 1", len(got))
+	}
+}
+
 func TestPostmaster(t *testing.T) {
 	e := newEnv(t)
 	if err := e.st.AddDomain(context.Background(), "empty.test"); err != nil {

@@ -102,7 +102,7 @@ func (s *session) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), lookupTimeout)
 }
 
-// Mail checks the sender against the client's identity (DESIGN.md rule 4)
+// Mail checks the sender against the client's identity (docs/ARCHITECTURE.md rule 4)
 // and decides once, for the whole transaction, whether it may relay.
 // On the MX port without AUTH that decision can refuse nothing at MAIL
 // and matters only for a remote recipient, so it waits for the first one
@@ -184,7 +184,7 @@ func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
 	return id, nil
 }
 
-// Rcpt applies the relay rules (DESIGN.md rules 1 to 3, 5) to one
+// Rcpt applies the relay rules (docs/ARCHITECTURE.md rules 1 to 3, 5) to one
 // recipient.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !s.tx.active {
@@ -193,11 +193,11 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	// RFC 5321 §4.5.1: "postmaster" without a domain is this server's
 	// postmaster, always local.
 	bare := strings.EqualFold(to, "postmaster")
+	var a Address
+	var err error
 	if bare {
-		to = "postmaster@" + s.srv.cfg.Hostname
-	}
-	a, err := ParseAddress(to)
-	if err != nil {
+		a = hostPostmaster(s.srv.cfg.Hostname)
+	} else if a, err = ParseAddress(to); err != nil {
 		s.srv.log.Info("recipient refused", "ip", s.ip, "rcpt", printable(to, 300), "reply", "bad address")
 		return addressError(to, false, err)
 	}

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
@@ -73,6 +75,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("store: data directory %s: %w (create it or set data_dir)", dir, errors.Unwrap(err))
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("store: data directory %s is not a directory (set data_dir)", dir)
+	}
+	if err := checkWritable(dir, path); err != nil {
+		return nil, err
 	}
 	s := &Store{path: path, now: time.Now, migrations: embeddedMigrations,
 		accepts: make(chan *acceptReq), quit: make(chan struct{})}
@@ -162,4 +167,21 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// checkWritable makes sure this process may write the store: the folder
+// (SQLite creates the -wal and -shm files there) and each file that
+// exists. SQLite would otherwise open a read-only file quietly and every
+// later write would fail, so a daemon would report ready and then refuse
+// every login. A store created by root with mailctl is the usual cause.
+func checkWritable(dir, path string) error {
+	for _, p := range []string{dir, path, path + "-wal", path + "-shm"} {
+		err := unix.Access(p, unix.W_OK)
+		if err == nil || (p != dir && errors.Is(err, unix.ENOENT)) {
+			continue
+		}
+		return fmt.Errorf("store: %s is not writable by uid %d: %w (chown it to the user the daemons run as)",
+			p, os.Geteuid(), err)
+	}
+	return nil
 }

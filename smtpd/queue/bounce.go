@@ -73,9 +73,13 @@ func (r *Runner) bounce(ctx context.Context, m store.QueuedMessage, failed []sto
 	return nil
 }
 
+// bounceReturnPath is what the final delivery of a bounce adds (RFC 5321
+// section 4.4): filters tell a DSN from other mail by it.
+var bounceReturnPath = []byte("Return-Path: <>\r\n")
+
 // bounceEnvelope addresses a bounce to sender.
 func (r *Runner) bounceEnvelope(ctx context.Context, sender string) (store.Envelope, error) {
-	env := store.Envelope{From: "", IsBounce: true}
+	env := store.Envelope{From: "", IsBounce: true, LocalPrefix: bounceReturnPath}
 	_, domain := store.SplitAddress(sender)
 	d, err := store.CanonDomain(domain)
 	local := false

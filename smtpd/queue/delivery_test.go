@@ -99,6 +99,9 @@ func TestPartialSuccessAndLocalBounce(t *testing.T) {
 	if len(inbox) != 1 {
 		t.Fatalf("alice has %d messages, want one bounce", len(inbox))
 	}
+	if !strings.HasPrefix(inbox[0], "Return-Path: <>\r\n") {
+		t.Errorf("local bounce does not start with Return-Path: <>: %.80q", inbox[0])
+	}
 	d := parseDSN(t, inbox[0])
 	if d.from != "<>" && !strings.Contains(d.header.Get("From"), "MAILER-DAEMON@mx.local.test") {
 		t.Errorf("bounce From = %q", d.header.Get("From"))
