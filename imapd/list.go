@@ -2,6 +2,7 @@ package main
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -194,9 +195,54 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 
 func matchAny(name, ref string, patterns []string) bool {
 	for _, p := range patterns {
-		if imapserver.MatchList(name, delim, ref, p) {
+		if matchList(name, ref, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// matchList applies a LIST reference and pattern to a name as go-imap's
+// MatchList does (a pattern starting with the separator ignores the
+// reference), but matches the wildcards in time linear in the product of
+// the lengths: MatchList backtracks, and a pattern of many "*" against a
+// long name would keep a CPU busy for hours.
+func matchList(name, ref, pattern string) bool {
+	sep := string(delim)
+	if strings.HasPrefix(pattern, sep) {
+		ref, pattern = "", strings.TrimPrefix(pattern, sep)
+	}
+	if ref != "" {
+		if !strings.HasSuffix(ref, sep) {
+			ref += sep
+		}
+		if !strings.HasPrefix(name, ref) {
+			return false
+		}
+		name = strings.TrimPrefix(name, ref)
+	}
+	return matchWildcards(name, pattern)
+}
+
+// matchWildcards matches "*" (any text) and "%" (any text without the
+// separator) by dynamic programming over the pattern: ok[i] says whether
+// the pattern so far can end at name[:i].
+func matchWildcards(name, pattern string) bool {
+	ok := make([]bool, len(name)+1)
+	ok[0] = true
+	for k := 0; k < len(pattern); k++ {
+		c := pattern[k]
+		next := make([]bool, len(name)+1)
+		for i := 0; i <= len(name); i++ {
+			switch {
+			case c == '*' || c == '%':
+				// Zero characters, or one more after a match here.
+				next[i] = ok[i] || (i > 0 && next[i-1] && (c == '*' || name[i-1] != delim))
+			default:
+				next[i] = i > 0 && ok[i-1] && name[i-1] == c
+			}
+		}
+		ok = next
+	}
+	return ok[len(name)]
 }
