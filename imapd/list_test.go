@@ -41,3 +41,42 @@ func TestListManyWildcards(t *testing.T) {
 		t.Errorf("LIST: %q", untagged)
 	}
 }
+
+// FuzzMatchList: the linear matcher agrees with go-imap's backtracking
+// one wherever the latter finishes quickly (few wildcards).
+func FuzzMatchList(f *testing.F) {
+	for _, s := range [][3]string{{"a/b", "", "*"}, {"a/b", "a", "%"}, {"INBOX", "", "IN%"}, {"x/y/z", "", "%/*z"}, {"a%b", "", "a%b"}} {
+		f.Add(s[0], s[1], s[2])
+	}
+	f.Fuzz(func(t *testing.T, name, ref, pattern string) {
+		if len(name) > 64 || len(ref) > 16 || strings.Count(pattern, "*")+strings.Count(pattern, "%") > 4 {
+			return
+		}
+		if got, want := matchList(name, ref, pattern), imapserver.MatchList(name, delim, ref, pattern); got != want {
+			t.Fatalf("matchList(%q, %q, %q) = %v, MatchList %v", name, ref, pattern, got, want)
+		}
+	})
+}
+
+// FuzzHeaderValues: the lenient header reader never fails and finds a
+// field it is given.
+func FuzzHeaderValues(f *testing.F) {
+	f.Add([]byte("From: a@b\r\nTo: x\r\n\r\nbody"), "from")
+	f.Add([]byte("bad line\r\nFrom: =?utf-8?q?=C3=A9?= <e@x>\r\n"), "FROM")
+	f.Add([]byte("Subject: a\r\n b\r\n"), "subject")
+	f.Fuzz(func(t *testing.T, msg []byte, key string) {
+		headerValues(msg, key)
+		for _, c := range []byte(key) { // RFC 5322 field names: printable ASCII but ':'
+			if c < 33 || c > 126 || c == ':' {
+				return
+			}
+		}
+		if key == "" {
+			return
+		}
+		m := append([]byte(key+": needle\r\n"), msg...)
+		if !matchHeader(m, key, "needle") {
+			t.Fatalf("field %q not found in %q", key, m)
+		}
+	})
+}
