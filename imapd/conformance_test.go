@@ -171,6 +171,12 @@ func TestRecent(t *testing.T) {
 	if untagged, _ := b.cmd("FETCH 1 (FLAGS)"); !contains(untagged, `* 1 FETCH (UID 1 FLAGS ())`) {
 		t.Errorf("FETCH FLAGS in the second session: %q", untagged)
 	}
+	// A flag change made elsewhere shows \Recent to the session it is
+	// recent in, only.
+	b.cmd(`STORE 2 +FLAGS.SILENT (\Flagged)`)
+	if untagged, _ := a.cmd("NOOP"); !contains(untagged, `* 2 FETCH (UID 2 FLAGS (\Flagged \Recent))`) {
+		t.Errorf("flag update in the first session: %q", untagged)
+	}
 	e.deliver("three")
 	if untagged, _ := b.cmd("NOOP"); !contains(untagged, "* 3 EXISTS") || !contains(untagged, "* 1 RECENT") {
 		t.Errorf("new mail, first to learn: %q", untagged)

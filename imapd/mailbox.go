@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mailsuite/store"
 )
@@ -81,6 +82,10 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 		m.announceLocked(msg.Flags) // to the sessions already here
 	}
 	sel.tracker = m.tracker.NewSession()
+	if m.sessions == nil {
+		m.sessions = make(map[*imapserver.SessionTracker]*selected)
+	}
+	m.sessions[sel.tracker] = sel
 	flags := m.flagsLocked()
 	data := &imap.SelectData{
 		Flags:             flags,

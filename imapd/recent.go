@@ -18,8 +18,11 @@ import (
 
 // recentState is a session's share of \Recent in its selected mailbox.
 type recentState struct {
-	uids imap.UIDSet // claimed by (or shown to, after EXAMINE) this session
-	told uint32      // the count last reported in a RECENT response
+	// uids are claimed by (or shown to, after EXAMINE) this session. The
+	// session's goroutine alone writes it, under mbox.mu, which other
+	// goroutines hold to read it.
+	uids imap.UIDSet
+	told uint32 // the count last reported in a RECENT response
 }
 
 // claimRecent takes the mailbox's unclaimed messages for this session
@@ -29,11 +32,11 @@ func (s *session) claimRecent(ctx context.Context, sel *selected) error {
 	if err != nil {
 		return err
 	}
+	m := sel.mbox
+	m.mu.Lock() // flag updates read sel.recent under it (queueFlagsLocked)
 	if to > from {
 		sel.recent.uids.AddRange(imap.UID(from+1), imap.UID(to))
 	}
-	m := sel.mbox
-	m.mu.Lock()
 	if !sel.readOnly && to > m.recentChecked {
 		m.recentChecked = to
 	}

@@ -182,6 +182,9 @@ func (s *session) Unselect() error {
 	if sel == nil {
 		return nil
 	}
+	sel.mbox.mu.Lock()
+	delete(sel.mbox.sessions, sel.tracker)
+	sel.mbox.mu.Unlock()
 	sel.tracker.Close()
 	s.srv.hub.release(sel.mbox)
 	return nil

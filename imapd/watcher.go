@@ -58,6 +58,10 @@ type mailboxState struct {
 	// recentChecked is the highest UID some session of this process has
 	// tried to claim as recent: nothing at or below it is left to claim.
 	recentChecked uint32
+
+	// sessions maps each session's tracker to its selection, so a flag
+	// update can show \Recent to the session it belongs to.
+	sessions map[*imapserver.SessionTracker]*selected
 }
 
 func newHub(ctx context.Context, st *store.Store, log *slog.Logger) (*hub, error) {
@@ -196,12 +200,24 @@ func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapser
 			f, known := flags[msgKey{c.MailboxID, c.UID}]
 			if i, ok := slices.BinarySearch(m.uids, c.UID); ok && known {
 				m.announceLocked(f)
-				m.tracker.QueueMessageFlags(uint32(i+1), imap.UID(c.UID), imapFlags(f), source)
+				m.queueFlagsLocked(uint32(i+1), c.UID, imapFlags(f), source)
 			}
 		}
 		m.mu.Unlock()
 	}
 	return nil
+}
+
+// queueFlagsLocked queues a flag update for every session but source,
+// with \Recent for the session that has the message as recent. The
+// caller holds m.mu.
+func (m *mailboxState) queueFlagsLocked(seq, uid uint32, flags []imap.Flag, source *imapserver.SessionTracker) {
+	m.tracker.QueueMessageFlagsPerSession(seq, imap.UID(uid), func(st *imapserver.SessionTracker) []imap.Flag {
+		if sel := m.sessions[st]; sel != nil {
+			return sel.withRecent(uid, flags)
+		}
+		return flags
+	}, source)
 }
 
 type msgKey struct {

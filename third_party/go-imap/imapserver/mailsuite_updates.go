@@ -1,5 +1,7 @@
 package imapserver
 
+import "github.com/emersion/go-imap/v2"
+
 // mailsuite: this file adds what imapd needs to announce mailbox state in
 // the middle of a command, in the order IMAP requires.
 
@@ -42,4 +44,19 @@ func (t *SessionTracker) PollMailboxFlags(w *UpdateWriter) error {
 // they report (RFC 3501 6.3.9, RFC 5258 3).
 func (w *ListWriter) LSub() bool {
 	return w.lsub
+}
+
+// QueueMessageFlagsPerSession queues a FETCH FLAGS update whose flags may
+// differ by session, as IMAP4rev1's \Recent belongs to one session only:
+// flagsFor gives each session's flags. It is called with the tracker's
+// lock held, for every session but source.
+func (t *MailboxTracker) QueueMessageFlagsPerSession(seqNum uint32, uid imap.UID, flagsFor func(*SessionTracker) []imap.Flag, source *SessionTracker) {
+	t.mutex.Lock()
+	defer t.mutex.Unlock()
+	for st := range t.sessions {
+		if st == source {
+			continue
+		}
+		st.queueUpdate(&trackerUpdate{fetch: &trackerUpdateFetch{seqNum: seqNum, uid: uid, flags: flagsFor(st)}})
+	}
 }
