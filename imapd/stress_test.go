@@ -303,16 +303,15 @@ func (s *stressSession) step(rng *rand.Rand) error {
 func (s *stressSession) cmd(cmd string) (string, error) {
 	s.n++
 	tag := fmt.Sprintf("s%d", s.n)
-	s.c.SetDeadline(time.Now().Add(20 * time.Second))
-	s.last = append(s.last, "C: "+fmt.Sprintf("%.60s", cmd))
+	s.c.SetDeadline(time.Now().Add(2 * time.Minute)) // generous: logins hash under load
+	s.remember(fmt.Sprintf("C: %.60s", cmd))
 	if _, err := fmt.Fprintf(s.c, "%s %s\r\n", tag, cmd); err != nil {
 		return "", err
 	}
 	for {
 		line, lits, err := s.readResponse()
 		if err != nil {
-			os.WriteFile(fmt.Sprintf("/tmp/stresslast%d.txt", s.id), []byte(strings.Join(s.last, "")), 0o644)
-			return "", fmt.Errorf("%.80q: %w", cmd, err)
+			return "", fmt.Errorf("%.80q: %w (last lines: %q)", cmd, err, s.last)
 		}
 		if strings.HasPrefix(line, tag+" ") {
 			s.r.ncmds.Add(1)
@@ -323,11 +322,16 @@ func (s *stressSession) cmd(cmd string) (string, error) {
 	}
 }
 
+// remember keeps the last lines of the conversation for a failure report.
+func (s *stressSession) remember(l string) {
+	if s.last = append(s.last, l); len(s.last) > 12 {
+		s.last = s.last[len(s.last)-12:]
+	}
+}
+
 func (s *stressSession) readLine() (string, error) {
 	l, err := s.br.ReadString('\n')
-	if s.last = append(s.last, fmt.Sprintf("%.100s", l)); len(s.last) > 12 {
-		s.last = s.last[1:]
-	}
+	s.remember(fmt.Sprintf("%.100s", l))
 	return strings.TrimRight(l, "\r\n"), err
 }
 
