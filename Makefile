@@ -10,16 +10,22 @@ BINDIR      ?= $(PREFIX)/bin
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DOCDIR      ?= $(PREFIX)/share/doc/mailsuite
+# The daemons' source folders keep their short names; the binaries and
+# units are prefixed (mailsuite-smtpd), since Debian's OpenSMTPD installs an
+# smtpd of its own.
 DAEMONS := smtpd pop3d imapd
-BINS    := $(DAEMONS) mailctl
+BINS    := $(addprefix mailsuite-,$(DAEMONS)) mailctl
 
 .PHONY: build test e2e run install clean bench fmt
 
+# One line per binary, so a cold build (cgo SQLite, about 2 minutes for
+# the first) shows where it is.
 build:
 	@mkdir -p bin
 	@echo "go build: $(BINS) into bin/ (the first build compiles SQLite, about 2 minutes)"
 	@for b in $(BINS); do \
-		if [ -d $$b ]; then $(GO) build -o bin/$$b ./$$b || exit 1; fi; \
+		src=$${b#mailsuite-}; \
+		if [ -d $$src ]; then echo "  bin/$$b <- ./$$src"; $(GO) build -o bin/$$b ./$$src || exit 1; fi; \
 	done
 
 test: build
@@ -47,9 +53,10 @@ install: build
 		if [ -x bin/$$b ]; then echo "install bin/$$b"; install -m 0755 bin/$$b $(DESTDIR)$(BINDIR)/$$b || exit 1; fi; \
 	done
 	@for d in $(DAEMONS); do \
+		u=mailsuite-$$d.service; \
 		sed -e 's|/usr/local/bin/|$(BINDIR)/|' -e 's|/usr/local/share/doc/mailsuite|$(DOCDIR)|' \
-			-e 's|/etc/mailsuite/|$(SYSCONFDIR)/mailsuite/|' deploy/$$d.service >bin/$$d.service && \
-		install -m 0644 bin/$$d.service $(DESTDIR)$(UNITDIR)/$$d.service || exit 1; \
+			-e 's|/etc/mailsuite/|$(SYSCONFDIR)/mailsuite/|' deploy/$$u >bin/$$u && \
+		install -m 0644 bin/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	install -m 0644 deploy/mailsuite.sysusers $(DESTDIR)$(SYSUSERSDIR)/mailsuite.conf
 	install -m 0644 deploy/fail2ban/filter.d/mailsuite.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/mailsuite.conf
@@ -61,7 +68,7 @@ install: build
 		install -m 0644 deploy/mailsuite.toml $(DESTDIR)$(SYSCONFDIR)/mailsuite/mailsuite.toml; \
 	fi
 	@echo "next: systemd-sysusers; systemctl daemon-reload; edit $(SYSCONFDIR)/mailsuite/mailsuite.toml;"
-	@echo "      systemctl enable --now smtpd pop3d imapd   (see README.md, Operator guide)"
+	@echo "      systemctl enable --now mailsuite-smtpd mailsuite-pop3d mailsuite-imapd   (see README.md, Operator guide)"
 
 # Side-by-side measurements against the Postfix/Dovecot anchor.
 bench: build

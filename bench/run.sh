@@ -12,10 +12,13 @@ ROOT=$(pwd)
 BENCH=${BENCH:-$ROOT/../shared/bench}
 OUT=$ROOT/bench/out
 RESULTS=$ROOT/bench/RESULTS.md
+# rel prints a path relative to the repository, so RESULTS.md and the
+# messages name no folder of the machine the bench ran on.
+rel() { realpath -m --relative-to="$ROOT" "$1"; }
 export RUNS=${RUNS:-3} DURATION=${DURATION:-15} N=${N:-200} HOST=127.0.0.1
 export ANCHOR_DOVECOT_CONF=${ANCHOR_DOVECOT_CONF:-dovecot-perf.conf}
 [ -d "$BENCH" ] || {
-	echo "bench: no measurement scripts at $BENCH (they live outside this repository, with the Postfix/Dovecot anchor: set BENCH=DIR)" >&2
+	echo "bench: no measurement scripts at $(rel "$BENCH") (they live outside this repository, with the Postfix/Dovecot anchor: set BENCH=DIR)" >&2
 	exit 1
 }
 for t in smtp-source python3; do
@@ -48,6 +51,8 @@ tls_listen = ["127.0.0.1:22995"]
 [imapd]
 listen     = ["127.0.0.1:22143"]
 tls_listen = ["127.0.0.1:22993"]
+# The idle measure holds N connections from 127.0.0.1.
+max_connections_per_ip = 20000
 EOF
 bin/mailctl -config "$CONF" domain add bench.test
 for i in $(seq 1 12); do
@@ -62,7 +67,7 @@ cleanup() {
 anchor_started=0
 trap cleanup EXIT
 for d in smtpd pop3d imapd; do
-	bin/$d -config "$CONF" >"$OUT/$d.log" 2>&1 &
+	bin/mailsuite-$d -config "$CONF" >"$OUT/$d.log" 2>&1 &
 	pids+=($!)
 	eval "${d}_pid=$!"
 done
@@ -75,7 +80,7 @@ dpid=/tmp/anchor/run/dovecot/master.pid
 if [ -s "$dpid" ] && kill -0 "$(cat "$dpid")" 2>/dev/null; then
 	echo "bench: using the anchor already running"
 else
-	"$BENCH/anchor/start.sh" >"$OUT/anchor/start.log" 2>&1 || { echo "bench: anchor did not start: see $OUT/anchor/start.log" >&2; exit 1; }
+	"$BENCH/anchor/start.sh" >"$OUT/anchor/start.log" 2>&1 || { echo "bench: anchor did not start: see $(rel "$OUT")/anchor/start.log" >&2; exit 1; }
 	anchor_started=1
 fi
 
@@ -117,12 +122,13 @@ row() { # label key-file pattern key
 	a=$(field "$OUT/anchor/$2" "$3" "$4")
 	echo "| $1 | ${m:-n/a} | ${a:-n/a} | $(ratio "$m" "$a") |"
 }
+B=$(rel "$BENCH")
 {
 	echo "# Benchmark results: mailsuite next to Postfix/Dovecot"
 	echo
 	echo "Written by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%dT%H:%MZ)."
 	echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr);"
-	echo "load generator and servers share the machine (see ../shared/bench/README.md)."
+	echo "load generator and servers share the machine (see $B/README.md)."
 	echo "Anchor: Postfix + Dovecot (${ANCHOR_DOVECOT_CONF:-dovecot.conf}). Medians of RUNS=$RUNS."
 	echo "Ratio = mailsuite / anchor (higher is better, except memory)."
 	echo
@@ -153,11 +159,11 @@ row() { # label key-file pattern key
 	echo "Commands (each against both targets; mailsuite on 22525/22110/22143, anchor on 12525/11110/11143):"
 	echo
 	echo '```'
-	echo "PORT=<smtp> E2E=1 POP_PORT=<pop3> TO=user10@bench.test $BENCH/smtp_accept.sh"
-	echo "SINK=1 SINK_PORT=22526 MSGS=10000 $BENCH/smtp_accept.sh"
-	echo "bench/smtp_ref -mode nodb|full|group -addr 127.0.0.1:22625 & PORT=22625 $BENCH/smtp_accept.sh"
-	echo "PORT=<pop3> SMTP_PORT=<smtp> USER_FMT=<user%d[@bench.test]> $BENCH/pop3_retr.py"
-	echo "PORT=<imap> USER_FMT=... SERVER_PID=<imapd>|PIDFILE=<dovecot> $BENCH/idle_rss.py"
+	echo "PORT=<smtp> E2E=1 POP_PORT=<pop3> TO=user10@bench.test $B/smtp_accept.sh"
+	echo "SINK=1 SINK_PORT=22526 MSGS=10000 $B/smtp_accept.sh"
+	echo "bench/smtp_ref -mode nodb|full|group -addr 127.0.0.1:22625 & PORT=22625 $B/smtp_accept.sh"
+	echo "PORT=<pop3> SMTP_PORT=<smtp> USER_FMT=<user%d[@bench.test]> $B/pop3_retr.py"
+	echo "PORT=<imap> USER_FMT=... SERVER_PID=<imapd>|PIDFILE=<dovecot> $B/idle_rss.py"
 	echo '```'
 	echo
 	echo "smtp_ref modes: nodb = go-smtp reading the data and storing nothing; full = one"

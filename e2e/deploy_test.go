@@ -101,6 +101,17 @@ func TestREADMEConfigReference(t *testing.T) {
 			t.Errorf("README.md does not mention %q", cmd)
 		}
 	}
+	// The replies to a refused or idle connection, as the daemons' tests
+	// check them, so an operator can find them in a client's log.
+	for _, reply := range []string{
+		"421 4.7.0 mail.example.com Too many connections", "-ERR [SYS/TEMP] too many connections",
+		"* BYE Too many connections", "421 4.4.2 Idle timeout", "-ERR autologout",
+		"* BYE Autologout",
+	} {
+		if !strings.Contains(readme, reply) {
+			t.Errorf("README.md does not name the reply %q", reply)
+		}
+	}
 }
 
 // failRegex reads the fail2ban filter's failregex and translates it to Go:
@@ -173,14 +184,20 @@ func TestFail2banRegexTool(t *testing.T) {
 	}
 }
 
+// units are the systemd units deploy/ holds, one per daemon. The binaries
+// and units carry the mailsuite- prefix (Debian's OpenSMTPD installs an
+// smtpd of its own); the source folders and the daemon= log field keep the
+// short names.
+var units = []string{"mailsuite-smtpd", "mailsuite-pop3d", "mailsuite-imapd"}
+
 // TestSystemdUnits: the three units agree with each other and with the
-// contract (notify, the binary under /usr/local/bin, exit 2 not restarted,
-// reload by SIGHUP), and systemd-analyze verify accepts them when it is
-// installed.
+// contract (notify, the prefixed binary under /usr/local/bin, exit 2 not
+// restarted, reload by SIGHUP), and systemd-analyze verify accepts them
+// when it is installed.
 func TestSystemdUnits(t *testing.T) {
 	dir := filepath.Join(moduleRoot, "deploy")
 	var first string
-	for _, d := range []string{"smtpd", "pop3d", "imapd"} {
+	for _, d := range units {
 		b, err := os.ReadFile(filepath.Join(dir, d+".service"))
 		if err != nil {
 			t.Fatal(err)
@@ -203,11 +220,56 @@ func TestSystemdUnits(t *testing.T) {
 		if first == "" {
 			first = generic
 		} else if generic != first {
-			t.Errorf("%s.service differs from smtpd.service beyond its name", d)
+			t.Errorf("%s.service differs from %s.service beyond its name", d, units[0])
+		}
+	}
+	for _, short := range []string{"smtpd", "pop3d", "imapd"} {
+		if _, err := os.Stat(filepath.Join(dir, short+".service")); err == nil {
+			t.Errorf("deploy/%s.service still exists: the units are named mailsuite-%s.service", short, short)
 		}
 	}
 	sysusers, err := os.ReadFile(filepath.Join(dir, "mailsuite.sysusers"))
 	if err != nil || !regexp.MustCompile(`(?m)^u mailsuite `).Match(sysusers) {
 		t.Errorf("deploy/mailsuite.sysusers does not create the mailsuite user: %v", err)
+	}
+}
+
+// TestInstalledNames: the fail2ban filter reads the journal of exactly the
+// units deploy/ holds, and README.md's systemctl and journalctl lines name
+// those units, so an operator who copies them starts and watches the right
+// services.
+func TestInstalledNames(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(moduleRoot, "deploy", "fail2ban", "filter.d", "mailsuite.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var match []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "journalmatch ="); ok {
+			for _, f := range strings.Split(v, "+") {
+				match = append(match, strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(f), "_SYSTEMD_UNIT="), ".service"))
+			}
+		}
+	}
+	if strings.Join(match, " ") != strings.Join(units, " ") {
+		t.Errorf("fail2ban journalmatch names units %q, want %q", match, units)
+	}
+	readme, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(units, " ")
+	for _, want := range []string{
+		"systemctl enable --now " + all,
+		"systemctl reload " + all,
+		"systemctl stop " + all,
+		"journalctl -u " + strings.Join(units, " -u "),
+	} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md lacks %q", want)
+		}
+	}
+	if m := regexp.MustCompile(`systemctl \S+ (--now )?(smtpd|pop3d|imapd)\b`).Find(readme); m != nil {
+		t.Errorf("README.md still names an unprefixed unit: %q", m)
 	}
 }

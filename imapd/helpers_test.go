@@ -45,6 +45,8 @@ type testEnv struct {
 
 type envConfig struct {
 	plaintext bool
+	server    func(*server)        // changes the server before it serves
+	config    func(*shared.Config) // changes the configuration first
 }
 
 // newEnv starts imapd with one user; plaintext login is allowed unless
@@ -82,6 +84,9 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 
 	cfg := shared.Default()
 	cfg.SMTPD.MaxMessageBytes = 1 << 20
+	if ec.config != nil {
+		ec.config(cfg)
+	}
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sctx, cancel := context.WithCancel(context.Background())
 	srv, err := newServer(sctx, cfg, st, log)
@@ -89,6 +94,9 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 		t.Fatal(err)
 	}
 	srv.failureDelay = 0
+	if ec.server != nil {
+		ec.server(srv)
+	}
 	e.srv = srv
 	done := make(chan struct{})
 	go func() { srv.hub.run(sctx); close(done) }()
@@ -102,8 +110,8 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 		t.Fatal(err)
 	}
 	e.addr, e.tlsAddr = ln.Addr().String(), tln.Addr().String()
-	go imap.Serve(limitListener{Listener: ln, limit: srv.limit})
-	go imap.Serve(tls.NewListener(limitListener{Listener: tln, limit: srv.limit}, certs.Config()))
+	go imap.Serve(srv.listen(ln, nil))
+	go imap.Serve(srv.listen(tln, certs.Config()))
 	t.Cleanup(func() {
 		cancel()
 		imap.Close()

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 
 	"mailsuite/shared"
 )
@@ -23,9 +22,10 @@ func main() {
 	tlsConfig := d.Certs.Config()
 	imap := srv.imapServer(tlsConfig, cfg.Auth.AllowPlaintext)
 	for i, ln := range d.Listeners {
-		ln = limitListener{Listener: ln, limit: srv.limit}
 		if d.Specs[i].TLS {
-			ln = tls.NewListener(ln, tlsConfig)
+			ln = srv.listen(ln, tlsConfig)
+		} else {
+			ln = srv.listen(ln, nil)
 		}
 		log.Info("listening", "addr", ln.Addr().String(), "tls", d.Specs[i].TLS)
 		go func() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -15,10 +14,6 @@ import (
 	"mailsuite/shared"
 	"mailsuite/store"
 )
-
-// maxConnections caps concurrent connections over all listeners, well above
-// the 10 000 idle clients the daemon is sized for, below typical fd limits.
-const maxConnections = 20000
 
 // caps are the capabilities we declare; each is backed by the session's
 // interfaces (go-imap panics otherwise, and the checks in session.go keep
@@ -48,9 +43,14 @@ type server struct {
 	log          *slog.Logger
 	window       time.Duration // relay grant lifetime
 	appendLimit  uint32
-	failureDelay time.Duration // pause before answering a failed login
-	limit        *shared.ConnLimiter
-	conns        conns
+	failureDelay time.Duration       // pause before answering a failed login
+	limit        *shared.ConnLimiter // all listeners' connection budget
+	// autologout ends a session that does nothing but NOOP, CHECK or
+	// CAPABILITY (see imapserver.Options.Autologout); zero is 30 minutes.
+	autologout time.Duration
+	// idleTimeout bounds one IDLE command; zero is 35 minutes.
+	idleTimeout time.Duration
+	conns       conns
 }
 
 func newServer(ctx context.Context, cfg *shared.Config, st *store.Store, log *slog.Logger) (*server, error) {
@@ -71,7 +71,7 @@ func newServer(ctx context.Context, cfg *shared.Config, st *store.Store, log *sl
 		window:       cfg.Relay.Window.Duration,
 		appendLimit:  uint32(limit),
 		failureDelay: shared.FailureDelay,
-		limit:        shared.NewConnLimiter(maxConnections),
+		limit:        shared.NewConnLimiter(cfg.IMAPD.Limits()),
 	}, nil
 }
 
@@ -87,6 +87,8 @@ func (s *server) imapServer(tlsConfig *tls.Config, allowPlaintext bool) *imapser
 		Logger:       printfLogger{s.log},
 		TLSConfig:    tlsConfig,
 		InsecureAuth: allowPlaintext,
+		Autologout:   s.autologout,
+		IdleTimeout:  s.idleTimeout,
 	})
 }
 
@@ -98,35 +100,12 @@ func (l printfLogger) Printf(format string, args ...any) {
 	l.log.Debug(fmt.Sprintf(format, args...))
 }
 
-// limitListener refuses connections above the server's limit with a BYE.
-type limitListener struct {
-	net.Listener
-	limit *shared.ConnLimiter
-}
-
-func (l limitListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if l.limit.Acquire() {
-			return &releaseConn{Conn: c, limit: l.limit}, nil
-		}
-		c.SetWriteDeadline(time.Now().Add(time.Second))
-		c.Write([]byte("* BYE Too many connections, try again later\r\n"))
-		c.Close()
+// listen admits ln's connections within the server's budget, and adds
+// TLS for an implicit-TLS port (tlsConfig non-nil). A plain port answers a
+// refused client; an implicit-TLS port closes (see shared.LimitListener).
+func (s *server) listen(ln net.Listener, tlsConfig *tls.Config) net.Listener {
+	if tlsConfig == nil {
+		return shared.LimitListener(ln, s.limit, "* BYE Too many connections, try again later\r\n")
 	}
-}
-
-// releaseConn gives its slot back once, when closed.
-type releaseConn struct {
-	net.Conn
-	limit *shared.ConnLimiter
-	once  sync.Once
-}
-
-func (c *releaseConn) Close() error {
-	c.once.Do(c.limit.Release)
-	return c.Conn.Close()
+	return tls.NewListener(shared.LimitListener(ln, s.limit, ""), tlsConfig)
 }

@@ -48,6 +48,14 @@ func aliasRm(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
+// aliasRow is one line of "alias list".
+type aliasRow struct {
+	Source string `json:"source"`
+	Target string `json:"target"`
+}
+
+func (r aliasRow) fields() []string { return []string{r.Source, r.Target} }
+
 // aliasList prints "SOURCE\tTARGET" for every alias or those of DOMAIN.
 func aliasList(ctx context.Context, e *env, args []string) error {
 	d := ""
@@ -64,12 +72,11 @@ func aliasList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, a := range aliases {
-		if err := record(e.stdout, a.Source, a.Target); err != nil {
-			return err
-		}
+	rows := make([]aliasRow, len(aliases))
+	for i, a := range aliases {
+		rows[i] = aliasRow{a.Source, a.Target}
 	}
-	return nil
+	return writeList(e, rows)
 }
 
 func aliasPair(args []string) (src, dst string, err error) {

@@ -18,6 +18,7 @@ type invocation struct {
 	passwordStdin bool
 	noSMTP        bool
 	disable       bool
+	json          bool            // list commands: one JSON array instead of lines
 	set           map[string]bool // flags given explicitly
 	args          []string
 }
@@ -47,6 +48,7 @@ func parseArgs(argv []string) (*invocation, error) {
 	fs.BoolVar(&inv.passwordStdin, "password-stdin", false, "read the password from standard input")
 	fs.BoolVar(&inv.noSMTP, "no-smtp", false, "create the user without SMTP authority")
 	fs.BoolVar(&inv.disable, "disable", false, "disable the domain-level credential")
+	fs.BoolVar(&inv.json, "json", false, "print a list as one JSON array of objects")
 	rest := argv
 	for {
 		if err := fs.Parse(rest); err != nil {

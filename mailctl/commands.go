@@ -19,7 +19,7 @@ type command struct {
 var commands = []*command{
 	{name: "domain add", operands: "DOMAIN", min: 1, max: 1, run: domainAdd},
 	{name: "domain rm", operands: "DOMAIN", min: 1, max: 1, run: domainRm},
-	{name: "domain list", operands: "[DOMAIN]", min: 0, max: 1, run: domainList},
+	{name: "domain list", operands: "[DOMAIN] [--json]", min: 0, max: 1, flags: jsonFlag, run: domainList},
 	{name: "domain smtp-password", operands: "DOMAIN --password-stdin|--disable", min: 1, max: 1,
 		flags: []string{"password-stdin", "disable"}, password: true, run: domainSMTPPassword},
 	{name: "user add", operands: "ADDRESS --password-stdin [--no-smtp]", min: 1, max: 1,
@@ -28,15 +28,21 @@ var commands = []*command{
 		flags: []string{"password-stdin"}, password: true, run: userPasswd},
 	{name: "user smtp", operands: "ADDRESS on|off", min: 2, max: 2, run: userSMTP},
 	{name: "user rm", operands: "ADDRESS", min: 1, max: 1, run: userRm},
-	{name: "user list", operands: "[ADDRESS|DOMAIN]", min: 0, max: 1, run: userList},
+	{name: "user list", operands: "[ADDRESS|DOMAIN] [--json]", min: 0, max: 1, flags: jsonFlag, run: userList},
 	{name: "alias add", operands: "SOURCE TARGET", min: 2, max: 2, run: aliasAdd},
 	{name: "alias rm", operands: "SOURCE TARGET", min: 2, max: 2, run: aliasRm},
-	{name: "alias list", operands: "[DOMAIN]", min: 0, max: 1, run: aliasList},
-	{name: "grants list", min: 0, max: 0, run: grantsList},
+	{name: "alias list", operands: "[DOMAIN] [--json]", min: 0, max: 1, flags: jsonFlag, run: aliasList},
+	{name: "grants list", operands: "[--json]", min: 0, max: 0, flags: jsonFlag, run: grantsList},
 	{name: "grants revoke", operands: "IP", min: 1, max: 1, run: grantsRevoke},
-	{name: "queue", operands: "list | retry ID | delete ID | flush", min: 0, max: -1, run: queue},
+	{name: "queue list", operands: "[--json]", min: 0, max: 0, flags: jsonFlag, run: queueList},
+	{name: "queue retry", operands: "ID", min: 1, max: 1, run: queueRetry},
+	{name: "queue delete", operands: "ID", min: 1, max: 1, run: queueDelete},
+	{name: "queue flush", min: 0, max: 0, run: queueFlush},
 	{name: "backup", operands: "PATH", min: 1, max: 1, run: backup},
 }
+
+// jsonFlag is the flag of every list command.
+var jsonFlag = []string{"json"}
 
 // errPasswordArgv refuses a password on the command line, where ps and the
 // shell history would keep it.
@@ -91,9 +97,4 @@ func (c *command) check(inv *invocation, args []string) error {
 // synopsis is the command's usage line.
 func (c *command) synopsis() string {
 	return strings.TrimSpace("mailctl " + c.name + " " + c.operands)
-}
-
-// queue hands "mailctl queue ..." to the outbound queue's commands.
-func queue(ctx context.Context, e *env, args []string) error {
-	return queueCmd(ctx, e.st, args, e.stdout)
 }

@@ -39,6 +39,16 @@ func domainRm(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
+// domainRow is one line of "domain list".
+type domainRow struct {
+	Domain       string `json:"domain"`
+	SMTPPassword bool   `json:"smtp_password"` // the domain-level credential is set
+}
+
+func (r domainRow) fields() []string {
+	return []string{r.Domain, "smtp-password=" + onOff(r.SMTPPassword)}
+}
+
 // domainList prints "DOMAIN\tsmtp-password=on|off", for every domain or
 // for the one named.
 func domainList(ctx context.Context, e *env, args []string) error {
@@ -54,20 +64,16 @@ func domainList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	found := false
+	var rows []domainRow
 	for _, d := range domains {
-		if want != "" && d.Name != want {
-			continue
-		}
-		found = true
-		if err := record(e.stdout, d.Name, "smtp-password="+onOff(d.HasSMTPCred)); err != nil {
-			return err
+		if want == "" || d.Name == want {
+			rows = append(rows, domainRow{d.Name, d.HasSMTPCred})
 		}
 	}
-	if want != "" && !found {
+	if want != "" && len(rows) == 0 {
 		return unknownDomain(want)
 	}
-	return nil
+	return writeList(e, rows)
 }
 
 // domainSMTPPassword sets or disables the domain-level credential: login

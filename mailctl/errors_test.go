@@ -54,7 +54,7 @@ func TestUsage(t *testing.T) {
 		{"domain list does not take --password-stdin", []string{"domain", "list", "--password-stdin"}},
 		{"domain add: missing operand (usage: mailctl domain add DOMAIN)", []string{"domain", "add"}},
 		{"too many operands", []string{"domain", "add", "a.example", "b.example"}},
-		{"queue does not take --no-smtp", []string{"queue", "list", "--no-smtp"}},
+		{"queue list does not take --no-smtp", []string{"queue", "list", "--no-smtp"}},
 	} {
 		out, errs, code := runBin(t, "", tc.args...)
 		checkFailure(t, tc.args, out, errs, code, 2, tc.want)

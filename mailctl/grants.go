@@ -2,11 +2,19 @@ package main
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"mailsuite/store"
 )
+
+// grantRow is one line of "grants list".
+type grantRow struct {
+	IP      string `json:"ip"`
+	User    string `json:"user"`
+	Expires string `json:"expires"` // RFC 3339, UTC
+}
+
+func (r grantRow) fields() []string { return []string{r.IP, r.User, r.Expires} }
 
 // grantsList prints every live relay grant as "IP\tUSER\tEXPIRES", the
 // expiry in RFC 3339 UTC.
@@ -15,24 +23,22 @@ func grantsList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, g := range grants {
-		if err := record(e.stdout, g.IP, g.User.Address, g.Expires.UTC().Format(time.RFC3339)); err != nil {
-			return err
-		}
+	rows := make([]grantRow, len(grants))
+	for i, g := range grants {
+		rows[i] = grantRow{g.IP, g.User.Address, g.Expires.UTC().Format(time.RFC3339)}
 	}
-	return nil
+	return writeList(e, rows)
 }
 
 // grantsRevoke deletes every grant of an IP (say, a client found abusing
-// a user's grant) and prints "IP\trevoked=N", N counting live grants.
+// a user's grant). Like every command that changes something it prints
+// nothing on success, revoking no grant included: afterwards the IP holds
+// none, which is what the operator asked for.
 func grantsRevoke(ctx context.Context, e *env, args []string) error {
 	ip, err := store.CanonIP(args[0])
 	if err != nil {
 		return err
 	}
-	n, err := e.st.RevokeGrants(ctx, ip)
-	if err != nil {
-		return err
-	}
-	return record(e.stdout, ip, "revoked="+strconv.Itoa(n))
+	_, err = e.st.RevokeGrants(ctx, ip)
+	return err
 }

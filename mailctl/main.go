@@ -77,11 +77,17 @@ func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return err
 	}
+	fresh := !exists(cfg.DBPath())
 	st, err := store.Open(cfg.DBPath())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if fresh {
+		if err := giveToDataDirOwner(cfg.DBPath()); err != nil {
+			return err
+		}
+	}
 	e := &env{inv: inv, st: st, stdin: stdin, stdout: stdout}
 	if err := cmd.run(ctx, e, args); err != nil {
 		return err

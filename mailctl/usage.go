@@ -16,11 +16,14 @@ Flags may come before or after the command; -flag and --flag are the same.
   --password-stdin   read the password from the first line of standard input;
                      without it mailctl prompts on a terminal. Passwords are
                      never taken from the command line.
+  --json             list commands: print one JSON array of objects, with
+                     the keys named under each list below ([] when empty)
 
 Domains
   domain add DOMAIN
   domain rm DOMAIN                 refused while the domain has users or aliases
-  domain list [DOMAIN]             DOMAIN<TAB>smtp-password=on|off
+  domain list [DOMAIN] [--json]    DOMAIN<TAB>smtp-password=on|off
+                                   json: domain, smtp_password (true|false)
   domain smtp-password DOMAIN [--password-stdin]
                                    set the domain-level credential: login name
                                    DOMAIN, SMTP AUTH only, may send as any
@@ -34,23 +37,36 @@ Users
   user passwd ADDRESS [--password-stdin]
   user smtp ADDRESS on|off         SMTP authority: may send mail (AUTH or grant)
   user rm ADDRESS                  deletes the user's mail and grants too
-  user list [ADDRESS|DOMAIN]       ADDRESS<TAB>smtp=on|off
+  user list [ADDRESS|DOMAIN] [--json]
+                                   ADDRESS<TAB>smtp=on|off
+                                   json: address, smtp (true|false)
 
 Aliases
   alias add SOURCE TARGET          SOURCE in a local domain, not a user; TARGET
                                    local or remote; repeat for more targets
   alias rm SOURCE TARGET
-  alias list [DOMAIN]              SOURCE<TAB>TARGET
+  alias list [DOMAIN] [--json]     SOURCE<TAB>TARGET
+                                   json: source, target
 
 Relay grants (POP/IMAP-before-SMTP)
-  grants list                      IP<TAB>USER<TAB>EXPIRES (RFC 3339, UTC)
-  grants revoke IP                 IP<TAB>revoked=N
+  grants list [--json]             IP<TAB>USER<TAB>EXPIRES (RFC 3339, UTC)
+                                   json: ip, user, expires
+  grants revoke IP                 deletes every grant of IP
 
 Outbound queue
-  queue list
-  queue retry ID
-  queue delete ID
-  queue flush
+  queue list [--json]              ID<TAB>SENDER<TAB>RECIPIENTS<TAB>ATTEMPTS<TAB>
+                                   NEXT-ATTEMPT<TAB>LAST-ERROR, one line each:
+                                   SENDER <> for a bounce; RECIPIENTS those
+                                   still pending, comma-separated; ATTEMPTS
+                                   the most any of them had; NEXT-ATTEMPT the
+                                   earliest (RFC 3339, UTC); LAST-ERROR the
+                                   latest reply; - for an empty field
+                                   json: id (number), sender ("" for <>),
+                                   recipients (array), attempts (number),
+                                   next_attempt, last_error ("" when none)
+  queue retry ID                   make the message due now
+  queue delete ID                  drop the message, no bounce
+  queue flush                      make every queued message due now
 
 Maintenance
   backup PATH                      consistent copy of the live store to PATH
@@ -59,7 +75,10 @@ Maintenance
 Domains are stored and printed in canonical form: lower case, IDNs as
 punycode A-labels (bücher.example is xn--bcher-kva.example). Local parts
 are lower-cased. Lists print one record per line, fields separated by a
-tab, sorted; commands that change something print nothing on success.
+tab, sorted; the JSON keys are stable. Commands that change something
+print nothing on success, as postsuper and doveadm do; naming a domain,
+user, alias or queue ID that does not exist is an error (grants revoke of
+an IP without grants is not: afterwards it holds none either way).
 Exit status: 0 success, 1 failure, 2 bad command line; an error is one
 line on standard error starting with "mailctl: ".
 `

@@ -132,13 +132,20 @@ func userList(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	for _, u := range users {
-		if err := record(e.stdout, u.Address, "smtp="+onOff(u.SMTP)); err != nil {
-			return err
-		}
+	rows := make([]userRow, len(users))
+	for i, u := range users {
+		rows[i] = userRow{u.Address, u.SMTP}
 	}
-	return nil
+	return writeList(e, rows)
 }
+
+// userRow is one line of "user list".
+type userRow struct {
+	Address string `json:"address"`
+	SMTP    bool   `json:"smtp"` // SMTP authority
+}
+
+func (r userRow) fields() []string { return []string{r.Address, "smtp=" + onOff(r.SMTP)} }
 
 // existingUser canonicalises s and checks that the user exists.
 func existingUser(ctx context.Context, st *store.Store, s string) (string, error) {

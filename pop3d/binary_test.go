@@ -221,3 +221,19 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestBinaryConnLimitFromConfig: the real pop3d takes its per-address
+// limit from the config file.
+func TestBinaryConnLimitFromConfig(t *testing.T) {
+	d := newDaemonEnv(t)
+	d.writeConfig("max_connections_per_ip = 2\n")
+	d.start()
+	e := &testEnv{t: t, addr: d.addr}
+	for range 2 {
+		e.dialFrom("127.0.0.3").expect("+OK ")
+	}
+	c := e.dialFrom("127.0.0.3")
+	c.expect("-ERR [SYS/TEMP] too many connections")
+	c.closed()
+	e.dialFrom("127.0.0.4").expect("+OK ")
+}

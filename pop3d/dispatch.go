@@ -62,7 +62,9 @@ func (s *session) dispatch(line []byte) bool {
 		}
 		return true
 	}
-	return h.run(s, c)
+	open := h.run(s, c)
+	s.progressed(c.name)
+	return open
 }
 
 // wantArgs checks the argument count and replies when it is wrong.

@@ -77,7 +77,9 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 
 	logBuf := &testutil.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := newServer("pop3.test", st, log)
+	cfg := shared.Default()
+	cfg.Hostname = "pop3.test"
+	srv := newServer(cfg, st, log)
 	srv.tls = tlsCfg
 	srv.failureDelay = 0
 	srv.lockWait = 0

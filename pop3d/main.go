@@ -19,10 +19,8 @@ func main() {
 	if err := os.Mkdir(lockDir, 0o700); err != nil && !os.IsExist(err) {
 		shared.Fatal(log, "cannot create lock directory", err)
 	}
-	srv := newServer(cfg.Hostname, st, log)
+	srv := newServer(cfg, st, log)
 	srv.tls = d.Certs.Config()
-	srv.allowPlaintext = cfg.Auth.AllowPlaintext
-	srv.window = cfg.Relay.Window.Duration
 	srv.lockDir = lockDir
 	for i, ln := range d.Listeners {
 		go serveLogged(srv, ln, d.Specs[i], log)

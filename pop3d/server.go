@@ -16,11 +16,9 @@ import (
 
 // Defaults for server limits.
 const (
-	// defaultIdleTimeout is how long a session may wait for a command.
-	// RFC 1939 asks for at least 10 minutes.
-	defaultIdleTimeout = 10 * time.Minute
-	// defaultMaxConns caps concurrent sessions across all listeners.
-	defaultMaxConns = 500
+	// defaultAutologout is RFC 1939's autologout timer, at least 10
+	// minutes; see session.progressed for what restarts it.
+	defaultAutologout = 10 * time.Minute
 	// defaultLockWait is how long a login waits for another session on
 	// the same maildrop to end before answering [IN-USE].
 	defaultLockWait = time.Second
@@ -41,7 +39,7 @@ type server struct {
 	lockDir        string
 	lockWait       time.Duration
 	failureDelay   time.Duration
-	idleTimeout    time.Duration
+	autologout     time.Duration
 	limiter        *shared.ConnLimiter
 	log            *slog.Logger
 
@@ -53,26 +51,34 @@ type server struct {
 	conns map[net.Conn]bool     // guarded by mu
 }
 
-// newServer returns a server with default limits.
-func newServer(hostname string, st *store.Store, log *slog.Logger) *server {
+// newServer returns a server configured by cfg; TLS and the lock folder
+// are the caller's to set.
+func newServer(cfg *shared.Config, st *store.Store, log *slog.Logger) *server {
 	return &server{
-		hostname:     hostname,
-		store:        st,
-		auth:         &shared.Authenticator{Store: st, Log: log},
-		window:       30 * time.Minute,
-		failureDelay: shared.FailureDelay,
-		lockWait:     defaultLockWait,
-		idleTimeout:  defaultIdleTimeout,
-		limiter:      shared.NewConnLimiter(defaultMaxConns),
-		log:          log,
-		lns:          make(map[net.Listener]bool),
-		conns:        make(map[net.Conn]bool),
+		hostname:       cfg.Hostname,
+		store:          st,
+		auth:           &shared.Authenticator{Store: st, Log: log},
+		allowPlaintext: cfg.Auth.AllowPlaintext,
+		window:         cfg.Relay.Window.Duration,
+		failureDelay:   shared.FailureDelay,
+		lockWait:       defaultLockWait,
+		autologout:     defaultAutologout,
+		limiter:        shared.NewConnLimiter(cfg.POP3D.Limits()),
+		log:            log,
+		lns:            make(map[net.Listener]bool),
+		conns:          make(map[net.Conn]bool),
 	}
 }
 
 // serve accepts connections on ln until it is closed. implicitTLS makes
-// it a POP3S listener (port 995).
+// it a POP3S listener (port 995). Connections over the budget are refused
+// before they get here (see shared.LimitListener).
 func (s *server) serve(ln net.Listener, implicitTLS bool) {
+	refusal := "-ERR [SYS/TEMP] too many connections, try again later\r\n"
+	if implicitTLS {
+		refusal = ""
+	}
+	ln = shared.LimitListener(ln, s.limiter, refusal)
 	s.mu.Lock()
 	s.lns[ln] = true
 	if s.closing.Load() {
@@ -90,14 +96,7 @@ func (s *server) serve(ln net.Listener, implicitTLS bool) {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		if !s.limiter.Acquire() {
-			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			c.Write([]byte("-ERR [SYS/TEMP] too many connections, try again later\r\n"))
-			c.Close()
-			continue
-		}
 		if !s.track(c) {
-			s.limiter.Release()
 			c.Close()
 			return
 		}
@@ -122,8 +121,7 @@ func (s *server) handle(c net.Conn, implicitTLS bool) {
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
-		c.Close()
-		s.limiter.Release()
+		c.Close() // gives back the connection's slot
 		s.wg.Done()
 	}()
 	sess := newSession(s, c)

@@ -45,22 +45,26 @@ type session struct {
 	login  string // logged-in address
 	drop   *maildrop
 	lock   *maildropLock
-	errors int      // consecutive error replies
+	errors int // consecutive error replies
+	// active is when the client last made progress; the session ends at
+	// active + srv.autologout (see progressed).
+	active time.Time
 	num    [20]byte // scratch for formatting sizes without allocating
 }
 
 func newSession(srv *server, c net.Conn) *session {
 	ip := shared.PeerIP(c.RemoteAddr())
 	return &session{
-		srv:   srv,
-		raw:   c,
-		conn:  c,
-		r:     bufio.NewReaderSize(c, maxLine),
-		w:     bufio.NewWriterSize(c, 32<<10),
-		ip:    ip,
-		log:   srv.log.With("ip", ip),
-		ctx:   context.Background(),
-		state: stateAuthorization,
+		srv:    srv,
+		raw:    c,
+		conn:   c,
+		r:      bufio.NewReaderSize(c, maxLine),
+		w:      bufio.NewWriterSize(c, 32<<10),
+		ip:     ip,
+		log:    srv.log.With("ip", ip),
+		ctx:    context.Background(),
+		state:  stateAuthorization,
+		active: time.Now(),
 	}
 }
 
@@ -95,7 +99,7 @@ func (s *session) hangUp(err error) {
 	case s.srv.closing.Load():
 		s.reply("-ERR [SYS/TEMP] server shutting down, nothing was deleted")
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		s.reply("-ERR idle timeout, closing connection")
+		s.reply("-ERR autologout: idle for too long, closing connection")
 	default:
 		return
 	}
@@ -108,11 +112,12 @@ func (s *session) hangUp(err error) {
 // accepted as a line end.
 func (s *session) readLine() ([]byte, error) {
 	if s.r.Buffered() == 0 {
+		s.raw.SetWriteDeadline(time.Now().Add(s.srv.autologout))
 		if err := s.w.Flush(); err != nil {
 			return nil, err
 		}
 	}
-	s.raw.SetDeadline(time.Now().Add(s.srv.idleTimeout))
+	s.raw.SetReadDeadline(s.active.Add(s.srv.autologout))
 	if s.srv.closing.Load() {
 		return nil, errors.New("shutting down")
 	}
@@ -126,6 +131,9 @@ func (s *session) readLine() ([]byte, error) {
 		}
 		return nil, err
 	}
+	// The command's own writes (RETR of a large message) get as long as
+	// a session may idle.
+	s.raw.SetWriteDeadline(time.Now().Add(s.srv.autologout))
 	line = line[:len(line)-1]
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]

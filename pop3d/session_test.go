@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"mailsuite/shared"
 )
 
 func TestGreeting(t *testing.T) {
@@ -88,33 +86,6 @@ func TestTooManyErrorsCloses(t *testing.T) {
 	}
 	c.expect("-ERR too many errors")
 	c.closed()
-}
-
-func TestIdleTimeout(t *testing.T) {
-	e := newEnv(t, func(s *server) { s.idleTimeout = 100 * time.Millisecond })
-	c := e.dial()
-	c.expect("-ERR idle timeout")
-	c.closed()
-}
-
-func TestMaxConnections(t *testing.T) {
-	e := newEnv(t, func(s *server) { s.limiter = shared.NewConnLimiter(1) })
-	c1 := e.dial()
-	c2 := e.dialRaw()
-	c2.expect("-ERR [SYS/TEMP] too many connections")
-	c2.closed()
-	c1.cmd("QUIT", "+OK")
-	c1.closed()
-	// The slot is released once the first session is gone.
-	for i := 0; ; i++ {
-		c := e.dialRaw()
-		if l := c.readLine(); strings.HasPrefix(l, "+OK") {
-			break
-		} else if i == 100 {
-			t.Fatalf("no slot freed: %q", l)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestShutdownClosesIdleSessions(t *testing.T) {

@@ -80,6 +80,25 @@ type SMTPDConfig struct {
 	MaxMessageBytes int64       `toml:"max_message_bytes"`
 	MaxRecipients   int         `toml:"max_recipients"`
 	Queue           QueueConfig `toml:"queue"`
+
+	// MaxConnections and MaxConnectionsPerIP are the budget of the MX
+	// port (Listen); submission (Submission and Submissions together) has
+	// its own, so a flood of the MX port never locks out the users.
+	MaxConnections                int `toml:"max_connections"`
+	MaxConnectionsPerIP           int `toml:"max_connections_per_ip"`
+	SubmissionMaxConnections      int `toml:"submission_max_connections"`
+	SubmissionMaxConnectionsPerIP int `toml:"submission_max_connections_per_ip"`
+}
+
+// MXLimits is the connection budget of the MX port.
+func (c *SMTPDConfig) MXLimits() ConnLimits {
+	return ConnLimits{Max: c.MaxConnections, PerIP: c.MaxConnectionsPerIP}
+}
+
+// SubmissionLimits is the connection budget shared by the submission
+// ports, plain and implicit TLS.
+func (c *SMTPDConfig) SubmissionLimits() ConnLimits {
+	return ConnLimits{Max: c.SubmissionMaxConnections, PerIP: c.SubmissionMaxConnectionsPerIP}
 }
 
 // QueueConfig configures outbound delivery.
@@ -101,6 +120,15 @@ type POP3DConfig struct {
 	// Listen offers STLS; TLSListen is implicit TLS (pop3s).
 	Listen    []string `toml:"listen"`
 	TLSListen []string `toml:"tls_listen"`
+	// MaxConnections and MaxConnectionsPerIP bound the connections of all
+	// listeners together, and those from one client address (IPv6: /64).
+	MaxConnections      int `toml:"max_connections"`
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+}
+
+// Limits is pop3d's connection budget.
+func (c *POP3DConfig) Limits() ConnLimits {
+	return ConnLimits{Max: c.MaxConnections, PerIP: c.MaxConnectionsPerIP}
 }
 
 // IMAPDConfig configures imapd's listeners.
@@ -108,6 +136,16 @@ type IMAPDConfig struct {
 	// Listen offers STARTTLS; TLSListen is implicit TLS (imaps).
 	Listen    []string `toml:"listen"`
 	TLSListen []string `toml:"tls_listen"`
+	// MaxConnections and MaxConnectionsPerIP are as for pop3d. The
+	// per-address default is higher: an IMAP client opens one connection
+	// per watched folder, and an office behind NAT is one address.
+	MaxConnections      int `toml:"max_connections"`
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+}
+
+// Limits is imapd's connection budget.
+func (c *IMAPDConfig) Limits() ConnLimits {
+	return ConnLimits{Max: c.MaxConnections, PerIP: c.MaxConnectionsPerIP}
 }
 
 // Default returns the configuration used when a key is absent, matching the
@@ -142,14 +180,22 @@ func Default() *Config {
 				},
 				Lifetime: Duration{120 * time.Hour},
 			},
+			MaxConnections:                500,
+			MaxConnectionsPerIP:           20,
+			SubmissionMaxConnections:      500,
+			SubmissionMaxConnectionsPerIP: 20,
 		},
 		POP3D: POP3DConfig{
-			Listen:    []string{"0.0.0.0:110"},
-			TLSListen: []string{"0.0.0.0:995"},
+			Listen:              []string{"0.0.0.0:110"},
+			TLSListen:           []string{"0.0.0.0:995"},
+			MaxConnections:      500,
+			MaxConnectionsPerIP: 20,
 		},
 		IMAPD: IMAPDConfig{
-			Listen:    []string{"0.0.0.0:143"},
-			TLSListen: []string{"0.0.0.0:993"},
+			Listen:              []string{"0.0.0.0:143"},
+			TLSListen:           []string{"0.0.0.0:993"},
+			MaxConnections:      20000,
+			MaxConnectionsPerIP: 50,
 		},
 	}
 }

@@ -103,7 +103,9 @@ func TestDefault(t *testing.T) {
 	if !reflect.DeepEqual(s.Listen, []string{"0.0.0.0:25"}) ||
 		!reflect.DeepEqual(s.Submission, []string{"0.0.0.0:587"}) ||
 		!reflect.DeepEqual(s.Submissions, []string{"0.0.0.0:465"}) ||
-		s.MaxMessageBytes != 26214400 || s.MaxRecipients != 100 {
+		s.MaxMessageBytes != 26214400 || s.MaxRecipients != 100 ||
+		s.MXLimits() != (ConnLimits{Max: 500, PerIP: 20}) ||
+		s.SubmissionLimits() != (ConnLimits{Max: 500, PerIP: 20}) {
 		t.Errorf("SMTPD = %+v", s)
 	}
 	var retry []time.Duration
@@ -114,10 +116,12 @@ func TestDefault(t *testing.T) {
 	if !reflect.DeepEqual(retry, wantRetry) || s.Queue.Lifetime.Duration != 120*time.Hour || s.Queue.Smarthost != "" {
 		t.Errorf("Queue = %+v", s.Queue)
 	}
-	if !reflect.DeepEqual(c.POP3D, POP3DConfig{Listen: []string{"0.0.0.0:110"}, TLSListen: []string{"0.0.0.0:995"}}) {
+	if !reflect.DeepEqual(c.POP3D, POP3DConfig{Listen: []string{"0.0.0.0:110"}, TLSListen: []string{"0.0.0.0:995"},
+		MaxConnections: 500, MaxConnectionsPerIP: 20}) {
 		t.Errorf("POP3D = %+v", c.POP3D)
 	}
-	if !reflect.DeepEqual(c.IMAPD, IMAPDConfig{Listen: []string{"0.0.0.0:143"}, TLSListen: []string{"0.0.0.0:993"}}) {
+	if !reflect.DeepEqual(c.IMAPD, IMAPDConfig{Listen: []string{"0.0.0.0:143"}, TLSListen: []string{"0.0.0.0:993"},
+		MaxConnections: 20000, MaxConnectionsPerIP: 50}) {
 		t.Errorf("IMAPD = %+v", c.IMAPD)
 	}
 }
@@ -227,6 +231,20 @@ tls_listen = ["[::1]:99999"]
 		"smtpd.queue.smarthost:",
 		"smtpd.queue.routes.example.org:",
 		"imapd.tls_listen:")
+}
+
+func TestLoadConnectionLimits(t *testing.T) {
+	_, msg := loadErr(t, "[smtpd]\nmax_connections_per_ip = 0\nsubmission_max_connections = -1\n[imapd]\nmax_connections_per_ip = 0\n")
+	wantContains(t, msg, "smtpd.max_connections_per_ip: must be positive, got 0 (line 2)",
+		"smtpd.submission_max_connections: must be positive, got -1 (line 3)",
+		"imapd.max_connections_per_ip: must be positive")
+	c, err := Load(writeConfig(t, "[pop3d]\nmax_connections = 7\nmax_connections_per_ip = 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.POP3D.Limits(); got != (ConnLimits{Max: 7, PerIP: 3}) {
+		t.Errorf("POP3D.Limits() = %+v", got)
+	}
 }
 
 func TestLoadRoutesAndEmptyListeners(t *testing.T) {

@@ -55,10 +55,19 @@ func (c *Config) validate(text string) error {
 		q.Routes = routes
 	}
 
+	v.count("smtpd.max_connections", c.SMTPD.MaxConnections)
+	v.count("smtpd.max_connections_per_ip", c.SMTPD.MaxConnectionsPerIP)
+	v.count("smtpd.submission_max_connections", c.SMTPD.SubmissionMaxConnections)
+	v.count("smtpd.submission_max_connections_per_ip", c.SMTPD.SubmissionMaxConnectionsPerIP)
+
 	v.listen("pop3d.listen", c.POP3D.Listen)
 	v.listen("pop3d.tls_listen", c.POP3D.TLSListen)
+	v.count("pop3d.max_connections", c.POP3D.MaxConnections)
+	v.count("pop3d.max_connections_per_ip", c.POP3D.MaxConnectionsPerIP)
 	v.listen("imapd.listen", c.IMAPD.Listen)
 	v.listen("imapd.tls_listen", c.IMAPD.TLSListen)
+	v.count("imapd.max_connections", c.IMAPD.MaxConnections)
+	v.count("imapd.max_connections_per_ip", c.IMAPD.MaxConnectionsPerIP)
 
 	return errors.Join(v.errs...)
 }
@@ -87,6 +96,12 @@ func (v *validator) check(ok bool, key, msg string) {
 
 func (v *validator) positive(key string, d Duration) {
 	v.check(d.Duration > 0, key, fmt.Sprintf("must be positive, got %q", d.Duration))
+}
+
+// count checks a limit; none may be switched off, since an unbounded
+// count is what lets one client take every slot.
+func (v *validator) count(key string, n int) {
+	v.check(n > 0, key, fmt.Sprintf("must be positive, got %d", n))
 }
 
 // listen checks addresses to listen on; port 0 (any free port) is allowed

@@ -361,3 +361,26 @@ func popLogin(t *testing.T, addr, ip, user, pass string) {
 		}
 	}
 }
+
+// TestBinaryMXFloodSparesSubmission: the real smtpd takes its limits from
+// the config file: one address filling its MX share is refused with 421,
+// yet submission and other addresses are served.
+func TestBinaryMXFloodSparesSubmission(t *testing.T) {
+	bin := buildBinary(t, "smtpd")
+	b := newBinEnv(t, "")
+	conf, err := os.ReadFile(b.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := strings.Replace(string(conf), "[smtpd]\n", "[smtpd]\nmax_connections_per_ip = 3\n", 1)
+	if err := os.WriteFile(b.conf, []byte(limited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.start(t, bin, b.mx)
+	for range 3 {
+		dial(t, b.mx, "127.0.0.3", false)
+	}
+	refused(t, b.mx, "127.0.0.3")
+	dial(t, b.sub, "127.0.0.3", false).ehlo()
+	dial(t, b.mx, "127.0.0.4", false).ehlo()
+}

@@ -38,6 +38,9 @@ func (s *session) Data(r io.Reader) error {
 		return errShuttingDown
 	}
 	s.inData = true // ended by Reset, after go-smtp has written the reply
+	idle := trackedOf(s.conn)
+	idle.data(true)
+	defer idle.data(false)
 	body, err := readBody(&deadlineReader{r: r, conn: s.conn})
 	if err != nil {
 		return s.readError(err)

@@ -50,6 +50,13 @@ type testEnv struct {
 
 func newEnv(t testing.TB, edit ...func(*shared.Config)) *testEnv {
 	t.Helper()
+	return newEnvServer(t, nil, edit...)
+}
+
+// newEnvServer is newEnv with a change to the server (a timeout) made
+// before its listeners serve.
+func newEnvServer(t testing.TB, opt func(*server), edit ...func(*shared.Config)) *testEnv {
+	t.Helper()
 	dir := t.TempDir()
 	clock := testutil.NewClock(time.Now())
 	st, err := store.Open(filepath.Join(dir, "mail.db"), store.WithClock(clock.Now))
@@ -78,6 +85,9 @@ func newEnv(t testing.TB, edit ...func(*shared.Config)) *testEnv {
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.srv = newServer(cfg, st, log, tlsCfg)
 	e.srv.failureDelay = 0
+	if opt != nil {
+		opt(e.srv)
+	}
 	e.mx = e.serve(RoleMX, false)
 	e.sub = e.serve(RoleSubmission, false)
 	e.subs = e.serve(RoleSubmission, true)

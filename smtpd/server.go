@@ -19,9 +19,11 @@ import (
 // Timeouts from RFC 5321 §4.5.3.2: a client has five minutes per command,
 // and the data phase gets the same per read (see dataReader), so a large
 // message on a slow link is not cut off while a stalled one is.
+// The session's idle clock (see trackedConn) gives the same five minutes
+// from the last mail progress, however many other commands come.
 const (
 	commandTimeout = 5 * time.Minute
-	maxConns       = 500 // per daemon, across all listeners
+	sessionIdle    = 5 * time.Minute
 )
 
 // server holds what every session of every listener shares.
@@ -32,6 +34,11 @@ type server struct {
 	auth  *shared.Authenticator
 	tls   *tls.Config
 	conns *connSet
+	// mx and submission are the connection budgets of the MX port and of
+	// the submission ports together.
+	mx, submission *shared.ConnLimiter
+	// idle is the session idle clock; commandTimeout bounds each command.
+	idle, commandTimeout time.Duration
 
 	// kick wakes the outbound queue runner after a message with remote
 	// recipients was accepted; nil when there is none (tests).
@@ -49,13 +56,17 @@ type server struct {
 
 func newServer(cfg *shared.Config, st *store.Store, log *slog.Logger, tlsConfig *tls.Config) *server {
 	return &server{
-		cfg:          cfg,
-		st:           st,
-		log:          log,
-		auth:         &shared.Authenticator{Store: st, Log: log},
-		tls:          tlsConfig,
-		conns:        newConnSet(maxConns, cfg.Hostname),
-		failureDelay: shared.FailureDelay,
+		cfg:            cfg,
+		st:             st,
+		log:            log,
+		auth:           &shared.Authenticator{Store: st, Log: log},
+		tls:            tlsConfig,
+		conns:          newConnSet(),
+		mx:             shared.NewConnLimiter(cfg.SMTPD.MXLimits()),
+		submission:     shared.NewConnLimiter(cfg.SMTPD.SubmissionLimits()),
+		idle:           sessionIdle,
+		commandTimeout: commandTimeout,
+		failureDelay:   shared.FailureDelay,
 	}
 }
 
@@ -67,8 +78,8 @@ func (s *server) smtpServer(role Role, implicitTLS bool) *smtp.Server {
 	srv.MaxMessageBytes = s.cfg.SMTPD.MaxMessageBytes
 	srv.MaxRecipients = s.cfg.SMTPD.MaxRecipients
 	srv.AllowInsecureAuth = s.cfg.Auth.AllowPlaintext
-	srv.ReadTimeout = commandTimeout
-	srv.WriteTimeout = commandTimeout
+	srv.ReadTimeout = s.commandTimeout
+	srv.WriteTimeout = s.commandTimeout
 	srv.ErrorLog = slogPrinter{s.log}
 	if !implicitTLS {
 		srv.TLSConfig = s.tls
@@ -82,7 +93,8 @@ func (s *server) smtpServer(role Role, implicitTLS bool) *smtp.Server {
 // serve serves one listener in the background until shutdown.
 func (s *server) serve(ln net.Listener, role Role, implicitTLS bool) {
 	srv := s.smtpServer(role, implicitTLS)
-	ln = &limitListener{Listener: ln, set: s.conns}
+	ln = s.limit(ln, role, implicitTLS)
+	ln = &trackListener{Listener: ln, set: s.conns, idle: s.idle}
 	if implicitTLS {
 		ln = tls.NewListener(ln, s.tls)
 	}
@@ -91,6 +103,21 @@ func (s *server) serve(ln net.Listener, role Role, implicitTLS bool) {
 			s.log.Error("serve", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
+}
+
+// limit admits a listener's connections within its role's budget. Plain
+// ports answer a refused client; an implicit-TLS port closes (see
+// shared.LimitListener).
+func (s *server) limit(ln net.Listener, role Role, implicitTLS bool) net.Listener {
+	lim := s.mx
+	if role == RoleSubmission {
+		lim = s.submission
+	}
+	refusal := ""
+	if !implicitTLS {
+		refusal = "421 4.7.0 " + s.cfg.Hostname + " Too many connections, try again later\r\n"
+	}
+	return shared.LimitListener(ln, lim, refusal)
 }
 
 // shutdown stops accepting, lets messages in their data phase finish

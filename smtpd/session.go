@@ -118,13 +118,13 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 		canon = a.Canon
 	}
 	s.tx = transaction{active: true, from: canon, undecided: true}
-	if s.role == RoleMX && s.cred == nil {
-		return nil
+	if s.role != RoleMX || s.cred != nil {
+		if serr := s.decideMail(); serr != nil {
+			s.tx = transaction{}
+			return serr
+		}
 	}
-	if serr := s.decideMail(); serr != nil {
-		s.tx = transaction{}
-		return serr
-	}
+	s.progressed()
 	return nil
 }
 
@@ -236,6 +236,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		s.tx.addRemote(a.Route)
 	}
 	s.tx.rcpts = append(s.tx.rcpts, a.Canon)
+	s.progressed()
 	return nil
 }
 

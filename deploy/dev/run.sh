@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Development run for `make run`: a config, a self-signed certificate and a
-# demo account under ./var, then smtpd, pop3d and imapd (whichever are in
-# bin/) on high loopback ports with their logs prefixed. Ctrl-C stops all of
-# them cleanly. A second run reuses ./var; `rm -rf var` starts afresh.
+# demo account under ./var, then the daemons (bin/mailsuite-smtpd, -pop3d,
+# -imapd, whichever are built) on high loopback ports with their logs
+# prefixed, and a catch-all SMTP sink (deploy/dev/sink) that receives every
+# message for a remote domain into var/sink/, so nothing leaves the machine.
+# Ctrl-C stops all of them cleanly; so does SIGTERM to this script or to
+# make (which passes SIGTERM on). From a script use SIGTERM: a background
+# job starts with SIGINT ignored, and bash cannot trap it then. A second run
+# reuses ./var; `rm -rf var` starts afresh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -13,8 +18,9 @@ GO=${GO:-go}
 
 DOMAIN=example.test
 USER_ADDR=demo@$DOMAIN
+SINK_ADDR=127.0.0.1:2526
 
-mkdir -p "$VAR/data" "$VAR/tls"
+mkdir -p "$VAR/data" "$VAR/tls" "$VAR/sink"
 chmod 700 "$VAR"
 
 # The config: loopback only, so plaintext logins are safe enough for a
@@ -45,8 +51,17 @@ tls_listen = ["127.0.0.1:2995"]
 [imapd]
 listen     = ["127.0.0.1:2143"]
 tls_listen = ["127.0.0.1:2993"]
+
+# Every remote message goes to the catch-all sink that make run starts
+# (deploy/dev/sink), never to real DNS: it lands in var/sink/, one file each.
+[smtpd.queue]
+smarthost = "127.0.0.1:2526"
+retry     = ["10s", "30s", "1m"]
 EOF
 	echo "run: wrote $CONF"
+fi
+if ! grep -q '^smarthost = "127.0.0.1:2526"' "$CONF"; then
+	echo "run: $CONF predates the sink: remote mail goes to real DNS (rm -rf var to start afresh)" >&2
 fi
 
 # The certificate, generated once by a small Go helper (no openssl needed).
@@ -95,6 +110,9 @@ self-signed certificate in var/tls/cert.pem: accept it or trust that file):
   POP3  127.0.0.1:2110 (STLS or plain)       POP3S 127.0.0.1:2995 (TLS)
   SMTP  127.0.0.1:2587 submission, AUTH PLAIN/LOGIN (or check mail first:
         POP/IMAP-before-SMTP), 127.0.0.1:2465 implicit TLS, MX on 127.0.0.1:2525
+  Remote mail: every message to a domain other than $DOMAIN goes to the
+        sink on $SINK_ADDR and lands in var/sink/ (one .eml file each,
+        one "sink |" log line each); nothing leaves this machine.
   Data: var/data/mail.db   Config: var/mailsuite.toml   Stop: Ctrl-C
 
 EOF
@@ -110,16 +128,20 @@ prefix() {
 }
 pids=()
 names=()
+"$GO" build -o "$BIN/sink" ./deploy/dev/sink
+"$BIN/sink" -addr "$SINK_ADDR" -dir var/sink > >(prefix "sink ") 2>&1 &
+pids+=($!)
+names+=(sink)
 for d in smtpd pop3d imapd; do
-	if [ ! -x "$BIN/$d" ]; then
-		echo "run: bin/$d not built yet; skipping" >&2
+	if [ ! -x "$BIN/mailsuite-$d" ]; then
+		echo "run: bin/mailsuite-$d not built yet; skipping" >&2
 		continue
 	fi
-	"$BIN/$d" -config "$CONF" > >(prefix "$(printf '%-5s' "$d")") 2>&1 &
+	"$BIN/mailsuite-$d" -config "$CONF" > >(prefix "$(printf '%-5s' "$d")") 2>&1 &
 	pids+=($!)
 	names+=("$d")
 done
-if [ ${#pids[@]} = 0 ]; then
+if [ ${#pids[@]} = 1 ]; then
 	echo "run: no daemon in bin/ yet" >&2
 	exit 1
 fi

@@ -1,7 +1,8 @@
 // Package testutil holds the helpers that the tests of several packages
 // share: a goroutine-safe log sink, a settable clock, a password hash made
 // once, a self-signed certificate with a client configuration that trusts
-// it, the bodies of a user's INBOX, and commands built once per test binary.
+// it, the bodies of a user's INBOX, commands built once per test binary,
+// and a dialer that connects from a chosen loopback address.
 // It is for tests only; no production package imports it.
 //
 // It must not import mailsuite/shared: shared's own tests use SyncBuffer,
@@ -220,4 +221,19 @@ func FreePort(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// DialFrom connects to addr from the loopback address from ("127.0.0.2"),
+// so a test can be two clients of a per-address limit: Linux routes all
+// of 127.0.0.0/8 to the loopback interface, and a listener on 127.0.0.1
+// sees the connection come from that address.
+func DialFrom(t testing.TB, from, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s from %s: %v", addr, from, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -50,7 +50,15 @@ type Conn struct {
 	// mailsuite: whether the selected mailbox was opened by EXAMINE, so a
 	// FLAGS update is followed by the right PERMANENTFLAGS.
 	readOnly bool
+
+	// mailsuite: active is when the last command that makes progress
+	// completed; the session is logged out at active + Autologout.
+	active time.Time
 }
+
+// mailsuite: noProgress lists the commands that do not restart the
+// autologout timer.
+var noProgress = map[string]bool{"NOOP": true, "CHECK": true, "CAPABILITY": true}
 
 func newConn(c net.Conn, server *Server) *Conn {
 	rw := server.options.wrapReadWriter(c)
@@ -169,6 +177,7 @@ func (c *Conn) serve() {
 		return
 	}
 
+	c.active = time.Now() // mailsuite: autologout timer
 	for {
 		var readTimeout time.Duration
 		switch c.state {
@@ -177,7 +186,7 @@ func (c *Conn) serve() {
 		default:
 			readTimeout = cmdReadTimeout
 		}
-		c.setReadTimeout(readTimeout)
+		c.setReadDeadline(readTimeout) // mailsuite: was setReadTimeout
 
 		dec := imapwire.NewDecoder(c.br, imapwire.ConnSideServer)
 		dec.MaxSize = maxCommandSize
@@ -186,15 +195,45 @@ func (c *Conn) serve() {
 		if c.state == imap.ConnStateLogout || dec.EOF() {
 			break
 		}
+		// mailsuite: EOF is false when the read failed; the deadline
+		// would be reset below and the failure (a timeout) missed.
+		if err := dec.Err(); err != nil {
+			c.readFailed(err)
+			break
+		}
 
 		c.setReadTimeout(cmdReadTimeout)
 		if err := c.readCommand(dec); err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				c.server.logger().Printf("failed to read command: %v", err)
-			}
+			c.readFailed(err) // mailsuite: was logged here
 			break
 		}
 	}
+}
+
+// mailsuite: readFailed ends a session whose command could not be read:
+// after a timeout it says why, as RFC 9051 asks of an autologout.
+func (c *Conn) readFailed(err error) {
+	if isTimeout(err) {
+		c.Bye("Autologout; idle for too long")
+	} else if !errors.Is(err, net.ErrClosed) {
+		c.server.logger().Printf("failed to read command: %v", err)
+	}
+}
+
+// mailsuite: setReadDeadline sets the read deadline for the next command:
+// readTimeout from now, or the end of the autologout timer if sooner.
+func (c *Conn) setReadDeadline(readTimeout time.Duration) {
+	deadline := time.Now().Add(readTimeout)
+	if end := c.active.Add(c.server.options.autologout()); end.Before(deadline) {
+		deadline = end
+	}
+	c.conn.SetReadDeadline(deadline)
+}
+
+// mailsuite: isTimeout reports whether err is a read that timed out.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func (c *Conn) readCommand(dec *imapwire.Decoder) error {
@@ -313,6 +352,9 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		c.server.logger().Printf("handling %v command: %v", name, err)
 		resp = internalServerErrorResp
 	} else {
+		if !noProgress[name] {
+			c.active = time.Now() // mailsuite: autologout timer
+		}
 		if !sendOK {
 			return nil
 		}

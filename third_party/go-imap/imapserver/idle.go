@@ -35,11 +35,17 @@ func (c *Conn) handleIdle(dec *imapwire.Decoder) error {
 		done <- c.session.Idle(w, stop)
 	}()
 
-	c.setReadTimeout(idleReadTimeout)
+	c.setReadTimeout(c.server.options.idleTimeout()) // mailsuite: was idleReadTimeout
 	line, isPrefix, err := c.br.ReadLine()
 	close(stop)
 	if err == io.EOF {
 		return nil
+	} else if isTimeout(err) {
+		// mailsuite: an IDLE past its timeout is logged out, not answered
+		// "Internal server error" and kept.
+		c.state = imap.ConnStateLogout
+		c.Bye("Autologout; idle for too long")
+		return err
 	} else if err != nil {
 		return err
 	} else if isPrefix || string(line) != "DONE" {

@@ -53,6 +53,37 @@ type Options struct {
 	// Note, this may include sensitive information such as credentials used
 	// during authentication.
 	DebugWriter io.Writer
+	// mailsuite: Autologout is the autologout timer outside IDLE (RFC 9051
+	// section 5.4, at least 30 minutes): a session that completes no
+	// command other than NOOP, CHECK or CAPABILITY for this long is told
+	// "* BYE Autologout; idle for too long" and closed. Those commands do
+	// not restart it, so repeating them cannot hold a connection forever.
+	// IDLE has its own timeout (idleReadTimeout), and clients re-issue it.
+	// Zero means 30 minutes.
+	Autologout time.Duration
+	// mailsuite: IdleTimeout bounds one IDLE command; zero means
+	// idleReadTimeout (35 minutes: RFC 2177 has clients re-issue IDLE at
+	// least every 29).
+	IdleTimeout time.Duration
+}
+
+// mailsuite: idleTimeout returns Options.IdleTimeout or its default.
+func (options *Options) idleTimeout() time.Duration {
+	if options.IdleTimeout > 0 {
+		return options.IdleTimeout
+	}
+	return idleReadTimeout
+}
+
+// mailsuite: defaultAutologout is Options.Autologout's zero value.
+const defaultAutologout = 30 * time.Minute
+
+// mailsuite: autologout returns Options.Autologout or its default.
+func (options *Options) autologout() time.Duration {
+	if options.Autologout > 0 {
+		return options.Autologout
+	}
+	return defaultAutologout
 }
 
 func (options *Options) wrapReadWriter(rw io.ReadWriter) io.ReadWriter {
