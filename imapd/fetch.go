@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"runtime/debug"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -53,11 +54,17 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		if msg == nil {
 			continue // expunged meanwhile
 		}
-		ok, err := s.fetchOne(w, it.seq, msg, options, forceFlags)
+		text, err := s.fetchText(msg, options)
+		if errors.Is(err, errGone) {
+			gone = true
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		gone = gone || !ok
+		if err := s.fetchOne(w.CreateMessage(it.seq), msg, options, text, forceFlags); err != nil {
+			return err
+		}
 	}
 	if gone {
 		return errExpungeIssued
@@ -67,6 +74,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 
 var errExpungeIssued = &imap.Error{Type: imap.StatusResponseTypeNo, Code: "EXPUNGEISSUED",
 	Text: "Some of the requested messages no longer exist"}
+
+// errGone says a message's text was expunged before it could be read.
+var errGone = errors.New("message expunged meanwhile")
 
 func flagSets(msgs []store.Message) [][]string {
 	out := make([][]string, len(msgs))
@@ -121,23 +131,66 @@ func needsBody(o *imap.FetchOptions) bool {
 		len(o.BinarySection) > 0 || len(o.BinarySectionSize) > 0
 }
 
-// fetchOne writes one message's FETCH response; it reports false, writing
-// nothing, if the message's text is gone.
-func (s *session) fetchOne(fw *imapserver.FetchWriter, seq uint32, msg *store.Message, o *imap.FetchOptions, forceFlags bool) (bool, error) {
-	var body []byte
-	if needsBody(o) {
-		ctx, cancel := s.ctx()
-		_, b, err := s.srv.st.MessageWithBody(ctx, msg.MailboxID, msg.UID)
-		cancel()
-		if errors.Is(err, store.ErrNotFound) {
-			return false, nil
-		}
-		if err != nil {
-			return false, s.internalError("fetch body", err)
-		}
-		body = b
+// fetchedText holds the items of one message taken from its text. They
+// are computed before its response begins, so that a failure cannot leave
+// half a response on the wire.
+type fetchedText struct {
+	envelope      *imap.Envelope
+	bodyStructure imap.BodyStructure
+	sections      [][]byte
+	binary        [][]byte
+	binarySize    []uint32
+}
+
+// Seams for the test that a panic in MIME extraction is contained.
+var extractBodyStructure = imapserver.ExtractBodyStructure
+
+// fetchText loads the message text if the items need it and extracts
+// them; errGone if the message was expunged meanwhile. A panic in the extraction (a message the MIME code cannot handle)
+// is logged with the message it came from and answers the command NO,
+// rather than dropping the connection.
+func (s *session) fetchText(msg *store.Message, o *imap.FetchOptions) (t fetchedText, err error) {
+	if !needsBody(o) {
+		return t, nil
 	}
-	w := fw.CreateMessage(seq)
+	ctx, cancel := s.ctx()
+	_, body, err := s.srv.st.MessageWithBody(ctx, msg.MailboxID, msg.UID)
+	cancel()
+	if errors.Is(err, store.ErrNotFound) {
+		return t, errGone // left out: never an empty message
+	} else if err != nil {
+		return t, s.internalError("fetch body", err)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			s.srv.log.Error("fetch: panic extracting message", "user", s.login, "mailbox", s.sel.name,
+				"uid", msg.UID, "panic", v, "stack", string(debug.Stack()))
+			err = errCannotParse
+		}
+	}()
+	if o.Envelope {
+		t.envelope = envelope(body)
+	}
+	if o.BodyStructure != nil {
+		t.bodyStructure = extractBodyStructure(bytes.NewReader(body))
+	}
+	for _, bs := range o.BodySection {
+		t.sections = append(t.sections, imapserver.ExtractBodySection(bytes.NewReader(body), bs))
+	}
+	for _, bs := range o.BinarySection {
+		t.binary = append(t.binary, imapserver.ExtractBinarySection(bytes.NewReader(body), bs))
+	}
+	for _, bss := range o.BinarySectionSize {
+		t.binarySize = append(t.binarySize, imapserver.ExtractBinarySectionSize(bytes.NewReader(body), bss))
+	}
+	return t, nil
+}
+
+// errCannotParse answers a FETCH whose message text could not be parsed.
+var errCannotParse = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeServerBug,
+	Text: "Internal error parsing a message"}
+
+func (s *session) fetchOne(w *imapserver.FetchResponseWriter, msg *store.Message, o *imap.FetchOptions, t fetchedText, forceFlags bool) error {
 	w.WriteUID(imap.UID(msg.UID))
 	if o.Flags || forceFlags {
 		w.WriteFlags(s.sel.withRecent(msg.UID, imapFlags(msg.Flags)))
@@ -149,27 +202,25 @@ func (s *session) fetchOne(fw *imapserver.FetchWriter, seq uint32, msg *store.Me
 		w.WriteRFC822Size(msg.Size)
 	}
 	if o.Envelope {
-		w.WriteEnvelope(envelope(body))
+		w.WriteEnvelope(t.envelope)
 	}
 	if o.BodyStructure != nil {
-		w.WriteBodyStructure(imapserver.ExtractBodyStructure(bytes.NewReader(body)))
+		w.WriteBodyStructure(t.bodyStructure)
 	}
-	for _, bs := range o.BodySection {
-		buf := imapserver.ExtractBodySection(bytes.NewReader(body), bs)
-		if err := writeAll(w.WriteBodySection(bs, int64(len(buf))), buf); err != nil {
-			return false, err
+	for i, bs := range o.BodySection {
+		if err := writeAll(w.WriteBodySection(bs, int64(len(t.sections[i]))), t.sections[i]); err != nil {
+			return err
 		}
 	}
-	for _, bs := range o.BinarySection {
-		buf := imapserver.ExtractBinarySection(bytes.NewReader(body), bs)
-		if err := writeAll(w.WriteBinarySection(bs, int64(len(buf))), buf); err != nil {
-			return false, err
+	for i, bs := range o.BinarySection {
+		if err := writeAll(w.WriteBinarySection(bs, int64(len(t.binary[i]))), t.binary[i]); err != nil {
+			return err
 		}
 	}
-	for _, bss := range o.BinarySectionSize {
-		w.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bytes.NewReader(body), bss))
+	for i, bss := range o.BinarySectionSize {
+		w.WriteBinarySectionSize(bss, t.binarySize[i])
 	}
-	return true, w.Close()
+	return w.Close()
 }
 
 func writeAll(wc interface {

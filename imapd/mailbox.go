@@ -72,7 +72,7 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 		s.srv.hub.release(m)
 		return nil, s.internalError("select", err)
 	}
-	sel := &selected{mbox: m, readOnly: options.ReadOnly}
+	sel := &selected{mbox: m, name: mb.Name, readOnly: options.ReadOnly}
 	if err := s.claimRecent(ctx, sel); err != nil {
 		s.srv.hub.release(m)
 		return nil, s.internalError("select", err)

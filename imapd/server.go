@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -32,6 +33,7 @@ var caps = imap.CapSet{
 	imap.CapChildren:     {},
 	imap.CapSpecialUse:   {},
 	imap.CapLiteralPlus:  {},
+	imap.CapID:           {},
 }
 
 // server is what all sessions of the process share.
@@ -97,7 +99,13 @@ func (s *server) imapServer(tlsConfig *tls.Config, allowPlaintext bool) *imapser
 type printfLogger struct{ log *slog.Logger }
 
 func (l printfLogger) Printf(format string, args ...any) {
-	l.log.Debug(fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if strings.HasPrefix(msg, "panic") {
+		// a bug, not a client error: it ended that client's connection
+		l.log.Error(msg)
+		return
+	}
+	l.log.Debug(msg)
 }
 
 // listen admits ln's connections within the server's budget, and adds

@@ -31,6 +31,7 @@ type session struct {
 // selected is the state of the selected mailbox.
 type selected struct {
 	mbox      *mailboxState
+	name      string // for logs
 	tracker   *imapserver.SessionTracker
 	readOnly  bool
 	searchRes imap.UIDSet // SEARCHRES "$"
@@ -44,6 +45,7 @@ var (
 	_ imapserver.SessionMove        = (*session)(nil)
 	_ imapserver.SessionSASL        = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
+	_ imapserver.SessionID          = (*session)(nil)
 )
 
 // opTimeout bounds one store operation of a command.
@@ -188,4 +190,12 @@ func (s *session) Unselect() error {
 	sel.tracker.Close()
 	s.srv.hub.release(sel.mbox)
 	return nil
+}
+
+// ID answers RFC 2971 ID with the software's name only (no version, which
+// would help an attacker more than a client), as Dovecot does. The client's
+// name and version go to the debug log.
+func (s *session) ID(client map[string]string) *imap.IDData {
+	s.srv.log.Debug("client id", "user", s.login, "name", client["name"], "version", client["version"])
+	return &imap.IDData{Name: "mailsuite"}
 }

@@ -70,6 +70,7 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 	}
 
 	if lit.Size() > appendLimit {
+		lit.Refuse(nonSync) // mailsuite: thrown away, not parsed as commands
 		return &imap.Error{
 			Type: imap.StatusResponseTypeNo,
 			Code: imap.ResponseCodeTooBig,
@@ -77,6 +78,7 @@ func (c *Conn) handleAppend(tag string, dec *imapwire.Decoder) error {
 		}
 	}
 	if err := c.acceptLiteral(lit.Size(), nonSync); err != nil {
+		lit.Refuse(nonSync) // mailsuite: thrown away, not parsed as commands
 		return err
 	}
 

@@ -263,6 +263,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleLogout(dec)
 	case "CAPABILITY":
 		err = c.handleCapability(dec)
+	case "ID": // mailsuite: RFC 2971 (id.go)
+		err = c.handleID(dec)
 	case "STARTTLS":
 		err = c.handleStartTLS(tag, dec)
 		sendOK = false
@@ -333,7 +335,9 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		}
 	}
 
-	dec.DiscardLine()
+	// mailsuite: the rest of the command, refused literals included, is
+	// thrown away (literal.go), never parsed as commands.
+	discardErr := c.discardCommand(dec)
 
 	var (
 		resp    *imap.StatusResponse
@@ -366,7 +370,10 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 			Text: fmt.Sprintf("%v completed", name),
 		}
 	}
-	return c.writeStatusResp(tag, resp)
+	if err := c.writeStatusResp(tag, resp); err != nil {
+		return err
+	}
+	return c.afterDiscard(discardErr) // mailsuite
 }
 
 func (c *Conn) handleNoop(dec *imapwire.Decoder) error {

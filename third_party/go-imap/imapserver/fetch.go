@@ -648,10 +648,14 @@ func writeBodyType1part(enc *imapwire.Encoder, bs *imap.BodyStructureSinglePart,
 }
 
 func writeBodyTypeMpart(enc *imapwire.Encoder, bs *imap.BodyStructureMultiPart, extended bool) {
-	if len(bs.Children) == 0 {
-		panic("imapserver: imap.BodyStructureMultiPart must have at least one child")
+	children := bs.Children
+	if len(children) == 0 {
+		// mailsuite: a multipart without parts is written with one empty
+		// text/plain part, as Dovecot does, instead of a panic that drops
+		// the connection.
+		children = []imap.BodyStructure{emptyTextPart()}
 	}
-	for _, child := range bs.Children {
+	for _, child := range children {
 		// ABNF for body-type-mpart doesn't have SP between body entries, and
 		// Outlook for iOS chokes on SP
 		writeBodyStructure(enc, child, extended)

@@ -1,7 +1,6 @@
 package imapserver
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"strings"
@@ -16,32 +15,45 @@ import (
 // ExtractBodySection extracts a section of a message body.
 //
 // It can be used by server backends to implement Session.Fetch.
+//
+// mailsuite: the message is read once and walked by slicing (mime.go)
+// within Dovecot's depth and part limits; BODY[], HEADER and MIME are the
+// stored bytes rather than a re-serialized header.
 func ExtractBodySection(r io.Reader, item *imap.FetchItemBodySection) []byte {
-	var (
-		header textproto.Header
-		body   io.Reader
-	)
-
-	br := bufio.NewReader(r)
-	header, err := textproto.ReadHeader(br)
+	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil
 	}
-	body = br
-
-	parentMediaType, header, body := findMessagePart(header, body, item.Part)
-	if body == nil {
+	var w mimeWalk
+	e := w.findPart(newMIMEEntity(b, 0, ""), item.Part)
+	if e == nil {
 		return nil
 	}
 
 	if len(item.Part) > 0 {
 		switch item.Specifier {
 		case imap.PartSpecifierHeader, imap.PartSpecifierText:
-			header, body = openMessagePart(header, body, parentMediaType)
+			e = w.open(e)
 		}
 	}
+	rawHeader := e.raw[:len(e.raw)-len(e.body)]
 
-	// Filter header fields
+	var out []byte
+	switch {
+	case item.Specifier == imap.PartSpecifierNone && len(item.Part) == 0:
+		out = e.raw
+	case item.Specifier == imap.PartSpecifierNone || item.Specifier == imap.PartSpecifierText:
+		out = e.body
+	case len(item.HeaderFields) == 0 && len(item.HeaderFieldsNot) == 0:
+		out = rawHeader
+	default:
+		out = filterHeader(e.header, item)
+	}
+	return extractPartial(out, item.Partial)
+}
+
+// filterHeader writes the header fields HEADER.FIELDS (NOT) selects.
+func filterHeader(header textproto.Header, item *imap.FetchItemBodySection) []byte {
 	if len(item.HeaderFields) > 0 {
 		keep := make(map[string]struct{})
 		for _, k := range item.HeaderFields {
@@ -56,92 +68,47 @@ func ExtractBodySection(r io.Reader, item *imap.FetchItemBodySection) []byte {
 	for _, k := range item.HeaderFieldsNot {
 		header.Del(k)
 	}
-
-	// Write the requested data to a buffer
 	var buf bytes.Buffer
-
-	writeHeader := true
-	switch item.Specifier {
-	case imap.PartSpecifierNone:
-		writeHeader = len(item.Part) == 0
-	case imap.PartSpecifierText:
-		writeHeader = false
+	if err := textproto.WriteHeader(&buf, header); err != nil {
+		return nil
 	}
-	if writeHeader {
-		if err := textproto.WriteHeader(&buf, header); err != nil {
-			return nil
-		}
-	}
-
-	switch item.Specifier {
-	case imap.PartSpecifierNone, imap.PartSpecifierText:
-		if _, err := io.Copy(&buf, body); err != nil {
-			return nil
-		}
-	}
-
-	return extractPartial(buf.Bytes(), item.Partial)
+	return buf.Bytes()
 }
 
-func findMessagePart(header textproto.Header, body io.Reader, partPath []int) (string, textproto.Header, io.Reader) {
+// findPart returns the entity a section part path names, or nil.
+//
+// mailsuite: replaces findMessagePart, which stacked one streaming reader per
+// level and had no depth limit.
+func (w *mimeWalk) findPart(e *mimeEntity, partPath []int) *mimeEntity {
 	// First part of non-multipart message refers to the message itself
-	msgHeader := gomessage.Header{header}
-	mediaType, _, _ := msgHeader.ContentType()
+	mediaType, _ := e.mediaType()
 	if !strings.HasPrefix(mediaType, "multipart/") && len(partPath) > 0 && partPath[0] == 1 {
 		partPath = partPath[1:]
 	}
-
-	var parentMediaType string
-	for i := 0; i < len(partPath); i++ {
-		partNum := partPath[i]
-
-		header, body = openMessagePart(header, body, parentMediaType)
-
-		msgHeader := gomessage.Header{header}
-		mediaType, typeParams, _ := msgHeader.ContentType()
-		if !strings.HasPrefix(mediaType, "multipart/") {
+	for _, partNum := range partPath {
+		e = w.open(e)
+		mediaType, params := e.mediaType()
+		if !strings.HasPrefix(mediaType, "multipart/") || w.opaque(e) {
 			if partNum != 1 {
-				return "", textproto.Header{}, nil
+				return nil
 			}
 			continue
 		}
-
-		mr := textproto.NewMultipartReader(body, typeParams["boundary"])
-		found := false
-		for j := 1; j <= partNum; j++ {
-			p, err := mr.NextPart()
-			if err != nil {
-				return "", textproto.Header{}, nil
-			}
-
-			if j == partNum {
-				parentMediaType = mediaType
-				header = p.Header
-				body = p
-				found = true
-				break
-			}
+		parts := w.children(e, params, nil)
+		if partNum < 1 || partNum > len(parts) {
+			return nil
 		}
-		if !found {
-			return "", textproto.Header{}, nil
-		}
+		e = child(parts[partNum-1], e, mediaType)
 	}
-
-	return parentMediaType, header, body
+	return e
 }
 
-func openMessagePart(header textproto.Header, body io.Reader, parentMediaType string) (textproto.Header, io.Reader) {
-	msgHeader := gomessage.Header{header}
-	mediaType, _, _ := msgHeader.ContentType()
-	if !msgHeader.Has("Content-Type") && parentMediaType == "multipart/digest" {
-		mediaType = "message/rfc822"
+// open returns the message inside a message/rfc822 entity, or e itself.
+func (w *mimeWalk) open(e *mimeEntity) *mimeEntity {
+	if mediaType, _ := e.mediaType(); isMessage(mediaType) && !w.opaque(e) {
+		return w.encapsulated(e)
 	}
-	if mediaType == "message/rfc822" || mediaType == "message/global" {
-		br := bufio.NewReader(body)
-		header, _ = textproto.ReadHeader(br)
-		return header, br
-	}
-	return header, body
+	return e
 }
 
 func extractPartial(b []byte, partial *imap.SectionPartial) []byte {
@@ -159,25 +126,22 @@ func extractPartial(b []byte, partial *imap.SectionPartial) []byte {
 	return b[partial.Offset:end]
 }
 
+// ExtractBinarySection extracts a section of a message body, with its
+// content transfer encoding undone.
+//
+// mailsuite: walks the message by slicing, as ExtractBodySection.
 func ExtractBinarySection(r io.Reader, item *imap.FetchItemBinarySection) []byte {
-	var (
-		header textproto.Header
-		body   io.Reader
-	)
-
-	br := bufio.NewReader(r)
-	header, err := textproto.ReadHeader(br)
+	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil
 	}
-	body = br
-
-	_, header, body = findMessagePart(header, body, item.Part)
-	if body == nil {
+	var w mimeWalk
+	e := w.findPart(newMIMEEntity(b, 0, ""), item.Part)
+	if e == nil {
 		return nil
 	}
 
-	part, err := gomessage.New(gomessage.Header{header}, body)
+	part, err := gomessage.New(gomessage.Header{Header: e.header}, bytes.NewReader(e.body))
 	if err != nil {
 		return nil
 	}
@@ -227,48 +191,172 @@ func ExtractEnvelope(h textproto.Header) *imap.Envelope {
 	}
 }
 
+// parseAddressList returns the addresses of field k.
+//
+// mailsuite: an RFC 5322 group comes out between a start marker (the group
+// name as mailbox, no host) and an end marker (all nil), as RFC 3501 asks
+// and Dovecot does, instead of being flattened or, when empty, dropped.
 func parseAddressList(mh mail.Header, k string) []imap.Address {
-	// TODO: handle groups
-	addrs, _ := mh.AddressList(k)
 	var l []imap.Address
-	for _, addr := range addrs {
-		mailbox, host, ok := strings.Cut(addr.Address, "@")
-		if !ok {
-			continue
+	for _, seg := range splitGroups(mh.Get(k)) {
+		seg.group = seg.group && seg.name != "" // a marker needs a name
+		if seg.group {
+			l = append(l, imap.Address{Mailbox: seg.name})
 		}
-		l = append(l, imap.Address{
-			Name:    addr.Name,
-			Mailbox: mailbox,
-			Host:    host,
-		})
+		if strings.Trim(seg.list, " \t\r\n,") != "" {
+			addrs, _ := mail.ParseAddressList(seg.list)
+			for _, addr := range addrs {
+				mailbox, host, ok := strings.Cut(addr.Address, "@")
+				if !ok {
+					continue
+				}
+				l = append(l, imap.Address{
+					Name:    addr.Name,
+					Mailbox: mailbox,
+					Host:    host,
+				})
+			}
+		}
+		if seg.group {
+			l = append(l, imap.Address{})
+		}
 	}
 	return l
+}
+
+// addressSegment is a run of an address list: plain addresses, or the
+// members of one group.
+type addressSegment struct {
+	group bool
+	name  string // the group's display name
+	list  string
+}
+
+// splitGroups cuts an address list header value at its groups
+// ("name: a@b, c@d;"), skipping quoted strings, comments and angle
+// addresses. An unterminated group runs to the end.
+//
+// mailsuite: added.
+func splitGroups(v string) []addressSegment {
+	var (
+		segs      []addressSegment
+		listStart int  // start of the pending plain addresses
+		nameStart int  // after the last top-level comma
+		group     = -1 // start of the open group's members
+		name      string
+		quoted    bool
+		comment   int
+		angle     bool
+	)
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\' && (quoted || comment > 0):
+			i++
+		case quoted:
+			quoted = c != '"'
+		case comment > 0:
+			if c == '(' {
+				comment++
+			} else if c == ')' {
+				comment--
+			}
+		case c == '"':
+			quoted = true
+		case c == '(':
+			comment = 1
+		case angle:
+			angle = c != '>'
+		case c == '<':
+			angle = true
+		case c == ',' && group < 0:
+			nameStart = i + 1
+		case c == ':' && group < 0:
+			segs = append(segs, addressSegment{list: v[listStart:nameStart]})
+			name, group = groupName(v[nameStart:i]), i+1
+		case c == ';' && group >= 0:
+			segs = append(segs, addressSegment{group: true, name: name, list: v[group:i]})
+			group, listStart, nameStart = -1, i+1, i+1
+		}
+	}
+	if group >= 0 {
+		return append(segs, addressSegment{group: true, name: name, list: v[group:]})
+	}
+	return append(segs, addressSegment{list: v[listStart:]})
+}
+
+// groupName returns a group's display name without quotes, comments and
+// folding white space.
+func groupName(s string) string {
+	var (
+		b       strings.Builder
+		quoted  bool
+		comment int
+	)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s) && (quoted || comment > 0):
+			i++
+			if comment == 0 {
+				b.WriteByte(s[i])
+			}
+		case comment > 0:
+			if c == '(' {
+				comment++
+			} else if c == ')' {
+				comment--
+			}
+		case c == '"':
+			quoted = !quoted
+		case c == '(' && !quoted:
+			comment = 1
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
 }
 
 // ExtractBodyStructure extracts the structure of a message body.
 //
 // It can be used by server backends to implement Session.Fetch.
+//
+// mailsuite: the message is read once and walked by slicing (mime.go): the
+// cost is linear in its size, entities deeper than Dovecot's limit are one
+// opaque part, and a multipart without parts gets one empty text/plain part,
+// as Dovecot answers, instead of making the writer panic.
 func ExtractBodyStructure(r io.Reader) imap.BodyStructure {
-	br := bufio.NewReader(r)
-	header, _ := textproto.ReadHeader(br)
-	return extractBodyStructure(header, br)
+	b, _ := io.ReadAll(r)
+	var w mimeWalk
+	bs, _ := w.bodyStructure(newMIMEEntity(b, 0, ""))
+	return bs
 }
 
-func extractBodyStructure(rawHeader textproto.Header, r io.Reader) imap.BodyStructure {
-	header := gomessage.Header{rawHeader}
+// bodyStructure describes e and returns the number of lines of e.raw. Each
+// byte is counted once: a multipart adds up its parts and the gaps between
+// them, a message/rfc822 takes the count of the message inside.
+func (w *mimeWalk) bodyStructure(e *mimeEntity) (imap.BodyStructure, int64) {
+	header := gomessage.Header{Header: e.header}
+	headerLines := countLines(e.raw[:len(e.raw)-len(e.body)])
 
-	mediaType, typeParams, _ := header.ContentType()
+	mediaType, typeParams := e.mediaType()
 	primaryType, subType, _ := strings.Cut(mediaType, "/")
+	if (primaryType == "multipart" || isMessage(mediaType)) && w.opaque(e) {
+		primaryType, subType, mediaType = "application", "octet-stream", "application/octet-stream"
+	}
 
 	if primaryType == "multipart" {
+		var bodyLines int64
+		gap := func(b []byte) { bodyLines += countLines(b) }
 		bs := &imap.BodyStructureMultiPart{Subtype: subType}
-		mr := textproto.NewMultipartReader(r, typeParams["boundary"])
-		for {
-			part, _ := mr.NextPart()
-			if part == nil {
-				break
-			}
-			bs.Children = append(bs.Children, extractBodyStructure(part.Header, part))
+		for _, raw := range w.children(e, typeParams, gap) {
+			part, n := w.bodyStructure(child(raw, e, mediaType))
+			bodyLines += n
+			bs.Children = append(bs.Children, part)
+		}
+		if len(bs.Children) == 0 {
+			bs.Children = []imap.BodyStructure{emptyTextPart()}
 		}
 		bs.Extended = &imap.BodyStructureMultiPartExt{
 			Params:      typeParams,
@@ -276,38 +364,64 @@ func extractBodyStructure(rawHeader textproto.Header, r io.Reader) imap.BodyStru
 			Language:    getContentLanguage(header),
 			Location:    header.Get("Content-Location"),
 		}
-		return bs
+		return bs, headerLines + bodyLines
+	}
+
+	if _, ok := typeParams["charset"]; primaryType == "text" && !ok {
+		// RFC 2045's default, which Dovecot spells out
+		if typeParams == nil {
+			typeParams = make(map[string]string)
+		}
+		typeParams["charset"] = "us-ascii"
+	}
+	bs := &imap.BodyStructureSinglePart{
+		Type:        primaryType,
+		Subtype:     subType,
+		Params:      typeParams,
+		ID:          header.Get("Content-Id"),
+		Description: header.Get("Content-Description"),
+		Encoding:    header.Get("Content-Transfer-Encoding"),
+		Size:        uint32(len(e.body)),
+	}
+	var bodyLines int64
+	if isMessage(mediaType) {
+		inner := w.encapsulated(e)
+		innerBS, n := w.bodyStructure(inner)
+		bodyLines = n
+		bs.MessageRFC822 = &imap.BodyStructureMessageRFC822{
+			Envelope:      ExtractEnvelope(inner.header),
+			BodyStructure: innerBS,
+			NumLines:      n,
+		}
 	} else {
-		body, _ := io.ReadAll(r) // TODO: optimize
-		bs := &imap.BodyStructureSinglePart{
-			Type:        primaryType,
-			Subtype:     subType,
-			Params:      typeParams,
-			ID:          header.Get("Content-Id"),
-			Description: header.Get("Content-Description"),
-			Encoding:    header.Get("Content-Transfer-Encoding"),
-			Size:        uint32(len(body)),
-		}
-		if mediaType == "message/rfc822" || mediaType == "message/global" {
-			br := bufio.NewReader(bytes.NewReader(body))
-			childHeader, _ := textproto.ReadHeader(br)
-			bs.MessageRFC822 = &imap.BodyStructureMessageRFC822{
-				Envelope:      ExtractEnvelope(childHeader),
-				BodyStructure: extractBodyStructure(childHeader, br),
-				NumLines:      int64(bytes.Count(body, []byte("\n"))),
-			}
-		}
-		if primaryType == "text" {
-			bs.Text = &imap.BodyStructureText{
-				NumLines: int64(bytes.Count(body, []byte("\n"))),
-			}
-		}
-		bs.Extended = &imap.BodyStructureSinglePartExt{
-			Disposition: getContentDisposition(header),
-			Language:    getContentLanguage(header),
-			Location:    header.Get("Content-Location"),
-		}
-		return bs
+		bodyLines = countLines(e.body)
+	}
+	if primaryType == "text" {
+		bs.Text = &imap.BodyStructureText{NumLines: bodyLines}
+	}
+	bs.Extended = &imap.BodyStructureSinglePartExt{
+		Disposition: getContentDisposition(header),
+		Language:    getContentLanguage(header),
+		Location:    header.Get("Content-Location"),
+	}
+	return bs, headerLines + bodyLines
+}
+
+func countLines(b []byte) int64 {
+	return int64(bytes.Count(b, []byte("\n")))
+}
+
+// emptyTextPart is the part Dovecot puts in a multipart that has none.
+//
+// mailsuite: added.
+func emptyTextPart() *imap.BodyStructureSinglePart {
+	return &imap.BodyStructureSinglePart{
+		Type:     "text",
+		Subtype:  "plain",
+		Params:   map[string]string{"charset": "us-ascii"},
+		Encoding: "7bit",
+		Text:     &imap.BodyStructureText{},
+		Extended: &imap.BodyStructureSinglePartExt{},
 	}
 }
 

@@ -63,6 +63,9 @@ type Decoder struct {
 	crlf      bool
 	listDepth int
 	readBytes int64
+	// mailsuite: a refused non-synchronizing literal (see discard.go)
+	refused    int64
+	hasRefused bool
 }
 
 // NewDecoder creates a new decoder.
@@ -95,6 +98,11 @@ func (dec *Decoder) returnErr(err error) bool {
 func (dec *Decoder) readByte() (byte, bool) {
 	if dec.MaxSize > 0 && dec.readBytes > dec.MaxSize {
 		return 0, dec.returnErr(fmt.Errorf("imapwire: max size exceeded"))
+	}
+	if dec.hasRefused {
+		// mailsuite: the bytes that follow are a refused literal's data,
+		// which DiscardCommand throws away; nothing may parse them.
+		return 0, dec.returnErr(errLiteralRefused)
 	}
 	dec.crlf = false
 	if dec.literal {
@@ -545,7 +553,9 @@ func (dec *Decoder) ExpectNumSet(kind NumKind, ptr *imap.NumSet) bool {
 	}
 	numSet, err := imapnum.ParseSet(s)
 	if err != nil {
-		return dec.returnErr(err)
+		// mailsuite: a malformed set (0, a number above 2^32-1) is the
+		// client's syntax error (BAD), not a server bug.
+		return dec.returnErr(&DecoderExpectError{Message: fmt.Sprintf("invalid sequence-set %q: %v", s, err)})
 	}
 
 	switch kind {
@@ -577,8 +587,10 @@ func (dec *Decoder) Literal(ptr *string) bool {
 	}
 	if dec.CheckBufferedLiteralFunc != nil {
 		if err := dec.CheckBufferedLiteralFunc(lit.Size(), nonSync); err != nil {
-			lit.cancel()
-			return false
+			// mailsuite: its bytes are not commands, and the command is
+			// answered with the refusal
+			lit.Refuse(nonSync)
+			return dec.returnErr(err)
 		}
 	}
 	var sb strings.Builder
