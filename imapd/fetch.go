@@ -22,6 +22,9 @@ import (
 // expunged by another session before it could be read is left out and
 // the command answers NO [EXPUNGEISSUED] (RFC 5530): never invented data.
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	if options.ModSeq || markSeen(options) && s.conn.CondStoreEnabled() {
+		return s.fetchModSeq(w, numSet, options)
+	}
 	items := s.sel.resolve(numSet)
 	if len(items) == 0 {
 		return nil
@@ -194,6 +197,9 @@ func (s *session) fetchOne(w *imapserver.FetchResponseWriter, msg *store.Message
 	w.WriteUID(imap.UID(msg.UID))
 	if o.Flags || forceFlags {
 		w.WriteFlags(s.sel.withRecent(msg.UID, imapFlags(msg.Flags)))
+	}
+	if o.ModSeq {
+		w.WriteModSeq(msg.ModSeq)
 	}
 	if o.InternalDate {
 		w.WriteInternalDate(msg.InternalDate)

@@ -63,6 +63,11 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
+	// Changes committed so far reach the view before this session's
+	// tracker exists, so they are not announced to it again afterwards.
+	if err := s.srv.hub.sync(ctx, nil); err != nil {
+		s.srv.log.Error("sync changes", "err", err)
+	}
 	m, err := s.srv.hub.acquire(ctx, mb)
 	if err != nil {
 		return nil, s.internalError("select", err)
@@ -96,6 +101,7 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 		UIDValidity:       m.uidValidity,
 	}
 	m.mu.Unlock()
+	data.HighestModSeq = s.highestModSeq(ctx, mb.ID) // read after the tracker is registered
 	if options.ReadOnly {
 		data.PermanentFlags = []imap.Flag{}
 	}
@@ -277,6 +283,9 @@ func (s *session) status(mb store.Mailbox, options *imap.StatusOptions) (*imap.S
 	}
 	if options.AppendLimit {
 		data.AppendLimit = &s.srv.appendLimit
+	}
+	if options.HighestModSeq {
+		data.HighestModSeq = s.highestModSeq(ctx, mb.ID)
 	}
 	return data, nil
 }

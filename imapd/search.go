@@ -22,7 +22,11 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	s.staticCriteria(criteria)
 	ctx, cancel := s.ctx()
 	defer cancel()
-	msgs, err := s.srv.st.MessagesIn(ctx, s.sel.mbox.id, uidsOf(items))
+	read, modseq := s.srv.st.MessagesIn, usesModSeq(criteria)
+	if modseq {
+		read = s.srv.st.MessagesModSeq
+	}
+	msgs, err := read(ctx, s.sel.mbox.id, uidsOf(items))
 	if err != nil {
 		return nil, s.internalError("search", err)
 	}
@@ -58,6 +62,9 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 			data.Max = num
 		}
 		data.Count++
+		if modseq && msg.ModSeq > data.ModSeq {
+			data.ModSeq = msg.ModSeq // RFC 7162 3.1.5: the highest of the matches
+		}
 	}
 	if kind == imapserver.NumKindUID {
 		data.All = uidSet
@@ -181,6 +188,9 @@ func (c *candidate) match(cr *imap.SearchCriteria) bool {
 		if c.hasFlag(f) {
 			return false
 		}
+	}
+	if cr.ModSeq != nil && c.msg.ModSeq < cr.ModSeq.ModSeq {
+		return false
 	}
 	if cr.Larger != 0 && c.msg.Size <= cr.Larger {
 		return false

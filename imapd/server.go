@@ -34,6 +34,8 @@ var caps = imap.CapSet{
 	imap.CapSpecialUse:   {},
 	imap.CapLiteralPlus:  {},
 	imap.CapID:           {},
+	imap.CapCondStore:    {}, // condstore.go
+	imap.CapQResync:      {},
 }
 
 // server is what all sessions of the process share.

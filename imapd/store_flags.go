@@ -18,20 +18,16 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	if err := checkStoreFlags(flags.Flags); err != nil {
 		return err
 	}
+	if options.HasUnchangedSince || s.conn.CondStoreEnabled() {
+		return s.storeModSeq(w, numSet, flags, options)
+	}
 	items := s.sel.resolve(numSet)
 	if len(items) == 0 {
 		return nil
 	}
-	var op store.FlagOp
-	switch flags.Op {
-	case imap.StoreFlagsSet:
-		op = store.FlagsSet
-	case imap.StoreFlagsAdd:
-		op = store.FlagsAdd
-	case imap.StoreFlagsDel:
-		op = store.FlagsDel
-	default:
-		return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Unknown STORE operation"}
+	op, err := storeOp(flags.Op)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -80,4 +76,17 @@ func checkStoreFlags(flags []imap.Flag) error {
 		}
 	}
 	return nil
+}
+
+// storeOp maps a STORE operation to the store's.
+func storeOp(op imap.StoreFlagsOp) (store.FlagOp, error) {
+	switch op {
+	case imap.StoreFlagsSet:
+		return store.FlagsSet, nil
+	case imap.StoreFlagsAdd:
+		return store.FlagsAdd, nil
+	case imap.StoreFlagsDel:
+		return store.FlagsDel, nil
+	}
+	return 0, &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Unknown STORE operation"}
 }

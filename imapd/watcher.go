@@ -184,7 +184,7 @@ func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapser
 		switch c.Kind {
 		case store.ChangeNew:
 			if f, ok := flags[msgKey{c.MailboxID, c.UID}]; ok {
-				m.announceLocked(f)
+				m.announceLocked(f.store)
 			}
 			if c.UID > m.maxUID {
 				m.maxUID = c.UID
@@ -194,13 +194,13 @@ func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapser
 		case store.ChangeExpunge:
 			if i, ok := slices.BinarySearch(m.uids, c.UID); ok {
 				m.uids = slices.Delete(m.uids, i, i+1)
-				m.tracker.QueueExpunge(uint32(i + 1))
+				m.tracker.QueueExpungeUID(uint32(i+1), imap.UID(c.UID))
 			}
 		case store.ChangeFlags:
 			f, known := flags[msgKey{c.MailboxID, c.UID}]
 			if i, ok := slices.BinarySearch(m.uids, c.UID); ok && known {
-				m.announceLocked(f)
-				m.queueFlagsLocked(uint32(i+1), c.UID, imapFlags(f), source)
+				m.announceLocked(f.store)
+				m.queueFlagsLocked(uint32(i+1), c.UID, f.flags, f.modSeq, source)
 			}
 		}
 		m.mu.Unlock()
@@ -211,13 +211,13 @@ func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapser
 // queueFlagsLocked queues a flag update for every session but source,
 // with \Recent for the session that has the message as recent. The
 // caller holds m.mu.
-func (m *mailboxState) queueFlagsLocked(seq, uid uint32, flags []imap.Flag, source *imapserver.SessionTracker) {
+func (m *mailboxState) queueFlagsLocked(seq, uid uint32, flags []imap.Flag, modSeq uint64, source *imapserver.SessionTracker) {
 	m.tracker.QueueMessageFlagsPerSession(seq, imap.UID(uid), func(st *imapserver.SessionTracker) []imap.Flag {
 		if sel := m.sessions[st]; sel != nil {
 			return sel.withRecent(uid, flags)
 		}
 		return flags
-	}, source)
+	}, modSeq, source)
 }
 
 type msgKey struct {
@@ -225,10 +225,18 @@ type msgKey struct {
 	uid     uint32
 }
 
+// msgFlags is a message's flags, as stored and for IMAP, and the
+// mod-sequence they have since.
+type msgFlags struct {
+	store  []string
+	flags  []imap.Flag
+	modSeq uint64
+}
+
 // currentFlags reads the flags of the messages added or re-flagged in an
 // open mailbox: the log says which message changed, not how. New
 // keywords must be announced before the client can see them.
-func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msgKey][]string, error) {
+func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msgKey]msgFlags, error) {
 	want := make(map[int64][]uint32)
 	for _, c := range changes {
 		if (c.Kind == store.ChangeFlags || c.Kind == store.ChangeNew) && h.lookup(c.MailboxID) != nil {
@@ -238,15 +246,15 @@ func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msg
 	if len(want) == 0 {
 		return nil, nil
 	}
-	out := make(map[msgKey][]string)
+	out := make(map[msgKey]msgFlags)
 	for id, uids := range want {
 		slices.Sort(uids)
-		msgs, err := h.st.MessagesIn(ctx, id, slices.Compact(uids))
+		msgs, err := h.st.MessagesModSeq(ctx, id, slices.Compact(uids))
 		if err != nil {
 			return nil, err
 		}
 		for _, m := range msgs {
-			out[msgKey{id, m.UID}] = m.Flags
+			out[msgKey{id, m.UID}] = msgFlags{m.Flags, imapFlags(m.Flags), m.ModSeq}
 		}
 	}
 	return out, nil

@@ -17,6 +17,7 @@ type Message struct {
 	Flags        []string
 	InternalDate time.Time
 	Size         int64
+	ModSeq       uint64 // set only by the reads of modseq.go
 }
 
 const messageCols = `id, mailbox_id, uid, flags, internal_date, size`

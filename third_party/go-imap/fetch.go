@@ -21,6 +21,7 @@ type FetchOptions struct {
 	ModSeq            bool                          // requires CONDSTORE
 
 	ChangedSince uint64 // requires CONDSTORE
+	Vanished     bool   // mailsuite: UID FETCH (CHANGEDSINCE m VANISHED), requires QRESYNC
 }
 
 // FetchItemBodyStructure contains FETCH options for the body structure.

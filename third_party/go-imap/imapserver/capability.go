@@ -95,6 +95,8 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapCreateSpecialUse,
 			imap.CapLiteralPlus,
 			imap.CapUnauthenticate,
+			imap.CapCondStore, // mailsuite: RFC 7162
+			imap.CapQResync,
 		})
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {

@@ -28,6 +28,12 @@ func (c *Conn) handleEnable(dec *imapwire.Decoder) error {
 		switch req {
 		case imap.CapIMAP4rev2, imap.CapUTF8Accept:
 			enabled = append(enabled, req)
+		case imap.CapCondStore, imap.CapQResync: // mailsuite: RFC 7162
+			if ok, err := c.enableByCommand(req); err != nil {
+				return err
+			} else if ok {
+				enabled = append(enabled, req)
+			}
 		}
 	}
 

@@ -25,7 +25,10 @@ func (c *Conn) expunge(uids *imap.UIDSet) error {
 		return err
 	}
 	w := &ExpungeWriter{conn: c}
-	return c.session.Expunge(w, uids)
+	if err := c.session.Expunge(w, uids); err != nil {
+		return err
+	}
+	return c.expungeDone() // mailsuite: OK [HIGHESTMODSEQ], RFC 7162
 }
 
 func (c *Conn) writeExpunge(seqNum uint32) error {

@@ -49,14 +49,15 @@ func (w *ListWriter) LSub() bool {
 // QueueMessageFlagsPerSession queues a FETCH FLAGS update whose flags may
 // differ by session, as IMAP4rev1's \Recent belongs to one session only:
 // flagsFor gives each session's flags. It is called with the tracker's
-// lock held, for every session but source.
-func (t *MailboxTracker) QueueMessageFlagsPerSession(seqNum uint32, uid imap.UID, flagsFor func(*SessionTracker) []imap.Flag, source *SessionTracker) {
+// lock held, for every session but source. modSeq is as for
+// QueueMessageFlagsModSeq.
+func (t *MailboxTracker) QueueMessageFlagsPerSession(seqNum uint32, uid imap.UID, flagsFor func(*SessionTracker) []imap.Flag, modSeq uint64, source *SessionTracker) {
 	t.mutex.Lock()
 	defer t.mutex.Unlock()
 	for st := range t.sessions {
 		if st == source {
 			continue
 		}
-		st.queueUpdate(&trackerUpdate{fetch: &trackerUpdateFetch{seqNum: seqNum, uid: uid, flags: flagsFor(st)}})
+		st.queueUpdate(&trackerUpdate{fetch: &trackerUpdateFetch{seqNum: seqNum, uid: uid, flags: flagsFor(st), modSeq: modSeq}})
 	}
 }

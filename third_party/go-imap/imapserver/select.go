@@ -9,7 +9,14 @@ import (
 
 func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) error {
 	var mailbox string
-	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) || !dec.ExpectCRLF() {
+	options := imap.SelectOptions{ReadOnly: readOnly}
+	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) {
+		return dec.Err()
+	}
+	if err := c.readSelectParams(dec, &options); err != nil { // mailsuite: RFC 7162
+		return err
+	}
+	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
 
@@ -32,7 +39,11 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 		}
 	}
 
-	options := imap.SelectOptions{ReadOnly: readOnly}
+	if options.CondStore {
+		if err := c.enableCondStore(); err != nil { // mailsuite: RFC 7162 3.1
+			return err
+		}
+	}
 	data, err := c.session.Select(mailbox, &options)
 	if err != nil {
 		return err
@@ -68,10 +79,20 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 			return err
 		}
 	}
+	if c.CondStoreEnabled() && data.HighestModSeq != 0 { // mailsuite: RFC 7162
+		if err := c.writeHighestModSeq(data.HighestModSeq); err != nil {
+			return err
+		}
+	}
 
 	c.state = imap.ConnStateSelected
 	c.readOnly = readOnly // mailsuite: see Conn.readOnly
 	// TODO: forbid write commands in read-only mode
+	if options.QResync != nil { // mailsuite: RFC 7162 3.2.5
+		if err := c.resyncSelected(options.QResync); err != nil {
+			return err
+		}
+	}
 
 	var (
 		cmdName string

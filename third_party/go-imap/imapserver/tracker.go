@@ -99,6 +99,7 @@ func (t *MailboxTracker) QueueMessageFlags(seqNum uint32, uid imap.UID, flags []
 
 type trackerUpdate struct {
 	expunge      uint32
+	expungeUID   imap.UID // mailsuite: for VANISHED (QRESYNC); 0 if unknown
 	numMessages  uint32
 	mailboxFlags []imap.Flag
 	fetch        *trackerUpdateFetch
@@ -108,6 +109,7 @@ type trackerUpdateFetch struct {
 	seqNum uint32
 	uid    imap.UID
 	flags  []imap.Flag
+	modSeq uint64 // mailsuite: for MODSEQ (CONDSTORE); 0 if unknown
 }
 
 // SessionTracker tracks the state of a mailbox for an IMAP client.
@@ -168,17 +170,20 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 	}
 	t.mutex.Unlock()
 
-	for _, update := range updates {
+	for i := 0; i < len(updates); i++ {
+		update := updates[i]
 		var err error
 		switch {
 		case update.expunge != 0:
-			err = w.WriteExpunge(update.expunge)
+			var n int // mailsuite: a run of expunges is one VANISHED
+			n, err = w.writeExpunges(updates[i:])
+			i += n - 1
 		case update.numMessages != 0:
 			err = w.WriteNumMessages(update.numMessages)
 		case update.mailboxFlags != nil:
 			err = w.WriteMailboxFlags(update.mailboxFlags)
 		case update.fetch != nil:
-			err = w.WriteMessageFlags(update.fetch.seqNum, update.fetch.uid, update.fetch.flags)
+			err = w.writeMessageFlagsModSeq(update.fetch) // mailsuite: MODSEQ
 		default:
 			panic(fmt.Errorf("imapserver: unknown tracker update %#v", update))
 		}
