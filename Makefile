@@ -34,6 +34,7 @@ test: build
 	$(STATICCHECK) ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) test -race ./...
+	cd third_party/go-smtp && $(GO) test -race ./...   # the marked copy's own tests (a module of its own)
 	cd third_party/go-imap && $(GO) test -race ./...   # the marked copy's own tests (a module of its own)
 
 # The end-to-end client matrix alone (make test runs it too).

@@ -23,6 +23,9 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) 
 	if err != nil {
 		return nil, s.internalError("copy", err)
 	}
+	if len(from) == 0 { // all expunged meanwhile: no COPYUID to give
+		return nil, errExpungeIssued
+	}
 	return copyData(dst, from, to), nil
 }
 
@@ -37,10 +40,6 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if err != nil {
 		return err
 	}
-	if dst.ID == s.sel.mbox.id {
-		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
-			Text: "Source and destination are the same mailbox"}
-	}
 	items := s.sel.resolve(numSet)
 	if len(items) == 0 {
 		return nil
@@ -50,6 +49,9 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	from, to, err := s.srv.st.MoveMessages(ctx, s.sel.mbox.id, uidsOf(items), dst.ID)
 	if err != nil {
 		return s.internalError("move", err)
+	}
+	if len(from) == 0 { // all expunged meanwhile: no COPYUID to give
+		return errExpungeIssued
 	}
 	if err := w.WriteCopyData(copyData(dst, from, to)); err != nil {
 		return err
@@ -71,10 +73,14 @@ func copyData(dst store.Mailbox, from, to []uint32) *imap.CopyData {
 
 // Expunge deletes the messages flagged \Deleted (within uids, for UID
 // EXPUNGE). The EXPUNGE responses come from the tracker when imapserver
-// polls after the command, in the numbering this session knows.
+// polls after the command, in the numbering this session knows. The
+// \Deleted flag is checked inside the deleting transaction, so a message
+// undeleted by a STORE that committed first stays. In a read-only
+// mailbox it expunges nothing and succeeds, as Dovecot does: CLOSE after
+// EXAMINE must (RFC 3501 6.4.2).
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
 	if s.sel.readOnly {
-		return errReadOnly
+		return nil
 	}
 	var set imap.NumSet = imap.UIDSet{{Start: 1, Stop: 0}}
 	if uids != nil {
@@ -86,21 +92,12 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	msgs, err := s.srv.st.MessagesIn(ctx, s.sel.mbox.id, uidsOf(items))
+	gone, err := s.srv.st.ExpungeDeleted(ctx, s.sel.mbox.id, uidsOf(items))
 	if err != nil {
 		return s.internalError("expunge", err)
 	}
-	var del []uint32
-	for _, m := range msgs {
-		if hasFlag(m.Flags, imap.FlagDeleted) {
-			del = append(del, m.UID)
-		}
-	}
-	if len(del) == 0 {
+	if len(gone) == 0 {
 		return nil
-	}
-	if err := s.srv.st.Expunge(ctx, s.sel.mbox.id, del); err != nil {
-		return s.internalError("expunge", err)
 	}
 	if err := s.srv.hub.sync(ctx, nil); err != nil {
 		s.srv.log.Error("sync changes", "err", err)

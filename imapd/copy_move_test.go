@@ -71,12 +71,13 @@ func TestAppend(t *testing.T) {
 	if _, err := c.Select("Drafts", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
+	// \Draft, and \Recent: this session is the first to see the message.
 	body := &imap.FetchItemBodySection{Peek: true}
 	msgs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{body}}).Collect()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(msgs[0].FindBodySection(body), msg) || !msgs[0].InternalDate.Equal(date) || len(msgs[0].Flags) != 1 {
+	if !bytes.Equal(msgs[0].FindBodySection(body), msg) || !msgs[0].InternalDate.Equal(date) || len(msgs[0].Flags) != 2 {
 		t.Fatalf("appended message: %+v", msgs[0])
 	}
 	cmd = c.Append("Nope", int64(len(msg)), nil)

@@ -16,6 +16,11 @@ import (
 // Fetch writes the requested items of each message. A non-PEEK body fetch
 // sets \Seen first (unless the mailbox is read-only), and the new flags go
 // into this response instead of a separate update.
+//
+// A message's metadata and text are read by one statement (a UID's size
+// and content never change, so that snapshot is the message). A message
+// expunged by another session before it could be read is left out and
+// the command answers NO [EXPUNGEISSUED] (RFC 5530): never invented data.
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
 	if options.ModSeq || markSeen(options) && s.conn.CondStoreEnabled() {
 		return s.fetchModSeq(w, numSet, options)
@@ -37,16 +42,26 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			return err
 		}
 	}
+	if options.Flags || forceFlags {
+		if err := s.announceKeywords(flagSets(msgs)); err != nil {
+			return err
+		}
+	}
 	byUID := make(map[uint32]*store.Message, len(msgs))
 	for i := range msgs {
 		byUID[msgs[i].UID] = &msgs[i]
 	}
+	gone := len(msgs) < len(items)
 	for _, it := range items {
 		msg := byUID[it.uid]
 		if msg == nil {
 			continue // expunged meanwhile
 		}
 		text, err := s.fetchText(msg, options)
+		if errors.Is(err, errGone) {
+			gone = true
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -54,7 +69,24 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			return err
 		}
 	}
+	if gone {
+		return errExpungeIssued
+	}
 	return nil
+}
+
+var errExpungeIssued = &imap.Error{Type: imap.StatusResponseTypeNo, Code: "EXPUNGEISSUED",
+	Text: "Some of the requested messages no longer exist"}
+
+// errGone says a message's text was expunged before it could be read.
+var errGone = errors.New("message expunged meanwhile")
+
+func flagSets(msgs []store.Message) [][]string {
+	out := make([][]string, len(msgs))
+	for i := range msgs {
+		out[i] = msgs[i].Flags
+	}
+	return out
 }
 
 func markSeen(options *imap.FetchOptions) bool {
@@ -117,7 +149,7 @@ type fetchedText struct {
 var extractBodyStructure = imapserver.ExtractBodyStructure
 
 // fetchText loads the message text if the items need it and extracts
-// them. A panic in the extraction (a message the MIME code cannot handle)
+// them; errGone if the message was expunged meanwhile. A panic in the extraction (a message the MIME code cannot handle)
 // is logged with the message it came from and answers the command NO,
 // rather than dropping the connection.
 func (s *session) fetchText(msg *store.Message, o *imap.FetchOptions) (t fetchedText, err error) {
@@ -125,10 +157,10 @@ func (s *session) fetchText(msg *store.Message, o *imap.FetchOptions) (t fetched
 		return t, nil
 	}
 	ctx, cancel := s.ctx()
-	body, err := s.srv.st.MessageBody(ctx, msg.MailboxID, msg.UID)
+	_, body, err := s.srv.st.MessageWithBody(ctx, msg.MailboxID, msg.UID)
 	cancel()
 	if errors.Is(err, store.ErrNotFound) {
-		body = nil // expunged meanwhile: answer with what we have
+		return t, errGone // left out: never an empty message
 	} else if err != nil {
 		return t, s.internalError("fetch body", err)
 	}
@@ -164,7 +196,7 @@ var errCannotParse = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.Res
 func (s *session) fetchOne(w *imapserver.FetchResponseWriter, msg *store.Message, o *imap.FetchOptions, t fetchedText, forceFlags bool) error {
 	w.WriteUID(imap.UID(msg.UID))
 	if o.Flags || forceFlags {
-		w.WriteFlags(imapFlags(msg.Flags))
+		w.WriteFlags(s.sel.withRecent(msg.UID, imapFlags(msg.Flags)))
 	}
 	if o.ModSeq {
 		w.WriteModSeq(msg.ModSeq)

@@ -30,7 +30,7 @@ func TestSelectAndFetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := msgs[0]
-	if m.UID != 1 || m.Envelope.Subject != "one" || len(m.Flags) != 0 {
+	if m.UID != 1 || m.Envelope.Subject != "one" || len(m.Flags) != 1 || m.Flags[0] != `\Recent` {
 		t.Fatalf("FETCH 1 = uid %d env %+v flags %v", m.UID, m.Envelope, m.Flags)
 	}
 	if got := string(m.FindBodySection(hdr)); got != "Subject: one\r\n\r\n" {
@@ -50,7 +50,7 @@ func TestSelectAndFetch(t *testing.T) {
 		t.Errorf("BODY[] = %q", got)
 	}
 	msgs, _ = c.Fetch(imap.SeqSetNum(2), &imap.FetchOptions{Flags: true}).Collect()
-	if len(msgs[0].Flags) != 1 || msgs[0].Flags[0] != imap.FlagSeen {
+	if len(msgs[0].Flags) != 2 || msgs[0].Flags[0] != imap.FlagSeen {
 		t.Errorf("flags after BODY[] = %v", msgs[0].Flags)
 	}
 

@@ -47,6 +47,7 @@ type envConfig struct {
 	plaintext bool
 	server    func(*server)        // changes the server before it serves
 	config    func(*shared.Config) // changes the configuration first
+	limits    store.Limits         // none unless withQuota
 }
 
 // newEnv starts imapd with one user; plaintext login is allowed unless
@@ -59,7 +60,7 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 	}
 	dir := t.TempDir()
 	e := &testEnv{t: t, dbPath: filepath.Join(dir, "mail.db"), log: &testutil.SyncBuffer{}}
-	st, err := store.Open(e.dbPath)
+	st, err := store.Open(e.dbPath, store.WithLimits(ec.limits))
 	if err != nil {
 		t.Fatal(err)
 	}

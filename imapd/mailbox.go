@@ -21,9 +21,14 @@ var (
 		Text: "Mailbox is read-only"}
 )
 
-// internalError logs err and returns a generic NO: store errors never
-// reach the client verbatim.
+// internalError maps a store error to the reply: a refusal by quota or
+// limit to NO [OVERQUOTA] or NO [LIMIT] (see quota.go); anything else is
+// logged and becomes a generic NO, so store errors never reach the client
+// verbatim.
 func (s *session) internalError(op string, err error) error {
+	if refusal := s.limitError(op, err); refusal != nil {
+		return refusal
+	}
 	s.srv.log.Error(op, "user", s.login, "err", err)
 	return errUnavailable
 }
@@ -77,36 +82,40 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 		s.srv.hub.release(m)
 		return nil, s.internalError("select", err)
 	}
+	sel := &selected{mbox: m, name: mb.Name, readOnly: options.ReadOnly}
+	if err := s.claimRecent(ctx, sel); err != nil {
+		s.srv.hub.release(m)
+		return nil, s.internalError("select", err)
+	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	s.selMu.Lock()
-	s.sel = &selected{mbox: m, name: mb.Name, tracker: m.tracker.NewSession(), readOnly: options.ReadOnly}
-	s.selMu.Unlock()
-	flags := mailboxFlags(msgs)
-	return &imap.SelectData{
+	for _, msg := range msgs {
+		m.announceLocked(msg.Flags) // to the sessions already here
+	}
+	sel.tracker = m.tracker.NewSession()
+	if m.sessions == nil {
+		m.sessions = make(map[*imapserver.SessionTracker]*selected)
+	}
+	m.sessions[sel.tracker] = sel
+	flags := m.flagsLocked()
+	data := &imap.SelectData{
 		Flags:             flags,
 		PermanentFlags:    append(flags[:len(flags):len(flags)], imap.FlagWildcard),
 		NumMessages:       uint32(len(m.uids)),
 		FirstUnseenSeqNum: firstUnseen(m.uids, msgs),
 		UIDNext:           imap.UID(m.maxUID + 1),
 		UIDValidity:       m.uidValidity,
-		HighestModSeq:     s.highestModSeq(ctx, mb.ID), // read after the tracker is registered
-	}, nil
-}
-
-// mailboxFlags is the system flags plus every keyword in use.
-func mailboxFlags(msgs []store.Message) []imap.Flag {
-	flags := []imap.Flag{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
-	seen := make(map[string]bool)
-	for _, m := range msgs {
-		for _, f := range m.Flags {
-			if !strings.HasPrefix(f, `\`) && !seen[strings.ToLower(f)] {
-				seen[strings.ToLower(f)] = true
-				flags = append(flags, imap.Flag(f))
-			}
-		}
 	}
-	return flags
+	m.mu.Unlock()
+	data.HighestModSeq = s.highestModSeq(ctx, mb.ID) // read after the tracker is registered
+	if options.ReadOnly {
+		data.PermanentFlags = []imap.Flag{}
+	}
+	data.NumRecent = sel.recentCount()
+	sel.recent.told = data.NumRecent
+	s.selMu.Lock()
+	s.sel = sel
+	s.selMu.Unlock()
+	return data, nil
 }
 
 // firstUnseen is the sequence number (in the view uids) of the first
@@ -127,6 +136,8 @@ func firstUnseen(uids []uint32, msgs []store.Message) uint32 {
 }
 
 // Create makes a mailbox and any missing superior names (RFC 3501 6.3.3).
+// A new mailbox is subscribed only if its name was (CREATE does not
+// subscribe, as in Dovecot).
 func (s *session) Create(name string, options *imap.CreateOptions) error {
 	name, err := checkName(name)
 	if err != nil {
@@ -134,17 +145,19 @@ func (s *session) Create(name string, options *imap.CreateOptions) error {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	for _, p := range parents(name) {
-		if _, err := s.srv.st.CreateMailbox(ctx, s.userID, p, ""); err != nil && !errors.Is(err, store.ErrExists) {
+	for _, p := range append(parents(name), name) {
+		_, err := s.srv.st.CreateMailbox(ctx, s.userID, p, "")
+		switch {
+		case errors.Is(err, store.ErrExists) && p == name:
+			return errMailboxExists
+		case errors.Is(err, store.ErrExists):
+			continue
+		case err != nil:
 			return s.internalError("create mailbox", err)
 		}
-	}
-	_, err = s.srv.st.CreateMailbox(ctx, s.userID, name, "")
-	if errors.Is(err, store.ErrExists) {
-		return errMailboxExists
-	}
-	if err != nil {
-		return s.internalError("create mailbox", err)
+		if err := s.srv.st.AdoptSubscription(ctx, s.userID, p); err != nil {
+			return s.internalError("create mailbox", err)
+		}
 	}
 	return nil
 }
@@ -163,6 +176,11 @@ func (s *session) Delete(name string) error {
 	defer cancel()
 	if err := s.srv.st.DeleteMailbox(ctx, mb.ID); err != nil {
 		return s.internalError("delete mailbox", err)
+	}
+	if mb.Subscribed { // the subscription outlives the mailbox
+		if err := s.srv.st.Subscribe(ctx, s.userID, mb.Name, true); err != nil {
+			return s.internalError("delete mailbox", err)
+		}
 	}
 	return nil
 }
@@ -203,20 +221,21 @@ func (s *session) Rename(oldName, newName string, options *imap.RenameOptions) e
 	return nil
 }
 
-// Subscribe marks an existing mailbox subscribed.
+// Subscribe subscribes a name, which need not be a mailbox (yet), as
+// Dovecot allows (RFC 3501 6.3.6).
 func (s *session) Subscribe(name string) error { return s.subscribe(name, true) }
 
-// Unsubscribe clears the subscription of an existing mailbox.
+// Unsubscribe clears the subscription of a name.
 func (s *session) Unsubscribe(name string) error { return s.subscribe(name, false) }
 
 func (s *session) subscribe(name string, on bool) error {
-	mb, err := s.mailbox(name, errNoMailbox)
+	name, err := checkName(name)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	if err := s.srv.st.SetSubscribed(ctx, mb.ID, on); err != nil {
+	if err := s.srv.st.Subscribe(ctx, s.userID, name, on); err != nil {
 		return s.internalError("subscribe", err)
 	}
 	return nil
@@ -243,8 +262,14 @@ func (s *session) status(mb store.Mailbox, options *imap.StatusOptions) (*imap.S
 		data.NumMessages = &st.Messages
 	}
 	if options.NumRecent {
-		zero := uint32(0)
-		data.NumRecent = &zero
+		n, err := s.srv.st.RecentUnclaimed(ctx, mb.ID)
+		if err != nil {
+			return nil, s.internalError("status", err)
+		}
+		if s.sel != nil && s.sel.mbox.id == mb.ID {
+			n += s.sel.recentCount() // this session's own
+		}
+		data.NumRecent = &n
 	}
 	if options.UIDNext {
 		data.UIDNext = imap.UID(st.UIDNext)
@@ -268,67 +293,4 @@ func (s *session) status(mb store.Mailbox, options *imap.StatusOptions) (*imap.S
 		data.HighestModSeq = s.highestModSeq(ctx, mb.ID)
 	}
 	return data, nil
-}
-
-// List writes the user's mailboxes that match any pattern.
-func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
-	if len(patterns) == 0 || (len(patterns) == 1 && patterns[0] == "") {
-		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: delim})
-	}
-	ctx, cancel := s.ctx()
-	defer cancel()
-	all, err := s.srv.st.Mailboxes(ctx, s.userID)
-	if err != nil {
-		return s.internalError("list", err)
-	}
-	for _, mb := range all {
-		if !matchAny(mb.Name, ref, patterns) {
-			continue
-		}
-		if options.SelectSubscribed && !mb.Subscribed {
-			continue
-		}
-		if options.SelectSpecialUse && mb.SpecialUse == "" {
-			continue
-		}
-		data := &imap.ListData{Mailbox: mb.Name, Delim: delim, Attrs: listAttrs(mb, all)}
-		if options.ReturnStatus != nil {
-			if data.Status, err = s.status(mb, options.ReturnStatus); err != nil {
-				return err
-			}
-		}
-		if err := w.WriteList(data); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func matchAny(name, ref string, patterns []string) bool {
-	for _, p := range patterns {
-		if imapserver.MatchList(name, delim, ref, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// listAttrs gives a mailbox's LIST attributes: children, subscription and
-// special use.
-func listAttrs(mb store.Mailbox, all []store.Mailbox) []imap.MailboxAttr {
-	attrs := []imap.MailboxAttr{imap.MailboxAttrHasNoChildren}
-	prefix := mb.Name + string(delim)
-	for _, o := range all {
-		if strings.HasPrefix(o.Name, prefix) {
-			attrs[0] = imap.MailboxAttrHasChildren
-			break
-		}
-	}
-	if mb.Subscribed {
-		attrs = append(attrs, imap.MailboxAttrSubscribed)
-	}
-	if mb.SpecialUse != "" {
-		attrs = append(attrs, imap.MailboxAttr(mb.SpecialUse))
-	}
-	return attrs
 }

@@ -44,7 +44,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		if msg == nil {
 			continue
 		}
-		c := &candidate{seq: it.seq, msg: msg, load: s.bodyLoader(msg)}
+		c := &candidate{seq: it.seq, msg: msg, recent: s.sel.isRecent(msg.UID), load: s.bodyLoader(msg)}
 		if !c.match(criteria) {
 			continue
 		}
@@ -133,9 +133,19 @@ func (s *session) staticCriteria(c *imap.SearchCriteria) {
 type candidate struct {
 	seq    uint32
 	msg    *store.Message
+	recent bool
 	load   func() []byte
 	body   []byte
 	loaded bool
+}
+
+// hasFlag tests a flag, \Recent included (it is this session's, not the
+// store's).
+func (c *candidate) hasFlag(f imap.Flag) bool {
+	if strings.EqualFold(string(f), string(flagRecent)) {
+		return c.recent
+	}
+	return hasFlag(c.msg.Flags, f)
 }
 
 func (c *candidate) text() []byte {
@@ -170,12 +180,12 @@ func (c *candidate) match(cr *imap.SearchCriteria) bool {
 		return false
 	}
 	for _, f := range cr.Flag {
-		if !hasFlag(c.msg.Flags, f) {
+		if !c.hasFlag(f) {
 			return false
 		}
 	}
 	for _, f := range cr.NotFlag {
-		if hasFlag(c.msg.Flags, f) {
+		if c.hasFlag(f) {
 			return false
 		}
 	}
@@ -207,13 +217,13 @@ func (c *candidate) matchText(cr *imap.SearchCriteria) bool {
 		len(cr.Text) == 0 && len(cr.Body) == 0 {
 		return true
 	}
-	header := mail.Header{Header: c.entity().Header}
 	for _, h := range cr.Header {
-		if !matchHeaderFields(header.FieldsByKey(h.Key), h.Value) {
+		if !matchHeader(c.text(), h.Key, h.Value) {
 			return false
 		}
 	}
 	if !cr.SentSince.IsZero() || !cr.SentBefore.IsZero() {
+		header := mail.Header{Header: c.entity().Header}
 		t, err := header.Date()
 		if err != nil || !matchDate(t, cr.SentSince, cr.SentBefore) {
 			return false

@@ -36,6 +36,7 @@ var caps = imap.CapSet{
 	imap.CapID:           {},
 	imap.CapCondStore:    {}, // condstore.go
 	imap.CapQResync:      {},
+	imap.CapQuota:        {},
 }
 
 // server is what all sessions of the process share.

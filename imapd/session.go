@@ -36,6 +36,7 @@ type selected struct {
 	tracker   *imapserver.SessionTracker
 	readOnly  bool
 	searchRes imap.UIDSet // SEARCHRES "$"
+	recent    recentState // see recent.go
 }
 
 var (
@@ -46,6 +47,7 @@ var (
 	_ imapserver.SessionSASL         = (*session)(nil)
 	_ imapserver.SessionAppendLimit  = (*session)(nil)
 	_ imapserver.SessionID           = (*session)(nil)
+	_ imapserver.SessionQuota        = (*session)(nil)
 	_ imapserver.SessionCommandCheck = (*session)(nil)
 )
 
@@ -132,8 +134,8 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 	return &imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Delim: delim}}}, nil
 }
 
-// Poll catches up with the change log, then writes this session's pending
-// updates.
+// Poll catches up with the change log, claims new messages as recent,
+// then writes this session's pending updates.
 func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if s.sel == nil {
 		return nil
@@ -149,7 +151,14 @@ func (s *session) poll(sel *selected, w *imapserver.UpdateWriter, allowExpunge b
 	if err != nil {
 		s.srv.log.Error("poll changes", "err", err)
 	}
-	return sel.tracker.Poll(w, allowExpunge)
+	aside(func() { err = s.claimNew(ctx, sel) })
+	if err != nil {
+		s.srv.log.Error("claim recent", "err", err)
+	}
+	if err := sel.tracker.Poll(w, allowExpunge); err != nil {
+		return err
+	}
+	return sel.reportRecent(w)
 }
 
 // Idle writes updates as the watcher delivers them until stop closes.
@@ -181,6 +190,9 @@ func (s *session) Unselect() error {
 	if sel == nil {
 		return nil
 	}
+	sel.mbox.mu.Lock()
+	delete(sel.mbox.sessions, sel.tracker)
+	sel.mbox.mu.Unlock()
 	sel.tracker.Close()
 	s.srv.hub.release(sel.mbox)
 	return nil

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
@@ -12,6 +14,9 @@ import (
 func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
 	if s.sel.readOnly {
 		return errReadOnly
+	}
+	if err := checkStoreFlags(flags.Flags); err != nil {
+		return err
 	}
 	if options.HasUnchangedSince || s.conn.CondStoreEnabled() {
 		return s.storeModSeq(w, numSet, flags, options)
@@ -39,6 +44,9 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	if err != nil {
 		return s.internalError("store flags", err)
 	}
+	if err := s.announceKeywords(flagSets(msgs)); err != nil {
+		return err
+	}
 	byUID := make(map[uint32][]string, len(msgs))
 	for _, m := range msgs {
 		byUID[m.UID] = m.Flags
@@ -50,9 +58,21 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		}
 		rw := w.CreateMessage(it.seq)
 		rw.WriteUID(imap.UID(it.uid))
-		rw.WriteFlags(imapFlags(f))
+		rw.WriteFlags(s.sel.withRecent(it.uid, imapFlags(f)))
 		if err := rw.Close(); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkStoreFlags refuses a flag list holding NIL, which is no flag (the
+// grammar's flag-keyword is an atom, and NIL is the nil token): it must
+// not become a keyword called NIL.
+func checkStoreFlags(flags []imap.Flag) error {
+	for _, f := range flags {
+		if strings.EqualFold(string(f), "NIL") {
+			return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Invalid flag NIL"}
 		}
 	}
 	return nil

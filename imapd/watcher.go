@@ -51,6 +51,17 @@ type mailboxState struct {
 	mu     sync.Mutex // guards the fields below and calls into tracker
 	uids   []uint32   // ascending; index+1 is the server sequence number
 	maxUID uint32     // highest UID ever known: UIDNEXT-1
+
+	keywords []imap.Flag     // announced in FLAGS, in order (keywords.go)
+	kwSeen   map[string]bool // keywords, lower case
+
+	// recentChecked is the highest UID some session of this process has
+	// tried to claim as recent: nothing at or below it is left to claim.
+	recentChecked uint32
+
+	// sessions maps each session's tracker to its selection, so a flag
+	// update can show \Recent to the session it belongs to.
+	sessions map[*imapserver.SessionTracker]*selected
 }
 
 func newHub(ctx context.Context, st *store.Store, log *slog.Logger) (*hub, error) {
@@ -172,6 +183,9 @@ func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapser
 		m.mu.Lock()
 		switch c.Kind {
 		case store.ChangeNew:
+			if f, ok := flags[msgKey{c.MailboxID, c.UID}]; ok {
+				m.announceLocked(f.store)
+			}
 			if c.UID > m.maxUID {
 				m.maxUID = c.UID
 				m.uids = append(m.uids, c.UID)
@@ -185,7 +199,8 @@ func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapser
 		case store.ChangeFlags:
 			f, known := flags[msgKey{c.MailboxID, c.UID}]
 			if i, ok := slices.BinarySearch(m.uids, c.UID); ok && known {
-				m.tracker.QueueMessageFlagsModSeq(uint32(i+1), imap.UID(c.UID), f.flags, f.modSeq, source)
+				m.announceLocked(f.store)
+				m.queueFlagsLocked(uint32(i+1), c.UID, f.flags, f.modSeq, source)
 			}
 		}
 		m.mu.Unlock()
@@ -193,23 +208,38 @@ func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapser
 	return nil
 }
 
+// queueFlagsLocked queues a flag update for every session but source,
+// with \Recent for the session that has the message as recent. The
+// caller holds m.mu.
+func (m *mailboxState) queueFlagsLocked(seq, uid uint32, flags []imap.Flag, modSeq uint64, source *imapserver.SessionTracker) {
+	m.tracker.QueueMessageFlagsPerSession(seq, imap.UID(uid), func(st *imapserver.SessionTracker) []imap.Flag {
+		if sel := m.sessions[st]; sel != nil {
+			return sel.withRecent(uid, flags)
+		}
+		return flags
+	}, modSeq, source)
+}
+
 type msgKey struct {
 	mailbox int64
 	uid     uint32
 }
 
-// msgFlags is a message's flags and the mod-sequence they have since.
+// msgFlags is a message's flags, as stored and for IMAP, and the
+// mod-sequence they have since.
 type msgFlags struct {
+	store  []string
 	flags  []imap.Flag
 	modSeq uint64
 }
 
-// currentFlags reads the flags of the messages whose flags changed in an
-// open mailbox: the log says which message changed, not how.
+// currentFlags reads the flags of the messages added or re-flagged in an
+// open mailbox: the log says which message changed, not how. New
+// keywords must be announced before the client can see them.
 func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msgKey]msgFlags, error) {
 	want := make(map[int64][]uint32)
 	for _, c := range changes {
-		if c.Kind == store.ChangeFlags && h.lookup(c.MailboxID) != nil {
+		if (c.Kind == store.ChangeFlags || c.Kind == store.ChangeNew) && h.lookup(c.MailboxID) != nil {
 			want[c.MailboxID] = append(want[c.MailboxID], c.UID)
 		}
 	}
@@ -224,7 +254,7 @@ func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msg
 			return nil, err
 		}
 		for _, m := range msgs {
-			out[msgKey{id, m.UID}] = msgFlags{imapFlags(m.Flags), m.ModSeq}
+			out[msgKey{id, m.UID}] = msgFlags{m.Flags, imapFlags(m.Flags), m.ModSeq}
 		}
 	}
 	return out, nil

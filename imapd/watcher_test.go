@@ -144,7 +144,9 @@ func TestFlagsPushedToOtherSession(t *testing.T) {
 	}
 	select {
 	case f := <-fetches:
-		if len(f) != 1 || f[0] != imap.FlagFlagged {
+		// \Recent too: the watcher selected first, so the message is
+		// recent there.
+		if len(f) != 2 || f[0] != imap.FlagFlagged || f[1] != `\Recent` {
 			t.Fatalf("pushed flags %v", f)
 		}
 	case <-time.After(2 * time.Second): // the client hands FETCH to another goroutine

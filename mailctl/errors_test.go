@@ -109,7 +109,7 @@ func TestBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	bak.writeConfig("data_dir = \"bak\"\n")
-	if got, want := bak.ok("", "user", "list"), lines("a@example.com\tsmtp=on"); got != want {
+	if got, want := bak.ok("", "user", "list"), lines("a@example.com\tsmtp=on"+noMail); got != want {
 		t.Errorf("user list of the backup = %q, want %q", got, want)
 	}
 

@@ -65,7 +65,8 @@ func TestListJSON(t *testing.T) {
 		want []map[string]any
 	}{
 		{[]string{"domain", "list"}, []map[string]any{{"domain": "example.com", "smtp_password": true}}},
-		{[]string{"user", "list"}, []map[string]any{{"address": "a@example.com", "smtp": false}}},
+		{[]string{"user", "list"}, []map[string]any{{"address": "a@example.com", "smtp": false, "used": float64(0),
+			"quota": float64(1 << 30), "quota_default": true, "messages": float64(0)}}},
 		{[]string{"alias", "list", "example.com"}, []map[string]any{{"source": "info@example.com", "target": "a@example.com"}}},
 		{[]string{"grants", "list"}, []map[string]any{{"ip": "192.0.2.1", "user": "a@example.com",
 			"expires": grants[0].Expires.UTC().Format(time.RFC3339)}}},

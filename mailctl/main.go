@@ -78,7 +78,7 @@ func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout io.Wri
 		return err
 	}
 	fresh := !exists(cfg.DBPath())
-	st, err := store.Open(cfg.DBPath())
+	st, err := store.Open(cfg.DBPath(), store.WithLimits(cfg.Quota.Limits()))
 	if err != nil {
 		return err
 	}

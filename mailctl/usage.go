@@ -38,8 +38,16 @@ Users
   user smtp ADDRESS on|off         SMTP authority: may send mail (AUTH or grant)
   user rm ADDRESS                  deletes the user's mail and grants too
   user list [ADDRESS|DOMAIN] [--json]
-                                   ADDRESS<TAB>smtp=on|off
-                                   json: address, smtp (true|false)
+                                   ADDRESS<TAB>smtp=on|off<TAB>used=SIZE<TAB>
+                                   quota=SIZE|unlimited[ (default)]<TAB>messages=N
+                                   json: address, smtp (true|false), used (bytes),
+                                   quota (bytes, 0: unlimited), quota_default
+                                   (true|false), messages
+  user quota ADDRESS [SIZE]        without SIZE: the user's usage and quota, as in
+                                   user list; SIZE sets the user's own storage
+                                   quota: 500M, 2G (powers of 1024), a byte
+                                   count, 0 or none (unlimited), or default
+                                   (back to quota.default_storage)
 
 Aliases
   alias add SOURCE TARGET          SOURCE in a local domain, not a user; TARGET

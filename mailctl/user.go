@@ -97,8 +97,8 @@ func userRm(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
-// userList prints "ADDRESS\tsmtp=on|off" for every user, the users of a
-// DOMAIN, or one ADDRESS.
+// userList prints "ADDRESS\tsmtp=on|off" and the usage fields (see
+// quotaFields) for every user, the users of a DOMAIN, or one ADDRESS.
 func userList(ctx context.Context, e *env, args []string) error {
 	var users []store.User
 	switch {
@@ -134,18 +134,14 @@ func userList(ctx context.Context, e *env, args []string) error {
 	}
 	rows := make([]userRow, len(users))
 	for i, u := range users {
-		rows[i] = userRow{u.Address, u.SMTP}
+		r, err := newUserRow(ctx, e.st, u)
+		if err != nil {
+			return err
+		}
+		rows[i] = r
 	}
 	return writeList(e, rows)
 }
-
-// userRow is one line of "user list".
-type userRow struct {
-	Address string `json:"address"`
-	SMTP    bool   `json:"smtp"` // SMTP authority
-}
-
-func (r userRow) fields() []string { return []string{r.Address, "smtp=" + onOff(r.SMTP)} }
 
 // existingUser canonicalises s and checks that the user exists.
 func existingUser(ctx context.Context, st *store.Store, s string) (string, error) {

@@ -44,7 +44,7 @@ func TestUserAddNoSMTP(t *testing.T) {
 	e := newEnv(t)
 	e.ok("", "domain", "add", "example.com")
 	e.ok("long enough\r\n", "user", "add", "--no-smtp", "b@example.com", "--password-stdin")
-	if got, want := e.ok("", "user", "list"), lines("b@example.com\tsmtp=off"); got != want {
+	if got, want := e.ok("", "user", "list"), lines("b@example.com\tsmtp=off"+noMail); got != want {
 		t.Errorf("user list = %q, want %q", got, want)
 	}
 	if !shared.CheckPassword(e.user("b@example.com").Hash, "long enough") {
@@ -103,7 +103,7 @@ func TestUserSMTP(t *testing.T) {
 	e.ok("", "domain", "add", "example.com")
 	e.ok("long enough\n", "user", "add", "a@example.com", "--password-stdin")
 	e.ok("", "user", "smtp", "a@example.com", "off")
-	if got, want := e.ok("", "user", "list", "a@example.com"), lines("a@example.com\tsmtp=off"); got != want {
+	if got, want := e.ok("", "user", "list", "a@example.com"), lines("a@example.com\tsmtp=off"+noMail); got != want {
 		t.Errorf("user list = %q, want %q", got, want)
 	}
 	e.ok("", "user", "smtp", "a@example.com", "on")
@@ -122,14 +122,14 @@ func TestUserListRm(t *testing.T) {
 	e.ok("long enough\n", "user", "add", "a@example.com", "--password-stdin", "--no-smtp")
 	e.ok("long enough\n", "user", "add", "c@b.example", "--password-stdin")
 
-	all := lines("c@b.example\tsmtp=on", "a@example.com\tsmtp=off", "z@example.com\tsmtp=on")
+	all := lines("c@b.example\tsmtp=on"+noMail, "a@example.com\tsmtp=off"+noMail, "z@example.com\tsmtp=on"+noMail)
 	if got := e.ok("", "user", "list"); got != all {
 		t.Errorf("user list = %q, want %q", got, all)
 	}
-	if got, want := e.ok("", "user", "list", "example.com"), lines("a@example.com\tsmtp=off", "z@example.com\tsmtp=on"); got != want {
+	if got, want := e.ok("", "user", "list", "example.com"), lines("a@example.com\tsmtp=off"+noMail, "z@example.com\tsmtp=on"+noMail); got != want {
 		t.Errorf("user list example.com = %q, want %q", got, want)
 	}
-	if got, want := e.ok("", "user", "list", "Z@EXAMPLE.COM"), lines("z@example.com\tsmtp=on"); got != want {
+	if got, want := e.ok("", "user", "list", "Z@EXAMPLE.COM"), lines("z@example.com\tsmtp=on"+noMail); got != want {
 		t.Errorf("user list z@example.com = %q, want %q", got, want)
 	}
 	e.fail(1, "unknown user q@example.com", "", "user", "list", "q@example.com")
@@ -138,7 +138,7 @@ func TestUserListRm(t *testing.T) {
 	e.ok("", "user", "rm", "z@example.com")
 	e.fail(1, "unknown user z@example.com", "", "user", "rm", "z@example.com")
 	e.fail(2, "want an ADDRESS", "", "user", "rm", "example.com")
-	if got, want := e.ok("", "user", "list", "example.com"), lines("a@example.com\tsmtp=off"); got != want {
+	if got, want := e.ok("", "user", "list", "example.com"), lines("a@example.com\tsmtp=off"+noMail); got != want {
 		t.Errorf("after rm: user list = %q, want %q", got, want)
 	}
 }

@@ -33,6 +33,7 @@ type Config struct {
 	SMTPD SMTPDConfig `toml:"smtpd"`
 	POP3D POP3DConfig `toml:"pop3d"`
 	IMAPD IMAPDConfig `toml:"imapd"`
+	Quota QuotaConfig `toml:"quota"`
 }
 
 // TLSConfig names the certificate chain and key used by every daemon.
@@ -151,6 +152,21 @@ func (c *IMAPDConfig) Limits() ConnLimits {
 	return ConnLimits{Max: c.MaxConnections, PerIP: c.MaxConnectionsPerIP}
 }
 
+// QuotaConfig bounds what one user may hold, so that neither a stranger
+// sending mail nor the user can fill the disk or make every SELECT slow.
+// Zero means unlimited. The store enforces them (see store.Limits).
+type QuotaConfig struct {
+	// DefaultStorage is each user's storage quota in bytes of stored
+	// messages, unless "mailctl user quota" gave the user their own.
+	DefaultStorage int64 `toml:"default_storage"`
+	// MaxMessages is the most messages a user may hold, over all mailboxes.
+	MaxMessages int64 `toml:"max_messages"`
+	// MaxMailboxes is the most mailboxes a user may have.
+	MaxMailboxes int `toml:"max_mailboxes"`
+	// MaxKeywords is the most distinct keywords in use in one mailbox.
+	MaxKeywords int `toml:"max_keywords"`
+}
+
 // Default returns the configuration used when a key is absent, matching the
 // original contract's example (see designExample in the tests) and
 // deploy/mailsuite.toml. Each call returns fresh slices and maps.
@@ -200,6 +216,12 @@ func Default() *Config {
 			TLSListen:           []string{"0.0.0.0:993"},
 			MaxConnections:      20000,
 			MaxConnectionsPerIP: 50,
+		},
+		Quota: QuotaConfig{
+			DefaultStorage: 1 << 30,
+			MaxMessages:    200000,
+			MaxMailboxes:   1000,
+			MaxKeywords:    100,
 		},
 	}
 }

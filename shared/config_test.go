@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailsuite/store"
 )
 
 // designExample is the configuration block of the original operator
@@ -298,5 +300,22 @@ func TestDurationText(t *testing.T) {
 	}
 	if err := d.UnmarshalText([]byte("soon")); err == nil {
 		t.Error("UnmarshalText(soon) succeeded")
+	}
+}
+
+func TestLoadQuota(t *testing.T) {
+	_, msg := loadErr(t, "[quota]\ndefault_storage = -1\nmax_messages = -2\nmax_mailboxes = -3\nmax_keywords = -4\n")
+	wantContains(t, msg,
+		"quota.default_storage: must be 0 (unlimited) or more, got -1 (line 2)",
+		"quota.max_messages: must be 0 (unlimited) or more",
+		"quota.max_mailboxes: must be 0 (unlimited) or more",
+		"quota.max_keywords: must be 0 (unlimited) or more")
+	c, err := Load(writeConfig(t, "[quota]\ndefault_storage = 0\nmax_keywords = 7\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Limits{Storage: 0, Messages: 200000, Mailboxes: 1000, Keywords: 7}
+	if got := c.Quota.Limits(); got != want {
+		t.Errorf("limits = %+v, want %+v", got, want)
 	}
 }

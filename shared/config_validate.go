@@ -71,6 +71,11 @@ func (c *Config) validate(text string) error {
 	v.count("imapd.max_connections", c.IMAPD.MaxConnections)
 	v.count("imapd.max_connections_per_ip", c.IMAPD.MaxConnectionsPerIP)
 
+	v.check(c.Quota.DefaultStorage >= 0, "quota.default_storage", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.DefaultStorage))
+	v.check(c.Quota.MaxMessages >= 0, "quota.max_messages", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxMessages))
+	v.check(c.Quota.MaxMailboxes >= 0, "quota.max_mailboxes", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxMailboxes))
+	v.check(c.Quota.MaxKeywords >= 0, "quota.max_keywords", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxKeywords))
+
 	return errors.Join(v.errs...)
 }
 

@@ -40,7 +40,7 @@ func Start(name string, listeners func(*Config) []Listener) *Daemon {
 	if d.Certs, err = NewCertStore(d.Config.TLS.Cert, d.Config.TLS.Key); err != nil {
 		Fatal(d.Log, "cannot load TLS certificate", err)
 	}
-	if d.Store, err = store.Open(d.Config.DBPath()); err != nil {
+	if d.Store, err = store.Open(d.Config.DBPath(), store.WithLimits(d.Config.Quota.Limits())); err != nil {
 		Fatal(d.Log, "cannot open store", err)
 	}
 	d.Specs = listeners(d.Config)

@@ -41,14 +41,11 @@ func (s *session) Data(r io.Reader) error {
 	idle := trackedOf(s.conn)
 	idle.data(true)
 	defer idle.data(false)
-	body, err := readBody(&deadlineReader{r: r, conn: s.conn})
+	body, err := readSpool(&deadlineReader{r: r, conn: s.conn}, s.srv.spoolDir)
 	if err != nil {
 		return s.readError(err)
 	}
-	if err := checkData(body); err != nil {
-		s.srv.log.Info("message refused", "ip", s.ip, "from", s.tx.from, "reply", err.Message)
-		return err
-	}
+	defer body.Close()
 	id := messageID()
 	received := s.received(id, time.Now())
 	env := store.Envelope{From: s.tx.from, Local: s.tx.local, Remote: s.tx.remote}
@@ -57,27 +54,24 @@ func (s *session) Data(r io.Reader) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	if err := s.srv.st.Accept(ctx, env, concat(received, body)); err != nil {
+	if serr := s.dataQuota(ctx, len(env.LocalPrefix)+len(received)+int(body.Len())); serr != nil {
+		s.srv.log.Info("message refused", "id", id, "ip", s.ip, "from", s.tx.from, "reply", serr.Message)
+		return serr
+	}
+	if body.file == nil {
+		err = s.srv.st.Accept(ctx, env, concat(received, body.buf))
+	} else {
+		err = s.srv.st.AcceptSpooled(ctx, env, store.Spooled{Head: received, File: body.file, Size: body.size})
+	}
+	if err != nil {
 		s.srv.log.Error("message not stored", "id", id, "ip", s.ip, "from", s.tx.from, "err", err)
 		return errTemporary
 	}
-	s.logAccepted(id, len(body))
+	s.logAccepted(id, body.Len())
 	if len(s.tx.remote) > 0 && s.srv.kick != nil {
 		s.srv.kick()
 	}
 	return nil
-}
-
-// bodyBufSize is the read buffer a message starts with: most mail fits,
-// so it is read in a few large reads rather than io.ReadAll's many small
-// ones, each growing and copying the buffer and resetting the deadline.
-const bodyBufSize = 16 << 10
-
-func readBody(r io.Reader) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(bodyBufSize)
-	_, err := b.ReadFrom(r)
-	return b.Bytes(), err
 }
 
 // readError maps a failure while reading the data. A message that was cut
@@ -85,36 +79,17 @@ func readBody(r io.Reader) ([]byte, error) {
 func (s *session) readError(err error) error {
 	var serr *smtp.SMTPError
 	switch {
-	case errors.As(err, &serr): // too large (552 5.3.4)
+	case errors.As(err, &serr): // too large (552 5.3.4), bare CR or LF, NUL (550 5.6.0)
 		s.srv.log.Info("message refused", "ip", s.ip, "from", s.tx.from, "reply", serr.Message)
 		return serr
+	case errors.Is(err, errSpool):
+		s.srv.log.Error("message not stored", "ip", s.ip, "from", s.tx.from, "err", err)
+		return errTemporary
 	case errors.Is(err, smtp.ErrTooLongLine):
 		return &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 4, 0}, Message: "Line too long"}
 	}
 	s.srv.log.Info("message aborted", "ip", s.ip, "from", s.tx.from, "err", err)
 	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading the message"}
-}
-
-// checkData refuses a bare CR or LF (SMTP smuggling: another server may
-// read "\n.\n" as the end of data and the rest as new commands) and NUL
-// bytes. go-smtp has already removed dot-stuffing and recognises only
-// CRLF.CRLF as the end.
-func checkData(b []byte) *smtp.SMTPError {
-	if bytes.IndexByte(b, 0) >= 0 {
-		return errNUL
-	}
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '\r':
-			if i+1 >= len(b) || b[i+1] != '\n' {
-				return errBareLineEnd
-			}
-			i++
-		case '\n':
-			return errBareLineEnd
-		}
-	}
-	return nil
 }
 
 // received builds the Received header (RFC 5321 §4.4): the client's HELO
@@ -171,7 +146,7 @@ func headerWord(s string) string {
 	return string(b)
 }
 
-func (s *session) logAccepted(id string, size int) {
+func (s *session) logAccepted(id string, size int64) {
 	args := []any{"id", id, "ip", s.ip, "port", s.role.String(), "from", s.tx.from,
 		"rcpts", fmt.Sprint(s.tx.rcpts), "local", len(s.tx.local), "remote", len(s.tx.remote), "size", size}
 	switch {

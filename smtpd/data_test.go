@@ -27,6 +27,8 @@ func TestDataRefused(t *testing.T) {
 		{"bare CR", "Subject: a\r\n\r\nline\rmore\r\n", 550, "5.6.0"},
 		{"smuggled end LF.LF", "Subject: a\r\n\r\nx\n.\nMAIL FROM:<a@far.test>\r\n", 550, "5.6.0"},
 		{"smuggled end CRLF.LF", "Subject: a\r\n\r\nx\r\n.\nMAIL FROM:<a@far.test>\r\n", 550, "5.6.0"},
+		{"CR before the end CRLF.CRLF", "Subject: a\r\n\r\nx\r\r\n", 550, "5.6.0"},
+		{"CRLF.CR then data", "Subject: a\r\n\r\nx\r\n.\rQUIT\r\n", 550, "5.6.0"},
 		{"NUL", "Subject: a\r\n\r\nnul\x00here\r\n", 550, "5.6.0"},
 		{"too large", big, 552, "5.3.4"},
 	}

@@ -26,6 +26,9 @@ func main() {
 	}()
 
 	srv := newServer(cfg, st, log, d.Certs.Config())
+	if err := cleanSpoolDir(srv.spoolDir); err != nil {
+		shared.Fatal(log, "cannot start", err)
+	}
 	srv.kick = runner.Kick
 	for i, ln := range d.Listeners {
 		spec := d.Specs[i]

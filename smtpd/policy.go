@@ -172,3 +172,60 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Quota refusals (RFC 3463 X.2.2 "mailbox full"). They are temporary: the
+// sender retries, and the mail arrives once the user has made room.
+//
+// At RCPT a recipient is refused when any local user it reaches is full,
+// or would be by the size the client declared with MAIL FROM SIZE=. At
+// the end of data (one reply for all recipients) the message is refused
+// only when it fits none of the local users and there is no remote
+// recipient; otherwise every recipient gets it, and one it takes over
+// quota goes over by this message only (at most max_message_bytes), to
+// be refused at RCPT from then on. Refusing it to the others would hold
+// their mail for one full mailbox; dropping that one copy would lose it.
+// postmaster@ and abuse@ are never refused (RFC 5321 §4.5.1, RFC 2142):
+// a report of abuse must reach the operator even when that mailbox is full.
+
+// DecideRcptQuota applies the quota to one recipient's local users, given
+// the size declared at MAIL FROM (0: none). It returns nil to accept.
+func DecideRcptQuota(addr string, users []store.Quota, declared int64) *smtp.SMTPError {
+	if quotaExempt(addr) {
+		return nil
+	}
+	for _, q := range users {
+		if q.Full() || (declared > 0 && !q.Fits(declared)) {
+			return mailboxFull(addr)
+		}
+	}
+	return nil
+}
+
+// DecideDataQuota applies the quota at the end of data to the local users
+// of the transaction, for a message of size bytes as stored. others says
+// the message has recipients the quota does not stop: remote ones, or
+// postmaster@ or abuse@.
+func DecideDataQuota(users []store.Quota, others bool, size int64) *smtp.SMTPError {
+	if others || len(users) == 0 {
+		return nil
+	}
+	for _, q := range users {
+		if q.Fits(size) {
+			return nil
+		}
+	}
+	return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2},
+		Message: "Mailbox full: the message does not fit the recipient's quota, try again later"}
+}
+
+// quotaExempt reports whether a canonical recipient is postmaster@ or
+// abuse@ of a domain.
+func quotaExempt(addr string) bool {
+	local, _ := store.SplitAddress(addr)
+	return local == "postmaster" || local == "abuse"
+}
+
+func mailboxFull(addr string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2},
+		Message: fmt.Sprintf("<%s>: mailbox full (over quota), try again later", addr)}
+}

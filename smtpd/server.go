@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -39,6 +40,9 @@ type server struct {
 	mx, submission *shared.ConnLimiter
 	// idle is the session idle clock; commandTimeout bounds each command.
 	idle, commandTimeout time.Duration
+	// spoolDir holds the part of each arriving message past what a
+	// session keeps in memory (see spool).
+	spoolDir string
 
 	// kick wakes the outbound queue runner after a message with remote
 	// recipients was accepted; nil when there is none (tests).
@@ -66,6 +70,7 @@ func newServer(cfg *shared.Config, st *store.Store, log *slog.Logger, tlsConfig 
 		submission:     shared.NewConnLimiter(cfg.SMTPD.SubmissionLimits()),
 		idle:           sessionIdle,
 		commandTimeout: commandTimeout,
+		spoolDir:       filepath.Join(cfg.DataDir, "tmp"),
 		failureDelay:   shared.FailureDelay,
 	}
 }

@@ -80,6 +80,7 @@ type transaction struct {
 	local     []int64 // user IDs, deduplicated
 	remote    []string
 	rcpts     []string // as accepted, for the log
+	size      int64    // declared by MAIL FROM SIZE=, 0 if not
 }
 
 func (s *session) Reset() {
@@ -108,7 +109,7 @@ func (s *session) ctx() (context.Context, context.CancelFunc) {
 // On the MX port without AUTH that decision can refuse nothing at MAIL
 // and matters only for a remote recipient, so it waits for the first one
 // (see Rcpt): plain inbound mail never reads the grants.
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
 	if serr := s.recheckAuth(); serr != nil {
 		return serr
@@ -122,6 +123,9 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 		canon = a.Canon
 	}
 	s.tx = transaction{active: true, from: canon, undecided: true}
+	if opts != nil {
+		s.tx.size = opts.Size
+	}
 	if s.role != RoleMX || s.cred != nil {
 		if serr := s.decideMail(); serr != nil {
 			s.tx = transaction{}
@@ -227,6 +231,11 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if serr := DecideRcpt(s.role, s.tx.mail, r); serr != nil {
 		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", a.Canon,
 			"port", s.role.String(), "auth", credName(s.cred), "reply", serr.Message)
+		return serr
+	}
+	if serr := s.rcptQuota(ctx, a.Canon, res.Users); serr != nil {
+		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", a.Canon,
+			"port", s.role.String(), "reply", serr.Message)
 		return serr
 	}
 	if r.LocalDomain {

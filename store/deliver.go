@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -30,17 +31,37 @@ type Envelope struct {
 // If ctx ends before the commit, Accept returns its error and writes
 // nothing; once the commit has begun, Accept waits for it.
 func (s *Store) Accept(ctx context.Context, env Envelope, body []byte) error {
-	if err := s.accept(ctx, env, body); err != nil {
+	if err := s.accept(ctx, &acceptReq{env: env, body: body}); err != nil {
 		return fmt.Errorf("store: accept message from <%s>: %w", env.From, err)
 	}
 	return nil
 }
 
-func (s *Store) accept(ctx context.Context, env Envelope, body []byte) error {
+// Spooled is a message body that waits for its commit in a file rather
+// than in memory: Head, then the first Size bytes of File.
+type Spooled struct {
+	Head []byte // the trace headers smtpd adds
+	File io.ReaderAt
+	Size int64
+}
+
+// AcceptSpooled is Accept for a large body held in a file. The body is
+// read into memory only by the committer, one message at a time, while
+// it is inserted: however many sessions wait with large messages, the
+// store holds one of them.
+func (s *Store) AcceptSpooled(ctx context.Context, env Envelope, body Spooled) error {
+	r := &acceptReq{env: env, spool: &body}
+	if err := s.accept(ctx, r); err != nil {
+		return fmt.Errorf("store: accept message from <%s>: %w", env.From, err)
+	}
+	return nil
+}
+
+func (s *Store) accept(ctx context.Context, r *acceptReq) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &acceptReq{ctx: ctx, env: env, body: body, now: s.unix(), done: make(chan error, 1)}
+	r.ctx, r.now, r.done = ctx, s.unix(), make(chan error, 1)
 	select {
 	case s.accepts <- r:
 	case <-s.quit:
@@ -55,11 +76,44 @@ func (s *Store) accept(ctx context.Context, env Envelope, body []byte) error {
 
 // acceptReq is one Accept call handed to the committer.
 type acceptReq struct {
-	ctx  context.Context
-	env  Envelope
-	body []byte
-	now  int64
-	done chan error // buffered: the committer never blocks on an answer
+	ctx   context.Context
+	env   Envelope
+	body  []byte
+	spool *Spooled // instead of body, for AcceptSpooled
+	now   int64
+	done  chan error // buffered: the committer never blocks on an answer
+}
+
+func (r *acceptReq) size() int {
+	if r.spool != nil {
+		return len(r.spool.Head) + int(r.spool.Size)
+	}
+	return len(r.body)
+}
+
+// copies returns the bodies for the local INBOXes (with env.LocalPrefix)
+// and for the queue. A spooled body is read from its file here, into one
+// buffer that serves both.
+func (r *acceptReq) copies() (local, remote []byte, err error) {
+	prefix := r.env.LocalPrefix
+	if len(r.env.Local) == 0 {
+		prefix = nil
+	}
+	if r.spool == nil {
+		if len(prefix) == 0 {
+			return r.body, r.body, nil
+		}
+		local = make([]byte, 0, len(prefix)+len(r.body))
+		return append(append(local, prefix...), r.body...), r.body, nil
+	}
+	sp := r.spool
+	buf := make([]byte, len(prefix)+len(sp.Head)+int(sp.Size))
+	n := copy(buf, prefix)
+	n += copy(buf[n:], sp.Head)
+	if _, err := sp.File.ReadAt(buf[n:], 0); err != nil {
+		return nil, nil, fmt.Errorf("read spooled body: %w", err)
+	}
+	return buf, buf[len(prefix):], nil
 }
 
 // A batch is as many waiting Accept calls as there are, within limits
@@ -82,13 +136,13 @@ func (s *Store) commitLoop() {
 		case <-s.quit:
 			return
 		}
-		batch, size := []*acceptReq{first}, len(first.body)
+		batch, size := []*acceptReq{first}, first.size()
 	gather:
 		for len(batch) < maxBatch && size < maxBatchBytes {
 			select {
 			case r := <-s.accepts:
 				batch = append(batch, r)
-				size += len(r.body)
+				size += r.size()
 			default:
 				break gather
 			}
@@ -156,7 +210,11 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		return err
 	}
 	for _, r := range batch {
-		if err := deliverTx(tx, r.env, r.body, r.now); err != nil {
+		local, remote, err := r.copies()
+		if err == nil {
+			err = deliverTx(tx, r.env, local, remote, r.now)
+		}
+		if err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -170,20 +228,16 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 	return tx.Commit()
 }
 
-// deliverTx writes one message to the local INBOXes and the queue.
-func deliverTx(tx *sql.Tx, env Envelope, body []byte, now int64) error {
-	local := body
-	if len(env.LocalPrefix) > 0 && len(env.Local) > 0 {
-		local = make([]byte, 0, len(env.LocalPrefix)+len(body))
-		local = append(append(local, env.LocalPrefix...), body...)
-	}
+// deliverTx writes one message to the local INBOXes (local: the body
+// with env.LocalPrefix) and the queue (remote).
+func deliverTx(tx *sql.Tx, env Envelope, local, remote []byte, now int64) error {
 	for _, uid := range env.Local {
 		if err := deliverInboxTx(tx, uid, now, local); err != nil {
 			return fmt.Errorf("deliver to user #%d: %w", uid, err)
 		}
 	}
 	if len(env.Remote) > 0 {
-		if err := enqueueTx(tx, env, body, now); err != nil {
+		if err := enqueueTx(tx, env, remote, now); err != nil {
 			return err
 		}
 	}

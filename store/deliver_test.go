@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -163,5 +166,49 @@ func TestAcceptAfterClose(t *testing.T) {
 	}
 	if err := s.Accept(context.Background(), Envelope{Local: []int64{u.ID}}, []byte("x\r\n")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("err = %v, want ErrClosed", err)
+	}
+}
+
+// TestAcceptSpooled stores a body held in a file: the INBOX copy has the
+// local prefix, the queued copy not, and both have the head and the whole
+// file, byte for byte.
+func TestAcceptSpooled(t *testing.T) {
+	s := openTest(t)
+	u := seed(t, s)
+	ctx := context.Background()
+	content := bytes.Repeat([]byte("0123456789abcdef\r\n"), 200_000) // 3.6 MB
+	f, err := os.CreateTemp(t.TempDir(), "spool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// More in the file than Size: only Size bytes belong to the message.
+	if _, err := f.Write(append(slices.Clone(content), "trailing"...)); err != nil {
+		t.Fatal(err)
+	}
+	env := Envelope{From: "s@far.test", Local: []int64{u.ID}, Remote: []string{"b@remote.test"},
+		LocalPrefix: []byte("Return-Path: <s@far.test>\r\n")}
+	head := []byte("Received: test\r\n")
+	if err := s.AcceptSpooled(ctx, env, Spooled{Head: head, File: f, Size: int64(len(content))}); err != nil {
+		t.Fatal(err)
+	}
+	want := string(head) + string(content)
+	got, err := s.MessageBody(ctx, inbox(t, s, u.ID).ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(env.LocalPrefix)+want {
+		t.Fatalf("INBOX copy: %d bytes, want %d", len(got), len(env.LocalPrefix)+len(want))
+	}
+	q, err := s.QueuedMessages(ctx)
+	if err != nil || len(q) != 1 {
+		t.Fatalf("queue: %v %v", q, err)
+	}
+	got, err = s.QueueBody(ctx, q[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatalf("queued copy: %d bytes, want %d", len(got), len(want))
 	}
 }

@@ -90,6 +90,11 @@ func (s *Store) MessagesIn(ctx context.Context, mailboxID int64, uids []uint32) 
 // whose flags do not change is not written (so no change is logged).
 func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if op != FlagsDel {
+			if err := s.checkKeywordsTx(tx, mailboxID, flags); err != nil {
+				return err
+			}
+		}
 		get, err := tx.Prepare(`SELECT flags FROM messages WHERE mailbox_id = ? AND uid = ?`)
 		if err != nil {
 			return err
@@ -170,8 +175,10 @@ func applyFlags(cur []string, op FlagOp, flags []string) []string {
 func (s *Store) CopyMessages(ctx context.Context, src int64, uids []uint32, dst int64) (from, to []uint32, err error) {
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		from, to, err = copyTx(tx, src, uids, dst)
-		return err
+		if from, to, err = copyTx(tx, src, uids, dst); err != nil {
+			return err
+		}
+		return s.checkQuotaTx(tx, dst)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: copy from mailbox #%d to #%d: %w", src, dst, err)
@@ -277,7 +284,10 @@ func (s *Store) RenameMailbox(ctx context.Context, userID int64, old, newName st
 			return err
 		}
 		if old == "INBOX" {
-			return renameInboxTx(tx, userID, id, newName)
+			if err := renameInboxTx(tx, userID, id, newName); err != nil {
+				return err
+			}
+			return s.checkMailboxesTx(tx, userID)
 		}
 		_, err = tx.Exec(`UPDATE mailboxes SET name = ? || CAST(substr(CAST(name AS BLOB), ?) AS TEXT)
 			WHERE user_id = ? AND (name = ? OR substr(CAST(name AS BLOB), 1, ?) = CAST(? AS BLOB))`,

@@ -49,8 +49,10 @@ func (s *Store) CreateMailbox(ctx context.Context, userID int64, name, specialUs
 	var id int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		id, err = createMailboxTx(tx, userID, name, specialUse)
-		return err
+		if id, err = createMailboxTx(tx, userID, name, specialUse); err != nil {
+			return err
+		}
+		return s.checkMailboxesTx(tx, userID)
 	})
 	if err != nil {
 		return Mailbox{}, fmt.Errorf("store: %w", err)

@@ -72,13 +72,39 @@ func (s *Store) MessageBody(ctx context.Context, mailboxID int64, uid uint32) ([
 	return b, nil
 }
 
+// MessageWithBody returns a message's metadata and its raw text, read by
+// one statement, so both come from the same snapshot: a message expunged
+// meanwhile is ErrNotFound, never a row without its text.
+func (s *Store) MessageWithBody(ctx context.Context, mailboxID int64, uid uint32) (Message, []byte, error) {
+	var b []byte
+	var m Message
+	var flags string
+	var date int64
+	err := s.r.QueryRowContext(ctx, `SELECT `+messageCols+`, body FROM messages WHERE mailbox_id = ? AND uid = ?`,
+		mailboxID, uid).Scan(&m.ID, &m.MailboxID, &m.UID, &flags, &date, &m.Size, &b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, nil, fmt.Errorf("store: message %d/%d: %w", mailboxID, uid, ErrNotFound)
+	}
+	if err != nil {
+		return m, nil, fmt.Errorf("store: message %d/%d: %w", mailboxID, uid, err)
+	}
+	m.Flags = splitFlags(flags)
+	m.InternalDate = time.Unix(date, 0)
+	return m, b, nil
+}
+
 // Append adds a message to a mailbox and returns its UID.
 func (s *Store) Append(ctx context.Context, mailboxID int64, flags []string, date time.Time, body []byte) (uint32, error) {
 	var uid uint32
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.checkKeywordsTx(tx, mailboxID, flags); err != nil {
+			return err
+		}
 		var err error
-		uid, err = insertMessageTx(tx, mailboxID, joinFlags(flags), date.Unix(), body)
-		return err
+		if uid, err = insertMessageTx(tx, mailboxID, joinFlags(flags), date.Unix(), body); err != nil {
+			return err
+		}
+		return s.checkQuotaTx(tx, mailboxID)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: append to mailbox #%d: %w", mailboxID, err)
@@ -126,4 +152,56 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) err
 		return fmt.Errorf("store: expunge from mailbox #%d: %w", mailboxID, err)
 	}
 	return nil
+}
+
+// ExpungeDeleted deletes those of the given UIDs that carry \Deleted. The
+// write transaction checks the flag again, so a concurrent STORE -FLAGS
+// (\Deleted) that committed first keeps its message. A first read picks
+// the candidates, so an EXPUNGE with nothing to do takes no write lock.
+// uids must be ascending. It returns the UIDs deleted.
+func (s *Store) ExpungeDeleted(ctx context.Context, mailboxID int64, uids []uint32) ([]uint32, error) {
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	msgs, err := s.MessagesIn(ctx, mailboxID, uids)
+	if err != nil {
+		return nil, err
+	}
+	var cand []uint32
+	for _, m := range msgs {
+		for _, f := range m.Flags {
+			if f == `\Deleted` {
+				cand = append(cand, m.UID)
+				break
+			}
+		}
+	}
+	if len(cand) == 0 {
+		return nil, nil
+	}
+	uids = cand
+	var gone []uint32
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		gone = gone[:0]
+		st, err := tx.Prepare(`DELETE FROM messages WHERE mailbox_id = ? AND uid = ?
+			AND instr(' ' || flags || ' ', ' \Deleted ') > 0`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, uid := range uids {
+			res, err := st.Exec(mailboxID, uid)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				gone = append(gone, uid)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: expunge from mailbox #%d: %w", mailboxID, err)
+	}
+	return gone, nil
 }

@@ -55,6 +55,7 @@ type Store struct {
 	committer sync.WaitGroup
 	closeOnce sync.Once
 	onBatch   func(n int) // test hook: called with each batch's size
+	limits    Limits      // see quota.go
 }
 
 // Option configures Open.

@@ -984,10 +984,21 @@ func (c *Conn) handleData(arg string) {
 	}
 
 	r := newDataReader(c)
-	code, enhancedCode, msg := dataErrorToStatus(c.Session().Data(r))
+	err := c.Session().Data(r)
+	code, enhancedCode, msg := dataErrorToStatus(err)
+	// mailsuite: a message refused before its end (too large) is
+	// answered at once, so a client that reads while it sends can stop
+	// instead of sending the rest; the rest is still read to the end of
+	// data, after which the client expects this one reply.
+	early := err != nil && !r.ended
+	if early {
+		c.writeResponse(code, enhancedCode, msg)
+	}
 	r.limited = false
 	io.Copy(ioutil.Discard, r) // Make sure all the data has been consumed
-	c.writeResponse(code, enhancedCode, msg)
+	if !early {
+		c.writeResponse(code, enhancedCode, msg)
+	}
 }
 
 func (c *Conn) handleBdat(arg string) {

@@ -53,6 +53,9 @@ type dataReader struct {
 
 	limited bool
 	n       int64 // Maximum bytes remaining
+
+	// mailsuite: ended is set once the end-of-data line was read.
+	ended bool
 }
 
 func newDataReader(c *Conn) *dataReader {
@@ -122,13 +125,24 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 				r.state = stateEOF
 				continue
 			}
-			r.state = stateData
+			// mailsuite: ".\r" not followed by "\n" is data: the
+			// dot was a stuffing dot, the CR is passed on (upstream
+			// dropped it), so the backend sees the bare CR and can
+			// refuse the message. c is read again after it.
+			r.r.UnreadByte() // cannot fail right after ReadByte
+			c = '\r'
+			r.state = stateCR
 		case stateCR:
 			if c == '\n' {
 				r.state = stateBeginLine
 				break
 			}
-			r.state = stateData
+			// mailsuite: a CR after a CR may still start the CRLF
+			// that ends the line (upstream went back to the middle of
+			// a line, so "\r\r\n.\r\n" was not the end of data).
+			if c != '\r' {
+				r.state = stateData
+			}
 		case stateData:
 			if c == '\r' {
 				r.state = stateCR
@@ -139,6 +153,7 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 	}
 	if err == nil && r.state == stateEOF {
 		err = io.EOF
+		r.ended = true
 	}
 
 	if r.limited {

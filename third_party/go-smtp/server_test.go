@@ -1817,3 +1817,76 @@ func TestServerMTPRIORITY(t *testing.T) {
 		t.Fatal("Incorrect MtPriority parameter value:", fmt.Sprintf("expected %d, got %d", expectedPriority, *priority))
 	}
 }
+
+// mailsuite: a CR before the CRLF of the end-of-data line, and ".\r" not
+// followed by LF, reach the backend as they were sent (the backend decides
+// on bare CRs), and the session stays in step.
+func TestServer_endOfDataCR(t *testing.T) {
+	cases := []struct {
+		name     string
+		data     string
+		expected string
+	}{
+		{"<CR><CR><LF>.<CR><LF>", "x\r\r\n.\r\n", "x\r\r\n"},
+		{"<CR><LF>.<CR>X", "x\r\n.\rX\r\n.\r\n", "x\r\n\rX\r\n"},
+		{"<CR><LF>.<CR><CR><LF>", "x\r\n.\r\r\n.\r\n", "x\r\n\r\r\n"},
+		{"<CR><CR><CR><LF>.<CR><LF>", "x\r\r\r\n.\r\n", "x\r\r\r\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			be, s, c, scanner := testServerAuthenticated(t)
+			defer s.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+
+			io.WriteString(c, "MAIL FROM:<root@nsa.gov>\r\n")
+			scanner.Scan()
+			io.WriteString(c, "RCPT TO:<root@gchq.gov.uk>\r\n")
+			scanner.Scan()
+			io.WriteString(c, "DATA\r\n")
+			scanner.Scan()
+			io.WriteString(c, tc.data)
+			scanner.Scan()
+			if !strings.HasPrefix(scanner.Text(), "250 ") {
+				t.Fatal("Invalid DATA response:", scanner.Text())
+			}
+			io.WriteString(c, "QUIT\r\n")
+			scanner.Scan()
+			if !strings.HasPrefix(scanner.Text(), "221 ") {
+				t.Fatal("Invalid QUIT response:", scanner.Text())
+			}
+			if len(be.messages) != 1 {
+				t.Fatal("Invalid number of sent messages:", len(be.messages))
+			}
+			if got := string(be.messages[0].Data); got != tc.expected {
+				t.Fatalf("Invalid mail data: %q, want %q", got, tc.expected)
+			}
+		})
+	}
+}
+
+// mailsuite: a message over MaxMessageBytes is answered as soon as the
+// limit is passed, before the end of data; the end of data gets no second
+// reply.
+func TestServer_tooBigAnsweredEarly(t *testing.T) {
+	_, s, c, scanner := testServerAuthenticated(t)
+	defer s.Close()
+	s.MaxMessageBytes = 50
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+
+	io.WriteString(c, "MAIL FROM:<root@nsa.gov>\r\n")
+	scanner.Scan()
+	io.WriteString(c, "RCPT TO:<root@gchq.gov.uk>\r\n")
+	scanner.Scan()
+	io.WriteString(c, "DATA\r\n")
+	scanner.Scan()
+	io.WriteString(c, strings.Repeat("x", 100)+"\r\n")
+	scanner.Scan()
+	if !strings.HasPrefix(scanner.Text(), "552 ") {
+		t.Fatal("Invalid response before the end of data:", scanner.Text())
+	}
+	io.WriteString(c, "more\r\n.\r\nNOOP\r\n")
+	scanner.Scan()
+	if !strings.HasPrefix(scanner.Text(), "250 ") {
+		t.Fatal("Invalid NOOP response:", scanner.Text())
+	}
+}

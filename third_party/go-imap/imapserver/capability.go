@@ -99,6 +99,8 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapQResync,
 		})
 
+		caps = append(caps, c.quotaCaps(available)...) // mailsuite: QUOTA, see quota.go
+
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
 			caps = append(caps, imap.Cap(fmt.Sprintf("APPENDLIMIT=%d", limit)))

@@ -47,6 +47,10 @@ type Conn struct {
 	state   imap.ConnState
 	session Session
 
+	// mailsuite: whether the selected mailbox was opened by EXAMINE, so a
+	// FLAGS update is followed by the right PERMANENTFLAGS.
+	readOnly bool
+
 	// mailsuite: active is when the last command that makes progress
 	// completed; the session is logged out at active + Autologout.
 	active time.Time
@@ -322,6 +326,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleMove(dec, numKind)
 	case "SEARCH", "UID SEARCH":
 		err = c.handleSearch(tag, dec, numKind)
+	case "GETQUOTAROOT", "GETQUOTA", "SETQUOTA": // mailsuite: QUOTA, see quota.go
+		err = c.handleQuota(name, dec)
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to
@@ -661,8 +667,19 @@ func (w *UpdateWriter) WriteNumRecent(n uint32) error {
 }
 
 // WriteMailboxFlags writes a FLAGS response.
+//
+// mailsuite: followed by PERMANENTFLAGS (the flags and \* in a read-write
+// mailbox, none in a read-only one), so a keyword new to the mailbox is
+// announced as settable before any FETCH uses it (RFC 3501 7.1, 7.2.6).
 func (w *UpdateWriter) WriteMailboxFlags(flags []imap.Flag) error {
-	return w.conn.writeFlags(flags)
+	if err := w.conn.writeFlags(flags); err != nil {
+		return err
+	}
+	perm := []imap.Flag{}
+	if !w.conn.readOnly {
+		perm = append(append(perm, flags...), imap.FlagWildcard)
+	}
+	return w.conn.writePermanentFlags(perm)
 }
 
 // WriteMessageFlags writes a FETCH response with FLAGS.

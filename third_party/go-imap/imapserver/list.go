@@ -206,7 +206,13 @@ func readListMailbox(dec *imapwire.Decoder) (string, error) {
 			return "", dec.Err()
 		}
 	}
-	return utf7.Decode(mailbox)
+	// mailsuite: a pattern that is not valid modified UTF-7 (such as one
+	// holding "&'") is matched as it is, as Dovecot does, instead of
+	// failing the command with SERVERBUG.
+	if dec, err := utf7.Decode(mailbox); err == nil {
+		return dec, nil
+	}
+	return mailbox, nil
 }
 
 func isListChar(ch byte) bool {

@@ -86,6 +86,7 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 	}
 
 	c.state = imap.ConnStateSelected
+	c.readOnly = readOnly // mailsuite: see Conn.readOnly
 	// TODO: forbid write commands in read-only mode
 	if options.QResync != nil { // mailsuite: RFC 7162 3.2.5
 		if err := c.resyncSelected(options.QResync); err != nil {
