@@ -53,12 +53,12 @@ type Authenticator struct {
 // "auth failed" line and returns ErrAuthFailed or ErrThrottled. The
 // password is never logged.
 func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, password string) (store.Credential, error) {
-	att, err := a.Store.ReserveAttempt(ctx, ip, login, throttleLimits)
+	att, err := a.reserve(ctx, ip, login)
 	switch {
 	case errors.Is(err, store.ErrThrottledIP):
 		LogAuthThrottled(a.Log, string(svc), ip, login, "address limit")
 		return store.Credential{}, ErrThrottled
-	case errors.Is(err, store.ErrThrottledAccount):
+	case errors.Is(err, store.ErrThrottledAccount), errors.Is(err, store.ErrAttemptsPending):
 		LogAuthThrottled(a.Log, string(svc), ip, login, "account limit")
 		return store.Credential{}, ErrThrottled
 	case err != nil:
@@ -68,19 +68,19 @@ func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, passw
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		DummyCheck(password)
-		return store.Credential{}, a.fail(svc, ip, login, "unknown user")
+		return store.Credential{}, a.fail(ctx, att, svc, ip, login, "unknown user")
 	case err != nil:
 		return store.Credential{}, fmt.Errorf("auth: %w", err)
 	}
 	now := a.Store.Now()
 	if !a.cache.ok(cred.Name, cred.Hash, password, now) {
 		if !CheckPassword(cred.Hash, password) {
-			return store.Credential{}, a.fail(svc, ip, login, "bad password")
+			return store.Credential{}, a.fail(ctx, att, svc, ip, login, "bad password")
 		}
 		a.cache.put(cred.Name, cred.Hash, password, now)
 	}
 	if cred.Kind == store.CredDomain && svc != ServiceSMTP {
-		return store.Credential{}, a.fail(svc, ip, login, "domain credential is for SMTP only")
+		return store.Credential{}, a.fail(ctx, att, svc, ip, login, "domain credential is for SMTP only")
 	}
 	// Should this write fail, the attempt merely keeps counting as a
 	// failure for a minute: the login itself stands.
@@ -91,11 +91,36 @@ func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, passw
 	return cred, nil
 }
 
-// fail logs a failed login. The store already counts it: the attempt
-// ReserveAttempt recorded stays a failure.
-func (a *Authenticator) fail(svc Service, ip, login, reason string) error {
+// fail logs a failed login and settles its attempt as a failure.
+func (a *Authenticator) fail(ctx context.Context, att store.Attempt, svc Service, ip, login, reason string) error {
 	LogAuthFailure(a.Log, string(svc), ip, login, reason)
+	if err := a.Store.AttemptFailed(ctx, att); err != nil {
+		a.Log.Error("record failed login", "ip", ip, "err", err)
+	}
 	return ErrAuthFailed
+}
+
+// pendingWait bounds how long a login waits for others in progress (a
+// client opening several connections at once, all with the right
+// password) to settle before it is refused.
+const pendingWait = 3 * time.Second
+
+// reserve is ReserveAttempt that waits, a little at a time, while only
+// attempts in progress stand between it and the limit: they may succeed
+// and leave the count.
+func (a *Authenticator) reserve(ctx context.Context, ip, login string) (store.Attempt, error) {
+	deadline := time.Now().Add(pendingWait)
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+		att, err := a.Store.ReserveAttempt(ctx, ip, login, throttleLimits)
+		if !errors.Is(err, store.ErrAttemptsPending) || time.Now().Add(pause).After(deadline) {
+			return att, err
+		}
+		select {
+		case <-ctx.Done():
+			return att, err
+		case <-time.After(pause):
+		}
+	}
 }
 
 // Recheck tells whether a credential accepted earlier in a session still

@@ -147,7 +147,7 @@ func TestAuthLoginCache(t *testing.T) {
 }
 
 // TestAuthParallelGuesses: 100 attempts at once for one account from one
-// IP, one of them with the right password. At most the account's limit
+// IP, all wrong. At most the account's limit
 // reach a password check; the others are refused unchecked, logged as
 // "auth throttled".
 func TestAuthParallelGuesses(t *testing.T) {
@@ -160,9 +160,6 @@ func TestAuthParallelGuesses(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			pass := fmt.Sprintf("guess%d", i)
-			if i == 50 {
-				pass = "secret"
-			}
 			a.Check(context.Background(), ServiceIMAP, "192.0.2.1", "a@example.com", pass)
 		}()
 	}
@@ -272,5 +269,28 @@ func TestShortStoredPasswordLogsIn(t *testing.T) {
 	a, _, _ := authFixture(t) // a@example.com's password is "secret"
 	if _, err := a.Check(context.Background(), ServiceIMAP, "192.0.2.1", "a@example.com", "secret"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAuthParallelRightPassword: a client opening more connections at
+// once than the account's limit, all with the right password, from an
+// address never seen before, gets every one of them in: attempts in
+// progress make the others wait, not fail.
+func TestAuthParallelRightPassword(t *testing.T) {
+	a, _, _ := authFixture(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 2*MaxFailuresPerAccount)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = a.Check(context.Background(), ServiceIMAP, "192.0.2.1", "a@example.com", "secret")
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("login %d: %v", i, err)
+		}
 	}
 }

@@ -287,7 +287,7 @@ func helperReserve(s *Store) (*helperResult, error) {
 		switch {
 		case err == nil:
 			res.Failures++
-		case !errors.Is(err, ErrThrottledAccount) && !errors.Is(err, ErrThrottledIP):
+		case !errors.Is(err, ErrThrottledAccount) && !errors.Is(err, ErrThrottledIP) && !errors.Is(err, ErrAttemptsPending):
 			return nil, err
 		}
 	}

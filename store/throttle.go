@@ -25,10 +25,13 @@ type ThrottleLimits struct {
 	KnownFor time.Duration
 }
 
-// Refusals of ReserveAttempt. Neither checked a password.
+// Refusals of ReserveAttempt. None checked a password.
 var (
 	ErrThrottledIP      = errors.New("too many failed logins from this address")
 	ErrThrottledAccount = errors.New("too many failed logins for this account")
+	// ErrAttemptsPending: the limit is reached only by attempts whose
+	// check has not ended yet; the caller may try again shortly.
+	ErrAttemptsPending = errors.New("too many logins in progress")
 )
 
 // Attempt is a login attempt that ReserveAttempt counted. Until
@@ -91,15 +94,16 @@ func (s *Store) ReserveAttempt(ctx context.Context, ip, login string, lim Thrott
 	now := s.unix()
 	since := now - int64(lim.Window/time.Second)
 	err := s.writeLazy(ctx, func(tx *sql.Tx) error {
-		var ipN, acctN int
-		if err := tx.QueryRow(`SELECT
-			(SELECT count(*) FROM auth_failures WHERE key = ? AND at >= ?),
-			(SELECT count(*) FROM auth_failures WHERE key = ? AND at >= ?)`,
-			"ip:"+a.ip, since, "acct:"+a.account, since).Scan(&ipN, &acctN); err != nil {
-			return fmt.Errorf("store: count auth failures: %w", err)
+		ipN, ipPending, err := countTx(tx, "ip:"+a.ip, since)
+		if err != nil {
+			return err
+		}
+		acctN, acctPending, err := countTx(tx, "acct:"+a.account, since)
+		if err != nil {
+			return err
 		}
 		if ipN >= lim.PerIP {
-			return ErrThrottledIP
+			return refusal(ipN-ipPending < lim.PerIP, ErrThrottledIP)
 		}
 		if acctN >= lim.PerAccount {
 			owner, err := isOwnerTx(tx, a, ip, now)
@@ -107,11 +111,11 @@ func (s *Store) ReserveAttempt(ctx context.Context, ip, login string, lim Thrott
 				return err
 			}
 			if !owner {
-				return ErrThrottledAccount
+				return refusal(acctN-acctPending < lim.PerAccount, ErrThrottledAccount)
 			}
 		}
 		for i, key := range []string{"ip:" + a.ip, "acct:" + a.account} {
-			res, err := tx.Exec(`INSERT INTO auth_failures (key, at) VALUES (?, ?)`, key, now)
+			res, err := tx.Exec(`INSERT INTO auth_failures (key, at, pending) VALUES (?, ?, 1)`, key, now)
 			if err != nil {
 				return fmt.Errorf("store: record login attempt: %w", err)
 			}
@@ -123,6 +127,39 @@ func (s *Store) ReserveAttempt(ctx context.Context, ip, login string, lim Thrott
 		return nil
 	})
 	return a, err
+}
+
+// countTx counts the attempts of key since the given time, and how many
+// of them are still pending.
+func countTx(tx *sql.Tx, key string, since int64) (n, pending int, err error) {
+	err = tx.QueryRow(`SELECT count(*), coalesce(sum(pending), 0) FROM auth_failures WHERE key = ? AND at >= ?`,
+		key, since).Scan(&n, &pending)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: count auth failures: %w", err)
+	}
+	return n, pending, nil
+}
+
+// refusal is ErrAttemptsPending when attempts in progress make up the
+// difference (they may yet succeed and leave the count), else throttled.
+func refusal(pendingOnly bool, throttled error) error {
+	if pendingOnly {
+		return ErrAttemptsPending
+	}
+	return throttled
+}
+
+// AttemptFailed marks an attempt whose password was wrong as a settled
+// failure. Until then it counts as one too, but as one that may still
+// turn out right (see ErrAttemptsPending).
+func (s *Store) AttemptFailed(ctx context.Context, a Attempt) error {
+	return s.writeLazy(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE auth_failures SET pending = 0 WHERE rowid IN (?, ?)`, a.rows[0], a.rows[1])
+		if err != nil {
+			return fmt.Errorf("store: record failed login: %w", err)
+		}
+		return nil
+	})
 }
 
 // isOwnerTx reports whether the attempt's address is a known device of

@@ -11,6 +11,15 @@ import (
 
 var testLimits = ThrottleLimits{Window: time.Minute, PerIP: 10, PerAccount: 5, KnownFor: 30 * 24 * time.Hour}
 
+// failAttempt records a settled failed login, as a wrong password does.
+func failAttempt(s *Store, ip, login string) error {
+	a, err := s.ReserveAttempt(context.Background(), ip, login, testLimits)
+	if err != nil {
+		return err
+	}
+	return s.AttemptFailed(context.Background(), a)
+}
+
 func TestThrottleCounts(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
@@ -46,7 +55,7 @@ func TestReserveAttemptParallel(t *testing.T) {
 			switch {
 			case err == nil:
 				passed++
-			case errors.Is(err, ErrThrottledAccount):
+			case errors.Is(err, ErrAttemptsPending), errors.Is(err, ErrThrottledAccount):
 				refused++
 			default:
 				t.Error(err)
@@ -67,7 +76,7 @@ func TestThrottleCanonicalKeys(t *testing.T) {
 	spellings := []string{"carol@example.test.", " carol@example.test", "CAROL@EXAMPLE.TEST",
 		"carol@ｅｘａｍｐｌｅ.test", "Carol@Example.Test "}
 	for i, login := range spellings {
-		if _, err := s.ReserveAttempt(ctx, "10.0.0.1", login, testLimits); err != nil {
+		if err := failAttempt(s, "10.0.0.1", login); err != nil {
 			t.Fatalf("attempt %d (%q): %v", i, login, err)
 		}
 	}
@@ -76,7 +85,7 @@ func TestThrottleCanonicalKeys(t *testing.T) {
 	}
 	for i := 0; i < testLimits.PerIP; i++ {
 		ip := fmt.Sprintf("2001:db8:1:2::%x", i+1)
-		if _, err := s.ReserveAttempt(ctx, ip, fmt.Sprintf("u%d@example.test", i), testLimits); err != nil {
+		if err := failAttempt(s, ip, fmt.Sprintf("u%d@example.test", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,7 +119,7 @@ func TestThrottleOwnerExempt(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < testLimits.PerAccount; i++ {
-		s.ReserveAttempt(ctx, "198.51.100."+string(rune('1'+i)), "a@example.com", testLimits)
+		failAttempt(s, "198.51.100."+string(rune('1'+i)), "a@example.com")
 	}
 	if _, err := s.ReserveAttempt(ctx, "198.51.100.100", "a@example.com", testLimits); !errors.Is(err, ErrThrottledAccount) {
 		t.Fatalf("a stranger: %v, want ErrThrottledAccount", err)
@@ -132,7 +141,7 @@ func TestThrottleOwnerExempt(t *testing.T) {
 	s.AttemptSucceeded(ctx, a)
 	c.t = c.t.Add(testLimits.KnownFor + time.Hour)
 	for i := 0; i < testLimits.PerAccount; i++ {
-		s.ReserveAttempt(ctx, "198.51.100."+string(rune('1'+i)), "b@example.com", testLimits)
+		failAttempt(s, "198.51.100."+string(rune('1'+i)), "b@example.com")
 	}
 	if _, err := s.ReserveAttempt(ctx, "192.0.2.3", "b@example.com", testLimits); !errors.Is(err, ErrThrottledAccount) {
 		t.Fatalf("device known long ago: %v, want ErrThrottledAccount", err)
@@ -184,5 +193,35 @@ func TestWriteLazyKeepsWriterDurable(t *testing.T) {
 	var mode int
 	if err := s.w.QueryRow(`PRAGMA synchronous`).Scan(&mode); err != nil || mode != 2 {
 		t.Fatalf("writer synchronous = %d, %v; want 2 (FULL)", mode, err)
+	}
+}
+
+// TestPendingAttempts: while the limit is reached only by attempts in
+// progress, a further one is told to wait (ErrAttemptsPending), not
+// refused; once they succeed it passes, once they fail it is refused.
+func TestPendingAttempts(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	var inFlight []Attempt
+	for i := 0; i < testLimits.PerAccount; i++ {
+		a, err := s.ReserveAttempt(ctx, "192.0.2.1", "a@example.com", testLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inFlight = append(inFlight, a)
+	}
+	if _, err := s.ReserveAttempt(ctx, "192.0.2.1", "a@example.com", testLimits); !errors.Is(err, ErrAttemptsPending) {
+		t.Fatalf("with %d in flight: %v, want ErrAttemptsPending", len(inFlight), err)
+	}
+	s.AttemptSucceeded(ctx, inFlight[0])
+	a, err := s.ReserveAttempt(ctx, "192.0.2.1", "a@example.com", testLimits)
+	if err != nil {
+		t.Fatalf("after one succeeded: %v", err)
+	}
+	for _, a := range append(inFlight[1:], a) {
+		s.AttemptFailed(ctx, a)
+	}
+	if _, err := s.ReserveAttempt(ctx, "192.0.2.9", "a@example.com", testLimits); !errors.Is(err, ErrThrottledAccount) {
+		t.Fatalf("after %d failures: %v, want ErrThrottledAccount", testLimits.PerAccount, err)
 	}
 }

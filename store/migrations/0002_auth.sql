@@ -10,3 +10,7 @@ CREATE TABLE known_devices (
     PRIMARY KEY (account, ip)
 );
 CREATE INDEX known_devices_last ON known_devices(last);
+
+-- A login attempt is recorded before its password is checked: pending
+-- until the check says it failed (0) or deletes the row (success).
+ALTER TABLE auth_failures ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
