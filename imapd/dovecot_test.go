@@ -279,7 +279,7 @@ var (
 // changes), the pattern must not: a number is named by the order it first
 // appeared in, $M1, $M2, ..., and a script names it the same way in a
 // command ("CHANGEDSINCE $M1"), sent as this server's number; $V is sent
-// as the last UIDVALIDITY seen. A server whose values run backwards, or
+// as the last UIDVALIDITY seen. A server that reports a stale value, or
 // that reuses a value for another change, shows a different pattern.
 type modSeqNames struct {
 	names  map[string]string // number -> $Mn
