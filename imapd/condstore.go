@@ -305,7 +305,7 @@ func (s *session) storeModSeq(w *imapserver.FetchWriter, numSet imap.NumSet, fla
 		rw := w.CreateMessage(it.seq)
 		rw.WriteUID(imap.UID(it.msg.UID))
 		if !flags.Silent {
-			rw.WriteFlags(imapFlags(it.msg.Flags))
+			rw.WriteFlags(s.sel.withRecent(it.msg.UID, imapFlags(it.msg.Flags)))
 		}
 		rw.WriteModSeq(it.msg.ModSeq)
 		if err := rw.Close(); err != nil {

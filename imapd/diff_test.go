@@ -64,7 +64,7 @@ func literalCmd(prefix string, body []byte) string {
 
 func TestDifferentialAgainstMemServer(t *testing.T) {
 	e := newEnv(t)
-	ours := runScript(t, e.addr, diffScript, normalize)
+	ours := runScript(t, e.addr, diffScript, normalize, nil)
 
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser(testUser, testPass)
@@ -85,7 +85,7 @@ func TestDifferentialAgainstMemServer(t *testing.T) {
 	}
 	go srv.Serve(ln)
 	defer srv.Close()
-	ref := runScript(t, ln.Addr().String(), diffScript, normalize)
+	ref := runScript(t, ln.Addr().String(), diffScript, normalize, nil)
 
 	for i := range diffScript {
 		if want, ok := memServerBugs[diffScript[i]]; ok {
@@ -102,8 +102,8 @@ func TestDifferentialAgainstMemServer(t *testing.T) {
 
 // runScript runs script on a new connection and returns, per command,
 // its responses, each passed through norm ("" drops a line) and joined
-// with " | ".
-func runScript(t *testing.T, addr string, script []string, norm func(string) string) []string {
+// with " | ". prep, if not nil, rewrites each command before it is sent.
+func runScript(t *testing.T, addr string, script []string, norm, prep func(string) string) []string {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +115,9 @@ func runScript(t *testing.T, addr string, script []string, norm func(string) str
 	out := make([]string, len(script))
 	for i, cmd := range script {
 		tag := fmt.Sprintf("d%d", i)
+		if prep != nil {
+			cmd = prep(cmd)
+		}
 		fmt.Fprintf(c, "%s %s\r\n", tag, cmd)
 		var lines []string
 		for {

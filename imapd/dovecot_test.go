@@ -189,9 +189,11 @@ func TestDifferentialAgainstDovecot(t *testing.T) {
 		t.Run(dc.name, func(t *testing.T) {
 			e := newEnv(t)
 			login := "LOGIN " + testUser + ` "` + testPass + `"`
-			ours := runScript(t, e.addr, append([]string{login}, dc.cmds...), normDovecot)
+			n := newModSeqNames()
+			ours := runScript(t, e.addr, append([]string{login}, dc.cmds...), n.norm, n.prep)
 			login = "LOGIN " + users[i] + ` "` + testPass + `"`
-			ref := runScript(t, dove, append([]string{login}, dc.cmds...), normDovecot)
+			n = newModSeqNames()
+			ref := runScript(t, dove, append([]string{login}, dc.cmds...), n.norm, n.prep)
 			for j, cmd := range dc.cmds {
 				got, want := sortUntagged(ours[j+1]), sortUntagged(ref[j+1])
 				if got != want && got != dc.want[cmd] {
@@ -262,6 +264,67 @@ func normDovecot(l string) string {
 		sort.Strings(f)
 		return m[1] + " (" + strings.Join(f, " ") + ")"
 	})
+}
+
+var (
+	modSeqRE      = regexp.MustCompile(`(MODSEQ \(?)(\d+)`)
+	uidValCodeRE  = regexp.MustCompile(`\[UIDVALIDITY (\d+)\]`)
+	modSeqNameRE  = regexp.MustCompile(`\$M\d+`)
+	uidValNameRE  = regexp.MustCompile(`\$V\b`)
+	modSeqFirstRE = regexp.MustCompile(`^(\* \d+ FETCH \()(MODSEQ \(\d+\)) (.*)\)$`)
+)
+
+// modSeqNames makes one connection's mod-sequences comparable with
+// another server's. The numbers differ (each server counts its own
+// changes), the pattern must not: a number is named by the order it first
+// appeared in, $M1, $M2, ..., and a script names it the same way in a
+// command ("CHANGEDSINCE $M1"), sent as this server's number; $V is sent
+// as the last UIDVALIDITY seen. A server that reports a stale value, or
+// that reuses a value for another change, shows a different pattern.
+type modSeqNames struct {
+	names  map[string]string // number -> $Mn
+	values map[string]string // $Mn -> number
+	uidVal string
+}
+
+func newModSeqNames() *modSeqNames {
+	return &modSeqNames{names: map[string]string{}, values: map[string]string{}}
+}
+
+// norm is normDovecot, then the mod-sequences are named.
+func (n *modSeqNames) norm(l string) string {
+	if m := uidValCodeRE.FindStringSubmatch(l); m != nil {
+		n.uidVal = m[1]
+	}
+	l = normDovecot(l)
+	// Dovecot puts MODSEQ first in a STORE's FETCH, imapd last.
+	l = modSeqFirstRE.ReplaceAllString(l, "$1$3 $2)")
+	return modSeqRE.ReplaceAllStringFunc(l, func(s string) string {
+		m := modSeqRE.FindStringSubmatch(s)
+		name, ok := n.names[m[2]]
+		if !ok {
+			name = fmt.Sprintf("$M%d", len(n.names)+1)
+			n.names[m[2]] = name
+			n.values[name] = m[2]
+		}
+		return m[1] + name
+	})
+}
+
+// prep puts this server's numbers for the names in a command's first line.
+func (n *modSeqNames) prep(cmd string) string {
+	first, rest, _ := strings.Cut(cmd, "\r\n")
+	first = modSeqNameRE.ReplaceAllStringFunc(first, func(s string) string {
+		if v, ok := n.values[s]; ok {
+			return v
+		}
+		return s // unknown: the server rejects it, on both sides
+	})
+	first = uidValNameRE.ReplaceAllString(first, n.uidVal)
+	if rest == "" && !strings.Contains(cmd, "\r\n") {
+		return first
+	}
+	return first + "\r\n" + rest
 }
 
 // sortUntagged puts a command's untagged answers in order, leaving the

@@ -11,17 +11,19 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/store"
 )
 
 // TestMain doubles as the "other process" of the cross-process tests:
 // with IMAPD_TEST_DELIVER set it delivers one message to a store file the
-// way smtpd does and exits.
+// way smtpd does and exits. Otherwise it runs the tests and removes the
+// daemon binaries they built.
 func TestMain(m *testing.M) {
 	if db := os.Getenv("IMAPD_TEST_DELIVER"); db != "" {
 		os.Exit(deliverFromOtherProcess(db, os.Getenv("IMAPD_TEST_USER")))
 	}
-	os.Exit(m.Run())
+	testutil.Main(m)
 }
 
 func deliverFromOtherProcess(db, user string) int {

@@ -89,13 +89,27 @@ func (s *Store) MessagesIn(ctx context.Context, mailboxID int64, uids []uint32) 
 // canonical spelling (`\Seen`). Messages already gone are skipped; a message
 // whose flags do not change is not written (so no change is logged).
 func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	_, err := s.storeFlags(ctx, mailboxID, uids, op, flags, false, 0)
+	return err
+}
+
+// storeFlags is StoreFlags and, with conditional, StoreFlagsUnchangedSince:
+// a message whose mod-sequence is above unchangedSince is then left as it
+// is and its UID returned among modified. The keyword limit, the test and
+// the change of each message happen in one transaction, so no other
+// writer slips between them.
+func (s *Store) storeFlags(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string,
+	conditional bool, unchangedSince uint64) (modified []uint32, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		modified = nil
 		if op != FlagsDel {
 			if err := s.checkKeywordsTx(tx, mailboxID, flags); err != nil {
 				return err
 			}
 		}
-		get, err := tx.Prepare(`SELECT flags FROM messages WHERE mailbox_id = ? AND uid = ?`)
+		get, err := tx.Prepare(`SELECT m.flags, coalesce(q.modseq, 0) FROM messages m
+			LEFT JOIN message_modseq q ON q.mailbox_id = m.mailbox_id AND q.uid = m.uid
+			WHERE m.mailbox_id = ? AND m.uid = ?`)
 		if err != nil {
 			return err
 		}
@@ -107,12 +121,17 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []uint32, 
 		defer set.Close()
 		for _, uid := range uids {
 			var old string
-			err := get.QueryRow(mailboxID, uid).Scan(&old)
+			var modseq uint64
+			err := get.QueryRow(mailboxID, uid).Scan(&old, &modseq)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
 			if err != nil {
 				return err
+			}
+			if conditional && modseq > unchangedSince {
+				modified = append(modified, uid)
+				continue
 			}
 			nw := joinFlags(applyFlags(splitFlags(old), op, flags))
 			if nw == old {
@@ -125,9 +144,9 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []uint32, 
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: set flags in mailbox #%d: %w", mailboxID, err)
+		return nil, fmt.Errorf("store: set flags in mailbox #%d: %w", mailboxID, err)
 	}
-	return nil
+	return modified, nil
 }
 
 // applyFlags combines cur with flags by op, keeping the first spelling of

@@ -115,49 +115,7 @@ func (s *Store) VanishedSince(ctx context.Context, mailboxID int64, modseq uint6
 
 // StoreFlagsUnchangedSince is StoreFlags for STORE (UNCHANGEDSINCE m): a
 // message whose mod-sequence is above unchangedSince is left as it is and
-// its UID returned among modified. The test and the change of each
-// message happen in one transaction, so no other writer slips between.
+// its UID returned among modified.
 func (s *Store) StoreFlagsUnchangedSince(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) (modified []uint32, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		modified = nil
-		get, err := tx.Prepare(`SELECT m.flags, q.modseq FROM messages m
-			JOIN message_modseq q ON q.mailbox_id = m.mailbox_id AND q.uid = m.uid
-			WHERE m.mailbox_id = ? AND m.uid = ?`)
-		if err != nil {
-			return err
-		}
-		defer get.Close()
-		set, err := tx.Prepare(`UPDATE messages SET flags = ? WHERE mailbox_id = ? AND uid = ?`)
-		if err != nil {
-			return err
-		}
-		defer set.Close()
-		for _, uid := range uids {
-			var old string
-			var modseq uint64
-			err := get.QueryRow(mailboxID, uid).Scan(&old, &modseq)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if modseq > unchangedSince {
-				modified = append(modified, uid)
-				continue
-			}
-			nw := joinFlags(applyFlags(splitFlags(old), op, flags))
-			if nw == old {
-				continue
-			}
-			if _, err := set.Exec(nw, mailboxID, uid); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: conditional store in mailbox #%d: %w", mailboxID, err)
-	}
-	return modified, nil
+	return s.storeFlags(ctx, mailboxID, uids, op, flags, true, unchangedSince)
 }

@@ -251,6 +251,9 @@ func TestKeywordLimit(t *testing.T) {
 	if err := s.StoreFlags(ctx, in.ID, []uint32{1}, FlagsAdd, []string{"k4"}); !errors.Is(err, ErrLimit) {
 		t.Errorf("4th keyword: err = %v, want ErrLimit", err)
 	}
+	if _, err := s.StoreFlagsUnchangedSince(ctx, in.ID, []uint32{1}, FlagsAdd, []string{"k4"}, 1<<62); !errors.Is(err, ErrLimit) {
+		t.Errorf("4th keyword by STORE (UNCHANGEDSINCE): err = %v, want ErrLimit", err)
+	}
 	if err := s.StoreFlags(ctx, in.ID, []uint32{1}, FlagsAdd, []string{`\Flagged`, "k2"}); err != nil {
 		t.Errorf("system flag and a keyword in use at the limit: %v", err)
 	}
