@@ -37,8 +37,9 @@ func NewConnLimiter(lim ConnLimits) *ConnLimiter {
 }
 
 // ClientKey is what a client is counted by: its IPv4 address, or the /64
-// of its IPv6 address. A connection that is not TCP (a pipe in a test) has
-// the zero prefix, one key for all such connections.
+// of its IPv6 address, as the login throttle counts it (store.ClientPrefix).
+// A connection that is not TCP (a pipe in a test) has the zero prefix, one
+// key for all such connections.
 func ClientKey(addr net.Addr) netip.Prefix {
 	tcp, ok := addr.(*net.TCPAddr)
 	if !ok {
@@ -48,13 +49,7 @@ func ClientKey(addr net.Addr) netip.Prefix {
 	if !ok {
 		return netip.Prefix{}
 	}
-	ip = ip.Unmap().WithZone("")
-	bits := 32
-	if ip.Is6() {
-		bits = 64
-	}
-	p, _ := ip.Prefix(bits)
-	return p
+	return store.ClientPrefix(ip)
 }
 
 // Acquire takes a slot for a client and reports whether one was free. The

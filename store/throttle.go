@@ -65,20 +65,31 @@ func accountKey(login string) string {
 	return invalidLogin
 }
 
+// ClientPrefix is what a client address is counted by, in the throttle
+// and in the daemons' connection limits: the IPv4 address, or the IPv6 /64,
+// because one IPv6 client can use every address of its /64.
+func ClientPrefix(a netip.Addr) netip.Prefix {
+	a = a.Unmap().WithZone("")
+	bits := 32
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
 // ClientKey is the throttle key of a client address: the canonical IPv4
-// address, or the IPv6 /64 prefix, because one IPv6 client can use every
-// address of its /64.
+// address, or the IPv6 /64 prefix (see ClientPrefix).
 func ClientKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return ip
 	}
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
+	p := ClientPrefix(a)
+	if p.Addr().Is4() {
+		return p.Addr().String()
 	}
-	return a.String()
+	return p.String()
 }
 
 // ReserveAttempt counts a login attempt of login from ip before its
