@@ -74,7 +74,7 @@ func (s *session) authenticate(user, pass string) {
 		return
 	}
 	if err != nil {
-		s.internal("lock maildrop", err)
+		s.internalFor(cred.Name, "lock maildrop", err)
 		return
 	}
 	drop, err := loadMaildrop(s.ctx, s.srv.store, cred.UserID)
@@ -83,7 +83,7 @@ func (s *session) authenticate(user, pass string) {
 	}
 	if err != nil {
 		lock.unlock()
-		s.internal("open maildrop", err)
+		s.internalFor(cred.Name, "open maildrop", err)
 		return
 	}
 	s.lock, s.drop, s.login, s.cred = lock, drop, cred.Name, cred

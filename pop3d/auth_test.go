@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -107,5 +109,19 @@ func TestSecondLoginRefreshesGrant(t *testing.T) {
 	g2, _ := e.st.LiveGrants(context.Background(), "127.0.0.1")
 	if len(g1) != 1 || len(g2) != 1 || g2[0].Expires.Before(g1[0].Expires) {
 		t.Fatalf("grants %v then %v", g1, g2)
+	}
+}
+
+// TestStoreErrorAfterLoginNamesUser: a failure right after a successful
+// password check (here the maildrop lock cannot be taken) is logged with
+// the user who logged in, so the operator knows whose login failed.
+func TestStoreErrorAfterLoginNamesUser(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing", "locks")
+	e := newEnv(t, withPlaintext, func(s *server) { s.lockDir = missing })
+	c := e.dial()
+	c.cmd("USER "+testUser, "+OK")
+	c.cmd("PASS "+testPass, "-ERR [SYS/TEMP]")
+	if !regexp.MustCompile(`msg="lock maildrop" .*user=` + regexp.QuoteMeta(testUser) + ` `).MatchString(e.logBuf.String()) {
+		t.Errorf("store error not logged with the user:\n%s", e.logBuf)
 	}
 }
