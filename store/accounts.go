@@ -236,18 +236,6 @@ func (s *Store) UserByAddress(ctx context.Context, address string) (User, error)
 	return u, nil
 }
 
-// UserByID looks up a user by id.
-func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("store: user #%d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("store: user #%d: %w", id, err)
-	}
-	return u, nil
-}
-
 // Users lists users, all of them or those of one domain ("" = all).
 func (s *Store) Users(ctx context.Context, domain string) ([]User, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE ? = '' OR domain = ? ORDER BY domain, address`, domain, domain)

@@ -84,7 +84,7 @@ func (s *Store) LiveGrants(ctx context.Context, ip string) ([]Grant, error) {
 	return s.grants(ctx, `WHERE g.ip = ? AND g.expires > ?`, ip, s.unix())
 }
 
-// Grants lists every live grant, soonest expiry last.
+// Grants lists every live grant, ordered by IP address, then user.
 func (s *Store) Grants(ctx context.Context) ([]Grant, error) {
 	return s.grants(ctx, `WHERE g.expires > ?`, s.unix())
 }
