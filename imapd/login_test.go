@@ -68,8 +68,14 @@ func TestLoginDisabledBeforeTLS(t *testing.T) {
 	if len(u) == 0 || !strings.Contains(u[0], "LOGINDISABLED") || !strings.Contains(u[0], "STARTTLS") {
 		t.Fatalf("CAPABILITY = %q", u)
 	}
-	if _, r := tc.cmd("LOGIN %s %q", testUser, testPass); !strings.HasPrefix(r, "NO") {
+	if _, r := tc.cmd("LOGIN %s %q", testUser, testPass); !strings.HasPrefix(r, "NO [PRIVACYREQUIRED]") {
 		t.Fatalf("LOGIN before TLS: %s", r)
+	}
+	// Logged as a refused login, never as the fail2ban-matched "auth failed".
+	logs := e.log.String()
+	if !strings.Contains(logs, `msg="auth refused" proto=imap ip=127.0.0.1 user=`+testUser+` reason="login before TLS"`) ||
+		strings.Contains(logs, "auth failed") {
+		t.Errorf("refusal before TLS not logged as auth refused:\n%s", logs)
 	}
 	// STARTTLS, then login works.
 	c, err := imapclient.DialStartTLS(e.addr, &imapclient.Options{TLSConfig: e.tlsConf})

@@ -40,15 +40,16 @@ type selected struct {
 }
 
 var (
-	_ imapserver.Session             = (*session)(nil)
-	_ imapserver.SessionIMAP4rev2    = (*session)(nil)
-	_ imapserver.SessionNamespace    = (*session)(nil)
-	_ imapserver.SessionMove         = (*session)(nil)
-	_ imapserver.SessionSASL         = (*session)(nil)
-	_ imapserver.SessionAppendLimit  = (*session)(nil)
-	_ imapserver.SessionID           = (*session)(nil)
-	_ imapserver.SessionQuota        = (*session)(nil)
-	_ imapserver.SessionCommandCheck = (*session)(nil)
+	_ imapserver.Session               = (*session)(nil)
+	_ imapserver.SessionIMAP4rev2      = (*session)(nil)
+	_ imapserver.SessionNamespace      = (*session)(nil)
+	_ imapserver.SessionMove           = (*session)(nil)
+	_ imapserver.SessionSASL           = (*session)(nil)
+	_ imapserver.SessionAppendLimit    = (*session)(nil)
+	_ imapserver.SessionID             = (*session)(nil)
+	_ imapserver.SessionQuota          = (*session)(nil)
+	_ imapserver.SessionCommandCheck   = (*session)(nil)
+	_ imapserver.SessionPrivacyRefusal = (*session)(nil)
 )
 
 // opTimeout bounds one store operation of a command.
@@ -101,6 +102,14 @@ func (s *session) Login(username, password string) error {
 	s.login = cred.Name
 	s.cred = cred
 	return nil
+}
+
+// PrivacyRefused logs a LOGIN or AUTHENTICATE refused before TLS, as the
+// other daemons log a refused login; no password was checked, so it is
+// not an "auth failed" line.
+func (s *session) PrivacyRefused(username string) {
+	ip := shared.PeerIP(s.conn.NetConn().RemoteAddr())
+	shared.LogAuthRefused(s.srv.log, string(shared.ServiceIMAP), ip, username, "login before TLS")
 }
 
 var errUnavailable = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,

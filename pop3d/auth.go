@@ -13,14 +13,17 @@ func (s *session) loginAllowed() bool {
 	return s.tls || s.srv.allowPlaintext
 }
 
-// refusePlaintext replies to a login attempt before TLS.
-func (s *session) refusePlaintext() {
+// refusePlaintext replies to a login attempt before TLS, and logs it as
+// a refused login for user (as far as the client named one): no password
+// was checked, so not as "auth failed".
+func (s *session) refusePlaintext(user string) {
+	shared.LogAuthRefused(s.srv.log, string(shared.ServicePOP3), s.ip, user, "login before TLS")
 	s.fail("-ERR [AUTH] plaintext login is disabled, use STLS first")
 }
 
 func (s *session) cmdUSER(c command) bool {
 	if !s.loginAllowed() {
-		s.refusePlaintext()
+		s.refusePlaintext(c.rest)
 		return true
 	}
 	if !s.wantArgs(c, 1, 1) {
@@ -33,7 +36,7 @@ func (s *session) cmdUSER(c command) bool {
 
 func (s *session) cmdPASS(c command) bool {
 	if !s.loginAllowed() {
-		s.refusePlaintext()
+		s.refusePlaintext("")
 		return true
 	}
 	if s.user == "" {

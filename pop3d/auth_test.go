@@ -96,6 +96,12 @@ func TestPlaintextRefusedBeforeTLS(t *testing.T) {
 	c.cmd("USER "+testUser, "-ERR [AUTH]")
 	c.cmd("PASS "+testPass, "-ERR [AUTH]")
 	c.cmd("AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAGNvcnJlY3QgaG9yc2U=", "-ERR [AUTH]")
+	// Logged as refused logins, never as the fail2ban-matched "auth failed".
+	logs := e.logBuf.String()
+	if !strings.Contains(logs, `msg="auth refused" proto=pop3 ip=127.0.0.1 user=`+testUser+` reason="login before TLS"`) ||
+		strings.Count(logs, `msg="auth refused"`) != 3 || strings.Contains(logs, "auth failed") {
+		t.Errorf("logins before TLS not logged as auth refused:\n%s", logs)
+	}
 	c.starttls(e.certPool)
 	c.cmd("USER "+testUser, "+OK")
 	c.cmd("PASS "+testPass, "+OK")

@@ -10,7 +10,7 @@ import (
 // mechanism it lists them, as some old clients expect.
 func (s *session) cmdAUTH(c command) bool {
 	if !s.loginAllowed() {
-		s.refusePlaintext()
+		s.refusePlaintext("")
 		return true
 	}
 	if len(c.args) == 0 {

@@ -72,6 +72,7 @@ func parseLevel(s string) (slog.Level, bool) {
 const (
 	MsgAuthFailed    = "auth failed"
 	MsgAuthThrottled = "auth throttled"
+	MsgAuthRefused   = "auth refused"
 	MsgAuthOK        = "auth ok"
 )
 
@@ -88,6 +89,13 @@ func LogAuthFailure(l *slog.Logger, proto, ip, user, reason string) {
 // "account limit").
 func LogAuthThrottled(l *slog.Logger, proto, ip, user, reason string) {
 	l.Warn(MsgAuthThrottled, "proto", proto, "ip", ip, "user", user, "reason", reason)
+}
+
+// LogAuthRefused logs a login refused before any password check for a
+// reason other than the throttle, such as credentials sent before TLS.
+// fail2ban does not match it: the client guessed nothing.
+func LogAuthRefused(l *slog.Logger, proto, ip, user, reason string) {
+	l.Warn(MsgAuthRefused, "proto", proto, "ip", ip, "user", user, "reason", reason)
 }
 
 // LogAuthSuccess logs a successful login.

@@ -39,11 +39,7 @@ func (c *Conn) handleAuthenticate(tag string, dec *imapwire.Decoder) error {
 		return err
 	}
 	if !c.canAuth() {
-		return &imap.Error{
-			Type: imap.StatusResponseTypeNo,
-			Code: imap.ResponseCodePrivacyRequired,
-			Text: "TLS is required to authenticate",
-		}
+		return c.privacyRefused("") // mailsuite: the session logs the refusal
 	}
 
 	var saslServer sasl.Server

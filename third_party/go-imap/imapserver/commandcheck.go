@@ -30,3 +30,26 @@ func (c *Conn) checkCommand(name string) (ended bool, err error) {
 	}
 	return false, nil
 }
+
+// mailsuite: SessionPrivacyRefusal is told of a LOGIN or AUTHENTICATE
+// refused with PRIVACYREQUIRED (no TLS and InsecureAuth off), so the
+// server can log it as it logs other refused logins. username is the
+// LOGIN name, or "" for AUTHENTICATE (whose credentials were not read).
+type SessionPrivacyRefusal interface {
+	Session
+
+	PrivacyRefused(username string)
+}
+
+// privacyRefused tells the session, if it wants to know, and returns the
+// PRIVACYREQUIRED refusal.
+func (c *Conn) privacyRefused(username string) error {
+	if s, ok := c.session.(SessionPrivacyRefusal); ok {
+		s.PrivacyRefused(username)
+	}
+	return &imap.Error{
+		Type: imap.StatusResponseTypeNo,
+		Code: imap.ResponseCodePrivacyRequired,
+		Text: "TLS is required to authenticate",
+	}
+}

@@ -14,11 +14,7 @@ func (c *Conn) handleLogin(tag string, dec *imapwire.Decoder) error {
 		return err
 	}
 	if !c.canAuth() {
-		return &imap.Error{
-			Type: imap.StatusResponseTypeNo,
-			Code: imap.ResponseCodePrivacyRequired,
-			Text: "TLS is required to authenticate",
-		}
+		return c.privacyRefused(username) // mailsuite: the session logs the refusal
 	}
 	if err := c.session.Login(username, password); err != nil {
 		return err
