@@ -69,9 +69,9 @@ func (s *session) Close() error {
 }
 
 // Login checks the credentials with the shared throttled authenticator and
-// records the relay grant (for a user with SMTP authority) before returning, so the grant exists when the
-// client reads the tagged OK. Hashing and store calls run aside (see
-// stack.go).
+// records the relay grant (for a user with SMTP authority) before
+// returning, so the grant exists when the client reads the tagged OK.
+// Hashing and store calls run aside (see aside.go).
 func (s *session) Login(username, password string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
