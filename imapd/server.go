@@ -41,21 +41,30 @@ var caps = imap.CapSet{
 
 // server is what all sessions of the process share.
 type server struct {
-	ctx          context.Context // ends at shutdown
-	st           *store.Store
-	hub          *hub
-	auth         *shared.Authenticator
-	log          *slog.Logger
-	window       time.Duration // relay grant lifetime
-	appendLimit  uint32
-	failureDelay time.Duration       // pause before answering a failed login
-	limit        *shared.ConnLimiter // all listeners' connection budget
+	ctx    context.Context // ends at shutdown
+	st     *store.Store
+	hub    *hub
+	auth   *shared.Authenticator
+	log    *slog.Logger
+	window time.Duration // relay grant lifetime
+	// appendLimit is the largest message APPEND takes (APPENDLIMIT):
+	// smtpd.max_message_bytes, capped at 2 GiB.
+	appendLimit uint32
+	// failureDelay is the pause before answering a failed or throttled
+	// login; tests set it to zero.
+	failureDelay time.Duration
+	// limit is the connection budget of imapd.max_connections and
+	// imapd.max_connections_per_ip, shared by all listeners.
+	limit *shared.ConnLimiter
 	// autologout ends a session that does nothing but NOOP, CHECK or
 	// CAPABILITY (see imapserver.Options.Autologout); zero is 30 minutes.
+	// Only tests set it.
 	autologout time.Duration
-	// idleTimeout bounds one IDLE command; zero is 35 minutes.
+	// idleTimeout bounds one IDLE command; zero is 35 minutes. Only tests
+	// set it.
 	idleTimeout time.Duration
-	conns       conns
+	// conns are the open connections, told BYE at shutdown.
+	conns conns
 }
 
 func newServer(ctx context.Context, cfg *shared.Config, st *store.Store, log *slog.Logger) (*server, error) {
@@ -80,8 +89,10 @@ func newServer(ctx context.Context, cfg *shared.Config, st *store.Store, log *sl
 	}, nil
 }
 
-// imapServer builds the go-imap server. tlsConfig enables STARTTLS;
-// allowPlaintext permits LOGIN before TLS (else LOGINDISABLED).
+// imapServer builds the go-imap server, which serves every listener.
+// tlsConfig enables STARTTLS; allowPlaintext (auth.allow_plaintext)
+// permits LOGIN and AUTHENTICATE before TLS, else the server announces
+// LOGINDISABLED and refuses them with PRIVACYREQUIRED.
 func (s *server) imapServer(tlsConfig *tls.Config, allowPlaintext bool) *imapserver.Server {
 	return imapserver.New(&imapserver.Options{
 		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
@@ -98,7 +109,8 @@ func (s *server) imapServer(tlsConfig *tls.Config, allowPlaintext bool) *imapser
 }
 
 // printfLogger adapts slog to imapserver's logger. go-imap logs client
-// errors (timeouts, resets) here, so they go to debug.
+// errors (timeouts, resets) here, so they go to debug; a recovered panic
+// is a bug and goes to error.
 type printfLogger struct{ log *slog.Logger }
 
 func (l printfLogger) Printf(format string, args ...any) {
