@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,26 +38,19 @@ func TestMain(m *testing.M) {
 }
 
 // binary returns the path of the named command built from the working
-// tree, building it on first use; the test is skipped if it does not build
-// (yet), with the compiler's first lines as the reason.
+// tree, building it on first use. A daemon that is missing or does not
+// build fails the test, with the compiler's output: every e2e test needs
+// the suite's own binaries, so skipping would hide a broken tree.
 func binary(t testing.TB, name string) string {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(moduleRoot, name)); err != nil {
-		t.Skipf("%s does not build: no %s/ folder yet", name, name)
+		t.Fatalf("%s does not build: no %s/ folder in %s", name, name, moduleRoot)
 	}
 	bin, err := testutil.Build("mailsuite/" + name)
 	if err != nil {
-		t.Skipf("%s does not build: %s", name, firstLines(err.Error(), 9))
+		t.Fatalf("%s does not build: %v", name, err)
 	}
 	return bin
-}
-
-func firstLines(s string, n int) string {
-	lines := strings.SplitN(s, "\n", n+1)
-	if len(lines) > n {
-		lines = lines[:n]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // needTool skips the test when an external client is not installed; CI
@@ -368,4 +362,42 @@ func eventually(d time.Duration, cond func() bool) bool {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return cond()
+}
+
+// TestBinaryFailsOnBuildError: a daemon folder that is missing or does
+// not compile fails the test that needs it, with the compiler's words,
+// rather than skipping it and letting the suite pass.
+func TestBinaryFailsOnBuildError(t *testing.T) {
+	for _, c := range []struct{ name, want string }{
+		{"nosuchdaemon", "no nosuchdaemon/ folder"},
+		{"e2e/testdata/nobuild", "cannot use"},
+	} {
+		r := &outcome{TB: t}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			binary(r, c.name)
+		}()
+		<-done
+		if r.how != "fatal" || !strings.Contains(r.msg, c.want) {
+			t.Errorf("binary(%q): %s %q, want fatal with %q", c.name, r.how, r.msg, c.want)
+		}
+	}
+}
+
+// outcome records how a test helper ended the test, without ending the
+// real one: Fatalf and Skipf stop only the goroutine that called them.
+type outcome struct {
+	testing.TB
+	how, msg string
+}
+
+func (o *outcome) Fatalf(format string, args ...any) {
+	o.how, o.msg = "fatal", fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (o *outcome) Skipf(format string, args ...any) {
+	o.how, o.msg = "skip", fmt.Sprintf(format, args...)
+	runtime.Goexit()
 }
