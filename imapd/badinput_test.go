@@ -7,7 +7,7 @@ import (
 
 // Malformed input gets BAD or NO and the session keeps working.
 func TestBadInput(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("one")
 	tc := e.dial()
 	tc.login()

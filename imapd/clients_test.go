@@ -18,7 +18,7 @@ func TestPythonImaplib(t *testing.T) {
 	if err != nil {
 		t.Skip("python3 not installed")
 	}
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("hello python")
 	host, port, _ := net.SplitHostPort(e.addr)
 	script := `
@@ -54,7 +54,7 @@ func TestMbsync(t *testing.T) {
 	if err != nil {
 		t.Skip("mbsync not installed")
 	}
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("one")
 	e.deliver("two")
 	dir := t.TempDir()

@@ -19,7 +19,7 @@ import (
 //	go test -run XXX -bench Resync ./imapd/
 func BenchmarkResync(b *testing.B) {
 	const total, changed = 100_000, 10
-	e := newEnv(b)
+	e := newEnv(b, withPlaintext)
 	fillInbox(b, e, total)
 	ctx := context.Background()
 	m, err := e.st.HighestModSeq(ctx, e.inbox.ID)

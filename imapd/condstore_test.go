@@ -100,7 +100,7 @@ func fetchLines(lines []string) []string {
 }
 
 func TestCondStoreAdvertisedAndEnabled(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("a")
 	tc := e.condConn("")
 	caps := strings.Join(tc.mustOK("CAPABILITY"), " ")
@@ -161,7 +161,7 @@ func TestCondStoreAdvertisedAndEnabled(t *testing.T) {
 // FETCH (CHANGEDSINCE m) answers only the messages changed after m, with
 // their MODSEQ, in both sequence and UID forms.
 func TestFetchChangedSince(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	for _, s := range []string{"a", "b", "c", "d", "e"} {
 		e.deliver(s)
 	}
@@ -211,7 +211,7 @@ func TestFetchChangedSince(t *testing.T) {
 // STORE (UNCHANGEDSINCE m) stores the messages unchanged since m and names
 // the others in OK [MODIFIED ...], by sequence number or by UID.
 func TestStoreUnchangedSince(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	for _, s := range []string{"a", "b", "c"} {
 		e.deliver(s)
 	}
@@ -257,7 +257,7 @@ func TestStoreUnchangedSince(t *testing.T) {
 // SEARCH MODSEQ finds the messages changed since, and the response gives
 // the highest mod-sequence among them.
 func TestSearchModSeq(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	for _, s := range []string{"a", "b", "c", "d"} {
 		e.deliver(s)
 	}
@@ -285,7 +285,7 @@ var uidValidityRe = regexp.MustCompile(`UIDVALIDITY (\d+)`)
 // expunged and re-flagged messages answers VANISHED (EARLIER) and FETCH of
 // the changed messages, and so does UID FETCH (CHANGEDSINCE m VANISHED).
 func TestQResyncSelect(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	for _, s := range []string{"a", "b", "c", "d", "e"} {
 		e.deliver(s)
 	}
@@ -340,7 +340,7 @@ func TestQResyncSelect(t *testing.T) {
 // session itself, are announced as VANISHED instead of EXPUNGE; flag
 // changes by others arrive with MODSEQ.
 func TestVanishedInsteadOfExpunge(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	for _, s := range []string{"a", "b", "c", "d"} {
 		e.deliver(s)
 	}
@@ -389,7 +389,7 @@ func TestVanishedInsteadOfExpunge(t *testing.T) {
 // delivery by another process, a STORE by this one, an expunge by another
 // store handle.
 func TestHighestModSeqAcrossProcesses(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("a")
 	tc := e.condConn("")
 	h0 := tc.statusHighest()
@@ -418,7 +418,7 @@ func TestHighestModSeqAcrossProcesses(t *testing.T) {
 
 // UNSELECT (RFC 3691) leaves the mailbox without expunging, unlike CLOSE.
 func TestUnselect(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("a")
 	tc := e.condConn("")
 	tc.mustOK("SELECT INBOX")
@@ -441,7 +441,7 @@ func TestUnselect(t *testing.T) {
 // Malformed CONDSTORE and QRESYNC syntax gets BAD, and the connection
 // serves on.
 func TestCondStoreBadInput(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("a")
 	tc := e.condConn("")
 	if _, r := tc.cmd("SELECT INBOX (QRESYNC (1 1))"); !strings.HasPrefix(r, "BAD") {
@@ -499,7 +499,7 @@ func FuzzCondStoreSyntax(f *testing.F) {
 			f.Add(uint8(form), s)
 		}
 	}
-	e := newEnv(f)
+	e := newEnv(f, withPlaintext)
 	e.deliver("a")
 	e.deliver("b")
 	conn := e.condConn("QRESYNC")
@@ -533,7 +533,7 @@ var condForms = []string{
 // An IDLE session with CONDSTORE enabled gets another process's flag
 // change with its MODSEQ, and a QRESYNC one gets its expunge as VANISHED.
 func TestIdlePushesModSeqAndVanished(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("a")
 	e.deliver("b")
 	tc := e.condConn("QRESYNC")

@@ -57,7 +57,7 @@ func (e *testEnv) appendN(t *testing.T, n int, flags []string, body func(i int) 
 // answer is either served whole or left out with NO [EXPUNGEISSUED],
 // never with an empty ENVELOPE or body.
 func TestFetchExpungedMeanwhile(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	pad := strings.Repeat("x", 76) + "\r\n"
 	const n = 150
 	uids := e.appendN(t, n, nil, func(i int) []byte {
@@ -95,7 +95,7 @@ func TestFetchExpungedMeanwhile(t *testing.T) {
 // PERMANENTFLAGS, to the session that set it and to the others, before
 // any FETCH names it; NIL is not a flag.
 func TestKeywordAnnouncedBeforeFetch(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("one")
 	a, b := e.dial(), e.dial()
 	a.login()
@@ -145,7 +145,7 @@ func checkAnnounced(t *testing.T, who string, untagged []string, r string) {
 // the session that learns of it first; SEARCH RECENT/NEW/OLD and STATUS
 // RECENT agree.
 func TestRecent(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("one")
 	e.deliver("two")
 	a, b, c := e.dial(), e.dial(), e.dial()
@@ -214,7 +214,7 @@ func contains(lines []string, want string) bool {
 // Defect 4: LIST with the whole atom set as pattern, superior names that
 // are not mailboxes, subscriptions of deleted mailboxes, RECURSIVEMATCH.
 func TestListConformance(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	tc := e.dial()
 	tc.login()
 	if _, r := tc.cmd("LIST \"\" \"!#$&'+,-.0123456789:;<=>?@^_`|}%%*\""); !strings.HasPrefix(r, "OK") {
@@ -246,7 +246,7 @@ func TestListConformance(t *testing.T) {
 
 // Defect 5: COPY and MOVE into the selected mailbox.
 func TestCopyMoveIntoSelected(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("one")
 	e.deliver("two")
 	tc := e.dial()
@@ -270,7 +270,7 @@ func TestCopyMoveIntoSelected(t *testing.T) {
 
 // Defect 6: CLOSE after EXAMINE answers OK and expunges nothing.
 func TestCloseAfterExamine(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.appendN(t, 1, []string{`\Deleted`}, func(int) []byte { return testMessage("one") })
 	tc := e.dial()
 	tc.login()
@@ -286,7 +286,7 @@ func TestCloseAfterExamine(t *testing.T) {
 // Defect 8: SEARCH FROM/TO/CC match the header text, in groups, display
 // names and encoded words included, case-insensitively.
 func TestSearchAddressHeaders(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	msgs := []string{
 		"From: Friends: user-from@domain.org, other@domain.org;\r\nTo: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <jm@example.org>\r\nSubject: a\r\n\r\nx\r\n",
 		"From: \"Plain Name\" <plain@example.org>\r\nCc: undisclosed-recipients:;\r\nSubject: b\r\n\r\nx\r\n",
@@ -317,7 +317,7 @@ func TestSearchAddressHeaders(t *testing.T) {
 // (\Deleted) answer shows it existing without \Deleted was undeleted
 // before any expunge could remove it: it must survive.
 func TestExpungeUndeleteRace(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	a, b := e.dial(), e.dial()
 	a.login()
 	b.login()

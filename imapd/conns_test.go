@@ -9,7 +9,7 @@ import (
 // logged in, gets an untagged BYE before it is closed, and a closed
 // session is forgotten.
 func TestShutdownSaysBye(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	idle := e.dial()
 	idle.login()
 	if _, r := idle.cmd("SELECT INBOX"); !strings.HasPrefix(r, "OK") {

@@ -89,7 +89,7 @@ func TestAppend(t *testing.T) {
 }
 
 func TestAppendTooBigRefusedBeforeRead(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	tc := e.dial()
 	tc.login()
 	// A literal over the limit (1 MiB here) gets NO before any data is sent.

@@ -63,7 +63,7 @@ func literalCmd(prefix string, body []byte) string {
 }
 
 func TestDifferentialAgainstMemServer(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	ours := runScript(t, e.addr, diffScript, normalize, nil)
 
 	mem := imapmemserver.New()

@@ -187,7 +187,7 @@ func TestDifferentialAgainstDovecot(t *testing.T) {
 	dove := startDovecot(t, users, "")
 	for i, dc := range dovecotScripts {
 		t.Run(dc.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnv(t, withPlaintext)
 			login := "LOGIN " + testUser + ` "` + testPass + `"`
 			n := newModSeqNames()
 			ours := runScript(t, e.addr, append([]string{login}, dc.cmds...), n.norm, n.prep)

@@ -63,7 +63,7 @@ func TestSelectAndFetch(t *testing.T) {
 }
 
 func TestBadSequenceSets(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("one")
 	tc := e.dial()
 	tc.login()

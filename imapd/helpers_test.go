@@ -44,17 +44,17 @@ type testEnv struct {
 }
 
 type envConfig struct {
-	plaintext bool
+	plaintext bool                 // LOGIN before TLS; see withPlaintext
 	server    func(*server)        // changes the server before it serves
 	config    func(*shared.Config) // changes the configuration first
 	limits    store.Limits         // none unless withQuota
 }
 
-// newEnv starts imapd with one user; plaintext login is allowed unless
-// noPlaintext is passed (the production default is off).
+// newEnv starts imapd with one user. Plaintext login follows the
+// production default (off) unless withPlaintext is given.
 func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 	t.Helper()
-	ec := envConfig{plaintext: true}
+	var ec envConfig
 	for _, o := range opts {
 		o(&ec)
 	}
@@ -121,12 +121,14 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 	return e
 }
 
-func noPlaintext(c *envConfig) { c.plaintext = false }
+// withPlaintext allows LOGIN before TLS, for tests that log in over the
+// plain port.
+func withPlaintext(c *envConfig) { c.plaintext = true }
 
-// client dials the plain port and logs in with imapclient.
+// client dials the plain port, starts TLS and logs in with imapclient.
 func (e *testEnv) client(h *imapclient.UnilateralDataHandler) *imapclient.Client {
 	e.t.Helper()
-	c, err := imapclient.DialInsecure(e.addr, &imapclient.Options{UnilateralDataHandler: h})
+	c, err := imapclient.DialStartTLS(e.addr, &imapclient.Options{TLSConfig: e.tlsConf, UnilateralDataHandler: h})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -205,6 +207,7 @@ func (tc *textConn) cmd(format string, args ...any) ([]string, string) {
 	}
 }
 
+// login logs in with LOGIN; on the plain port that needs withPlaintext.
 func (tc *textConn) login() {
 	tc.t.Helper()
 	if _, r := tc.cmd("LOGIN %s %q", testUser, testPass); !strings.HasPrefix(r, "OK") {

@@ -45,7 +45,7 @@ func totalAlloc() uint64 {
 // A 12 000-level message/rfc822 nesting is answered with 100 levels at a
 // cost of megabytes (it took gigabytes, quadratic in the depth).
 func TestMIMEBomb(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliverRaw(mimeBomb(12000))
 	tc := e.dial()
 	tc.login()
@@ -71,7 +71,7 @@ func TestMIMEBomb(t *testing.T) {
 // A multipart without parts is answered as Dovecot answers it, and the
 // session goes on.
 func TestEmptyMultipart(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliverRaw([]byte("From: x@example.org\r\nContent-Type: multipart/mixed; boundary=zzz\r\n\r\n"))
 	e.deliver("after")
 	tc := e.dial()
@@ -93,7 +93,7 @@ func TestEmptyMultipart(t *testing.T) {
 // A refused non-synchronizing literal is thrown away: its lines never run
 // as commands. Beyond the discard bound the server says BYE.
 func TestLiteralInjection(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	tc := e.dial()
 	tc.login()
 	t.Cleanup(func() {
@@ -170,7 +170,7 @@ func TestEnvelopeGroup(t *testing.T) {
 // ID with 30 long pairs is answered, before login too; the oversized pairs
 // are ignored (RFC 2971), not refused.
 func TestIDLongPairs(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	tc := e.dial()
 	var pairs []string
 	for i := 0; i < 30; i++ {
@@ -190,7 +190,7 @@ func TestIDLongPairs(t *testing.T) {
 
 // Invalid sequence sets are the client's error.
 func TestInvalidSeqSet(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("one")
 	tc := e.dial()
 	tc.login()
@@ -209,7 +209,7 @@ func TestInvalidSeqSet(t *testing.T) {
 // A panic in MIME extraction answers NO, is logged at error level with the
 // message it came from, and leaves the session and the others serving.
 func TestFetchPanicContained(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.deliver("one")
 	orig := extractBodyStructure
 	extractBodyStructure = func(r io.Reader) imap.BodyStructure { panic("test: cannot parse") }

@@ -16,7 +16,7 @@ import (
 // commit to the EXISTS line reaching an IDLE client; it reports the median
 // and p99 over b.N deliveries (run with -benchtime=200x).
 func BenchmarkCommitToExists(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, withPlaintext)
 	exists := make(chan time.Time, 16)
 	c, err := imapclient.DialInsecure(e.addr, &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 		Mailbox: func(d *imapclient.UnilateralDataMailbox) {

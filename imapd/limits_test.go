@@ -46,7 +46,7 @@ func (tc *textConn) closed() {
 // "* BYE Too many connections" and is closed (on the TLS port, closed
 // without a word), another address is served, and a logout frees a slot.
 func TestConnLimitPerIP(t *testing.T) {
-	e := newEnv(t, withLimits(shared.ConnLimits{Max: 10, PerIP: 2}))
+	e := newEnv(t, withPlaintext, withLimits(shared.ConnLimits{Max: 10, PerIP: 2}))
 	first, l := e.dialFrom("127.0.0.1", e.addr)
 	if !strings.HasPrefix(l, "* OK") {
 		t.Fatalf("greeting %q", l)
@@ -113,7 +113,7 @@ func byeAfterLoop(t *testing.T, tc *textConn, cmd string) string {
 // autologout timer, before login or in a selected mailbox; the session
 // ends with "* BYE Autologout".
 func TestAutologoutNOOPLoop(t *testing.T) {
-	e := newEnv(t, withServer(func(s *server) { s.autologout = 2 * time.Second }))
+	e := newEnv(t, withPlaintext, withServer(func(s *server) { s.autologout = 2 * time.Second }))
 	for _, cmd := range []string{"NOOP", "CAPABILITY"} {
 		tc := e.dial()
 		if l := byeAfterLoop(t, tc, cmd); !strings.Contains(l, "Autologout") {
@@ -135,7 +135,7 @@ func TestAutologoutNOOPLoop(t *testing.T) {
 // TestAutologoutSilent: a client that sends nothing is told why it is
 // closed, where go-imap used to close without a word.
 func TestAutologoutSilent(t *testing.T) {
-	e := newEnv(t, withServer(func(s *server) { s.autologout = 2 * time.Second }))
+	e := newEnv(t, withPlaintext, withServer(func(s *server) { s.autologout = 2 * time.Second }))
 	tc := e.dial()
 	tc.login()
 	if l := tc.line(); !strings.HasPrefix(l, "* BYE Autologout") {
@@ -149,7 +149,7 @@ func TestAutologoutSilent(t *testing.T) {
 // timer.
 func TestAutologoutSparesIDLE(t *testing.T) {
 	const autologout = 3 * time.Second
-	e := newEnv(t, withServer(func(s *server) { s.autologout = autologout }))
+	e := newEnv(t, withPlaintext, withServer(func(s *server) { s.autologout = autologout }))
 	tc := e.dial()
 	tc.login()
 	if _, r := tc.cmd("SELECT INBOX"); !strings.HasPrefix(r, "OK") {
@@ -181,7 +181,7 @@ func TestAutologoutSparesIDLE(t *testing.T) {
 // TestIdleTimeoutBye: an IDLE past its timeout is logged out with a BYE,
 // not answered "Internal server error" and kept open.
 func TestIdleTimeoutBye(t *testing.T) {
-	e := newEnv(t, withServer(func(s *server) { s.idleTimeout = 300 * time.Millisecond }))
+	e := newEnv(t, withPlaintext, withServer(func(s *server) { s.idleTimeout = 300 * time.Millisecond }))
 	tc := e.dial()
 	tc.login()
 	tc.send("i1 IDLE\r\n")

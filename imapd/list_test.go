@@ -26,7 +26,7 @@ func TestMatchListAgreesWithGoIMAP(t *testing.T) {
 // A pattern of many wildcards against a long name is answered at once
 // (go-imap's MatchList backtracks exponentially).
 func TestListManyWildcards(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	tc := e.dial()
 	tc.login()
 	name := strings.Repeat("a", 200)

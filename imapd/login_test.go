@@ -10,7 +10,7 @@ import (
 )
 
 func TestLoginRecordsGrantBeforeOK(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	tc := e.dial()
 	_, r := tc.cmd("LOGIN %s %q", testUser, testPass)
 	if !strings.HasPrefix(r, "OK") {
@@ -30,7 +30,7 @@ func TestLoginRecordsGrantBeforeOK(t *testing.T) {
 }
 
 func TestLoginBadPassword(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	tc := e.dial()
 	_, r := tc.cmd("LOGIN %s wrong", testUser)
 	if !strings.HasPrefix(r, "NO [AUTHENTICATIONFAILED]") {
@@ -46,7 +46,7 @@ func TestLoginBadPassword(t *testing.T) {
 }
 
 func TestLoginThrottled(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	tc := e.dial()
 	var r string
 	for i := 0; i < 6; i++ {
@@ -62,7 +62,7 @@ func TestLoginThrottled(t *testing.T) {
 }
 
 func TestLoginDisabledBeforeTLS(t *testing.T) {
-	e := newEnv(t, noPlaintext)
+	e := newEnv(t)
 	tc := e.dial()
 	u, _ := tc.cmd("CAPABILITY")
 	if len(u) == 0 || !strings.Contains(u[0], "LOGINDISABLED") || !strings.Contains(u[0], "STARTTLS") {
@@ -98,7 +98,7 @@ func TestLoginDisabledBeforeTLS(t *testing.T) {
 }
 
 func TestAuthenticatePlain(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	tc := e.dial()
 	// An authorization identity other than the login is refused, even

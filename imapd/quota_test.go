@@ -38,7 +38,7 @@ func checkQuota(t *testing.T, got imapclient.QuotaData, storage, messages int64)
 }
 
 func TestGetQuota(t *testing.T) {
-	e := newEnv(t, withQuota(store.Limits{Storage: 10 << 10, Messages: 100}))
+	e := newEnv(t, withPlaintext, withQuota(store.Limits{Storage: 10 << 10, Messages: 100}))
 	for _, s := range []string{"a", "b", "c"} {
 		e.deliver(s)
 	}
@@ -103,7 +103,7 @@ func TestGetQuota(t *testing.T) {
 
 // TestGetQuotaUnlimited: a user without limits has no quota root.
 func TestGetQuotaUnlimited(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	tc := e.dial()
 	tc.login()
 	untagged, r := tc.cmd("GETQUOTAROOT INBOX")
@@ -116,7 +116,7 @@ func TestGetQuotaUnlimited(t *testing.T) {
 }
 
 func TestAppendCopyOverQuota(t *testing.T) {
-	e := newEnv(t, withQuota(store.Limits{Storage: 2000}))
+	e := newEnv(t, withPlaintext, withQuota(store.Limits{Storage: 2000}))
 	tc := e.dial()
 	tc.login()
 	msg := func(n int) string {
@@ -148,7 +148,7 @@ func TestAppendCopyOverQuota(t *testing.T) {
 }
 
 func TestCreateLimit(t *testing.T) {
-	e := newEnv(t, withQuota(store.Limits{Mailboxes: 7})) // 5 default mailboxes
+	e := newEnv(t, withPlaintext, withQuota(store.Limits{Mailboxes: 7})) // 5 default mailboxes
 	tc := e.dial()
 	tc.login()
 	if _, r := tc.cmd("CREATE a"); !strings.HasPrefix(r, "OK") {
@@ -175,7 +175,7 @@ func TestCreateLimit(t *testing.T) {
 }
 
 func TestStoreKeywordLimit(t *testing.T) {
-	e := newEnv(t, withQuota(store.Limits{Keywords: 3}))
+	e := newEnv(t, withPlaintext, withQuota(store.Limits{Keywords: 3}))
 	e.deliver("a")
 	e.deliver("b")
 	tc := e.dial()
@@ -212,7 +212,7 @@ func TestStoreKeywordLimit(t *testing.T) {
 // TestQuotaBadInput: malformed QUOTA commands get BAD (or NO) and the
 // connection keeps serving.
 func TestQuotaBadInput(t *testing.T) {
-	e := newEnv(t, withQuota(store.Limits{Storage: 1 << 20}))
+	e := newEnv(t, withPlaintext, withQuota(store.Limits{Storage: 1 << 20}))
 	tc := e.dial()
 	if _, r := tc.cmd(`GETQUOTA ""`); !strings.HasPrefix(r, "BAD") && !strings.HasPrefix(r, "NO") {
 		t.Errorf("GETQUOTA before login: %s", r)

@@ -23,7 +23,7 @@ func TestRevokedSessionEnds(t *testing.T) {
 		"rm": func(e *testEnv) error { return e.st.RemoveUser(ctx, testUser) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnv(t, withPlaintext)
 			idle, selected := e.dial(), e.dial()
 			idle.login()
 			selected.login()
@@ -56,7 +56,7 @@ func TestRevokedSessionEnds(t *testing.T) {
 // TestLoginNoGrantWithoutSMTP: a user without SMTP authority reads mail
 // but gets no relay grant.
 func TestLoginNoGrantWithoutSMTP(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	if err := e.st.SetUserSMTP(context.Background(), testUser, false); err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestMultiSessionStressDaemons(t *testing.T) {
 	}
 	smtpdBin := testutil.BuildBinary(t, "mailsuite/smtpd")
 	pop3dBin := testutil.BuildBinary(t, "mailsuite/pop3d")
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	dir := filepath.Dir(e.dbPath)
 	smtpAddr, popAddr := testutil.FreePort(t), testutil.FreePort(t)
 	cfg := filepath.Join(dir, "mailsuite.toml")

@@ -42,7 +42,7 @@ func TestMultiSessionStress(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stress")
 	}
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	other, err := store.Open(e.dbPath) // another process's handle
 	if err != nil {
 		t.Fatal(err)
@@ -621,7 +621,7 @@ func (p *sexpParser) value() (sexp, error) {
 func BenchmarkStressThroughput(b *testing.B) {
 	d := stressDuration()
 	b.Run("imapd", func(b *testing.B) {
-		e := newEnv(b)
+		e := newEnv(b, withPlaintext)
 		r := newStressRun(d)
 		cmds := r.run(b, e.addr, testUser, testPass)
 		for _, msg := range r.errs {

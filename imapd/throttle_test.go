@@ -24,7 +24,7 @@ func (e *testEnv) dialPlainFrom(ip string) *textConn {
 // get a password check; the others are refused unchecked.
 func TestLoginParallelGuesses(t *testing.T) {
 	// One address, more connections than the default per-address limit.
-	e := newEnv(t, withLimits(shared.ConnLimits{Max: 1000, PerIP: 100}))
+	e := newEnv(t, withPlaintext, withLimits(shared.ConnLimits{Max: 1000, PerIP: 100}))
 	const n = 60
 	conns := make([]*textConn, n)
 	for i := range conns {
@@ -64,7 +64,7 @@ func TestLoginParallelGuesses(t *testing.T) {
 // TestLoginCanonicalBucket: spellings of one account share its limit;
 // the sixth try is refused whatever the spelling.
 func TestLoginCanonicalBucket(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	tc := e.dial()
 	for _, login := range []string{`"alice@example.com."`, `" alice@example.com"`, "ALICE@EXAMPLE.COM", "Alice@Example.Com"} {
@@ -85,7 +85,7 @@ func TestLoginCanonicalBucket(t *testing.T) {
 // for new addresses, but not for the owner's known device; the refusals
 // are logged "auth throttled", which fail2ban does not ban.
 func TestLoginOwnerNotLockedOut(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withPlaintext)
 	e.dialPlainFrom("127.0.0.1").login() // the owner's device
 	attacker := e.dialPlainFrom("127.0.0.2")
 	for i := 0; i < shared.MaxFailuresPerAccount; i++ {
