@@ -11,7 +11,8 @@ import (
 
 // This file holds the relay and sender rules of docs/ARCHITECTURE.md ("smtpd
 // decides, at RCPT TO") as pure functions over facts the session gathered
-// from the store, so every route through them is table-tested.
+// from the store, so every route through them is table-tested
+// (TestPolicyTable in policy_test.go).
 
 // Role is what a listener is for.
 type Role int
