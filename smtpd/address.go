@@ -6,8 +6,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/emersion/go-smtp"
-
 	"mailsuite/store"
 )
 
@@ -49,18 +47,6 @@ func ParseAddress(s string) (Address, error) {
 		origLocal = local // cannot happen for a dot-atom; stay safe
 	}
 	return Address{Canon: canon, Domain: domain, Route: origLocal + "@" + domain}, nil
-}
-
-// addressError is the reply for an address ParseAddress refused. 553 5.1.3
-// (bad destination syntax) or 5.1.7 (bad sender syntax): permanent, and
-// never a hint that a differently smuggled form might work.
-func addressError(addr string, sender bool, err error) *smtp.SMTPError {
-	code := smtp.EnhancedCode{5, 1, 3}
-	if sender {
-		code = smtp.EnhancedCode{5, 1, 7}
-	}
-	return &smtp.SMTPError{Code: 553, EnhancedCode: code,
-		Message: fmt.Sprintf("Address not accepted: %s", printable(err.Error(), 200))}
 }
 
 // printable makes client-supplied text safe to echo in a reply or log: no

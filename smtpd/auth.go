@@ -29,9 +29,6 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	return nil, smtp.ErrAuthUnknownMechanism
 }
 
-var errThrottled = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
-	Message: "Too many failed logins, try again later"}
-
 // login checks a credential through the shared authenticator (which
 // throttles, records failures and logs "auth failed"/"auth ok" with the
 // IP). A user whose SMTP authority is off is refused here, with a reply
@@ -50,20 +47,17 @@ func (s *session) login(login, password string) error {
 		return smtp.ErrAuthFailed
 	case err != nil:
 		s.srv.log.Error("auth lookup", "ip", s.ip, "err", err)
-		return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
-			Message: "Temporary authentication failure"}
+		return errAuthTemporary
 	}
 	if !cred.SMTP {
 		s.srv.log.Warn("auth refused", "proto", "smtp", "ip", s.ip, "user", cred.Name, "reason", "smtp disabled")
-		return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},
-			Message: "This account may not send mail (SMTP disabled by the administrator)"}
+		return errLoginSMTPDisabled
 	}
 	var senders []string
 	if cred.Kind == store.CredUser {
 		if senders, err = s.srv.st.AliasesOf(ctx, cred.Name); err != nil {
 			s.srv.log.Error("auth aliases", "user", cred.Name, "err", err)
-			return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
-				Message: "Temporary authentication failure"}
+			return errAuthTemporary
 		}
 	}
 	s.cred, s.credSenders = &cred, senders
@@ -77,13 +71,6 @@ func (s *session) pause() {
 		time.Sleep(s.srv.failureDelay)
 	}
 }
-
-var (
-	errCredRevoked = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
-		Message: "Authentication no longer valid (password changed or account removed), log in again"}
-	errSendingDisabled = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
-		Message: "Sending is disabled for this account"}
-)
 
 // recheckAuth runs at every MAIL FROM of an authenticated session: the
 // credential must still exist with the password it was checked with, and
@@ -102,8 +89,7 @@ func (s *session) recheckAuth() *smtp.SMTPError {
 	case errors.Is(err, shared.ErrRevoked):
 		s.revoke(errCredRevoked, "credential revoked")
 	case err != nil:
-		s.srv.log.Error("auth recheck", "ip", s.ip, "user", s.cred.Name, "err", err)
-		return errTemporary
+		return storeFailure(s.srv.log, "auth recheck", err, "ip", s.ip, "user", s.cred.Name)
 	case !cred.SMTP:
 		s.revoke(errSendingDisabled, "smtp disabled")
 	}

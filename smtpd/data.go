@@ -23,12 +23,6 @@ const dataTimeout = 5 * time.Minute
 // commitTimeout bounds waiting for the store to take the message.
 const commitTimeout = time.Minute
 
-var errBareLineEnd = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
-	Message: "Message refused: bare CR or LF in the data (lines must end with CRLF)"}
-
-var errNUL = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
-	Message: "Message refused: NUL byte in the data"}
-
 // Data reads the whole message, checks it, adds trace headers and commits
 // it to the store in one transaction. It returns nil, and go-smtp says 250,
 // only once the message is durable in every local INBOX and the queue.
@@ -64,8 +58,7 @@ func (s *session) Data(r io.Reader) error {
 		err = s.srv.st.AcceptSpooled(ctx, env, store.Spooled{Head: received, File: body.file, Size: body.size})
 	}
 	if err != nil {
-		s.srv.log.Error("message not stored", "id", id, "ip", s.ip, "from", s.tx.from, "err", err)
-		return errTemporary
+		return storeFailure(s.srv.log, "message not stored", err, "id", id, "ip", s.ip, "from", s.tx.from)
 	}
 	s.logAccepted(id, body.Len())
 	if len(s.tx.remote) > 0 && s.srv.kick != nil {
@@ -83,13 +76,12 @@ func (s *session) readError(err error) error {
 		s.srv.log.Info("message refused", "ip", s.ip, "from", s.tx.from, "reply", serr.Message)
 		return serr
 	case errors.Is(err, errSpool):
-		s.srv.log.Error("message not stored", "ip", s.ip, "from", s.tx.from, "err", err)
-		return errTemporary
+		return storeFailure(s.srv.log, "message not stored", err, "ip", s.ip, "from", s.tx.from)
 	case errors.Is(err, smtp.ErrTooLongLine):
-		return &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 4, 0}, Message: "Line too long"}
+		return errLineTooLong
 	}
 	s.srv.log.Info("message aborted", "ip", s.ip, "from", s.tx.from, "err", err)
-	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading the message"}
+	return errDataRead
 }
 
 // received builds the Received header (RFC 5321 §4.4): the client's HELO

@@ -11,7 +11,8 @@ import (
 
 // This file holds the relay and sender rules of docs/ARCHITECTURE.md ("smtpd
 // decides, at RCPT TO") as pure functions over facts the session gathered
-// from the store, so every route through them is table-tested.
+// from the store, so every route through them is table-tested
+// (TestPolicyTable in policy_test.go).
 
 // Role is what a listener is for.
 type Role int
@@ -61,14 +62,6 @@ type Mail struct {
 	// belongs to none of its users.
 	RelayRefusal *smtp.SMTPError
 }
-
-// Sender rule texts: the client's user sees these in bounce dialogs.
-var (
-	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
-		Message: "Authentication required: log in with SMTP AUTH (or POP3/IMAP first) to send on this port"}
-	errNullSenderSubmission = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
-		Message: "The null sender <> is accepted only on the MX port"}
-)
 
 // DecideMail applies the sender rule (docs/ARCHITECTURE.md rule 4) to a canonical
 // sender address ("" for the null sender). strict is sender_check =
@@ -127,11 +120,6 @@ func describeCred(c *store.Credential) string {
 	return "the authenticated user " + c.Name
 }
 
-func senderRefused(from, who string) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
-		Message: fmt.Sprintf("Sender <%s> is not permitted for %s", from, who)}
-}
-
 // Recipient is what the session knows about one RCPT TO address.
 type Recipient struct {
 	Addr string // canonical
@@ -151,8 +139,7 @@ func DecideRcpt(role Role, m Mail, r Recipient) *smtp.SMTPError {
 		if r.Known {
 			return nil
 		}
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
-			Message: fmt.Sprintf("<%s>: user unknown", r.Addr)}
+		return userUnknown(r.Addr)
 	}
 	if m.Relay {
 		return nil
@@ -160,8 +147,7 @@ func DecideRcpt(role Role, m Mail, r Recipient) *smtp.SMTPError {
 	if m.RelayRefusal != nil {
 		return m.RelayRefusal
 	}
-	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
-		Message: fmt.Sprintf("<%s>: relay access denied (authenticate, or log in with POP3/IMAP first)", r.Addr)}
+	return relayDenied(r.Addr)
 }
 
 func contains(list []string, s string) bool {
@@ -214,8 +200,7 @@ func DecideDataQuota(users []store.Quota, others bool, size int64) *smtp.SMTPErr
 			return nil
 		}
 	}
-	return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2},
-		Message: "Mailbox full: the message does not fit the recipient's quota, try again later"}
+	return errMessageOverQuota
 }
 
 // quotaExempt reports whether a canonical recipient is postmaster@ or
@@ -223,9 +208,4 @@ func DecideDataQuota(users []store.Quota, others bool, size int64) *smtp.SMTPErr
 func quotaExempt(addr string) bool {
 	local, _ := store.SplitAddress(addr)
 	return local == "postmaster" || local == "abuse"
-}
-
-func mailboxFull(addr string) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2},
-		Message: fmt.Sprintf("<%s>: mailbox full (over quota), try again later", addr)}
 }

@@ -30,8 +30,7 @@ func (s *session) rcptQuota(ctx context.Context, addr string, users []store.User
 	}
 	qs, err := s.quotas(ctx, ids)
 	if err != nil {
-		s.srv.log.Error("quota lookup", "rcpt", addr, "err", err)
-		return errTemporary
+		return storeFailure(s.srv.log, "quota lookup", err, "rcpt", addr)
 	}
 	return DecideRcptQuota(addr, qs, s.tx.size)
 }
@@ -44,8 +43,7 @@ func (s *session) dataQuota(ctx context.Context, size int) *smtp.SMTPError {
 	}
 	qs, err := s.quotas(ctx, s.tx.local)
 	if err != nil {
-		s.srv.log.Error("quota lookup", "ip", s.ip, "err", err)
-		return errTemporary
+		return storeFailure(s.srv.log, "quota lookup", err, "ip", s.ip)
 	}
 	others := len(s.tx.remote) > 0 || slices.ContainsFunc(s.tx.rcpts, quotaExempt)
 	return DecideDataQuota(qs, others, int64(size))

@@ -4,15 +4,11 @@ import (
 	"bytes"
 
 	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 )
 
 // checkFunc verifies a login and password; it returns nil or an
 // *smtp.SMTPError to send.
 type checkFunc func(login, password string) error
-
-var errMalformedAuth = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
-	Message: "Malformed authentication data"}
 
 // plainServer is SASL PLAIN (RFC 4616). Unlike go-sasl's, it refuses an
 // authorization identity that differs from the login (acting as another
@@ -37,8 +33,7 @@ func (p *plainServer) Next(resp []byte) ([]byte, bool, error) {
 	}
 	authz, login, pass := string(parts[0]), string(parts[1]), string(parts[2])
 	if authz != "" && authz != login {
-		return nil, true, &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},
-			Message: "Authorization identity must be empty or equal the login"}
+		return nil, true, errAuthzMismatch
 	}
 	return nil, true, p.check(login, pass)
 }

@@ -17,12 +17,6 @@ import (
 // lookupTimeout bounds one store read during a command.
 const lookupTimeout = 30 * time.Second
 
-// errTemporary is the answer when the store fails: go-smtp would turn a
-// plain error into a permanent 5xx, which would make the client bounce
-// mail it should retry.
-var errTemporary = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
-	Message: "Temporary local problem, please try again later"}
-
 // backend makes sessions for one listener role.
 type backend struct {
 	srv  *server
@@ -144,8 +138,7 @@ func (s *session) decideMail() *smtp.SMTPError {
 	strict := s.srv.cfg.Relay.SenderCheck != shared.SenderCheckOff
 	id, err := s.identity(ctx, strict)
 	if err != nil {
-		s.srv.log.Error("identity lookup", "ip", s.ip, "err", err)
-		return errTemporary
+		return storeFailure(s.srv.log, "identity lookup", err, "ip", s.ip)
 	}
 	m, serr := DecideMail(s.role, strict, id, s.tx.from)
 	if serr != nil {
@@ -196,7 +189,7 @@ func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
 // recipient.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !s.tx.active {
-		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL first"}
+		return errMailFirst
 	}
 	// RFC 5321 §4.5.1: "postmaster" without a domain is this server's
 	// postmaster, always local.
@@ -220,8 +213,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		r.Known = !res.Empty()
 	}
 	if err != nil {
-		s.srv.log.Error("recipient lookup", "rcpt", a.Canon, "err", err)
-		return errTemporary
+		return storeFailure(s.srv.log, "recipient lookup", err, "rcpt", a.Canon)
 	}
 	if !r.LocalDomain && s.tx.undecided {
 		if serr := s.decideMail(); serr != nil {
@@ -277,7 +269,3 @@ func credName(c *store.Credential) string {
 }
 
 var _ smtp.AuthSession = (*session)(nil)
-
-// errShuttingDown tells a client to come back later.
-var errShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2},
-	Message: "Shutting down, try again later"}

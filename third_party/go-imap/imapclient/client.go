@@ -503,8 +503,6 @@ func findPendingCmdByType[T command](c *Client) T {
 
 func (c *Client) completeCommand(cmd command, err error) {
 	done := cmd.base().done
-	done <- err
-	close(done)
 
 	// Ensure the command is not blocked waiting on continuation requests
 	c.mutex.Lock()
@@ -552,6 +550,16 @@ func (c *Client) completeCommand(cmd command, err error) {
 		if err == nil {
 			c.setState(imap.ConnStateLogout)
 		}
+	}
+
+	// mailsuite: the command is reported done only after the state
+	// changes above, so State() right after Wait (e.g. after
+	// Authenticate) sees the new state; upstream signalled first, a race
+	// that made TestClient_Authenticate fail now and then.
+	done <- err
+	close(done)
+
+	switch cmd := cmd.(type) {
 	case *ListCommand:
 		if cmd.pendingData != nil {
 			cmd.mailboxes <- cmd.pendingData
