@@ -13,12 +13,13 @@ var errRevoked = errors.New("login no longer valid: password changed or account 
 // hook in imapserver): a session of a user removed, or whose password
 // changed, since its login ends with a BYE at its next command instead of
 // reading mail with a password the operator has taken away. It compares
-// the stored hash and ID only; a store error lets the command run.
+// the stored hash and ID, and only when a credential changed since (see
+// shared.RecheckChanged); a store error lets the command run.
 func (s *session) CheckCommand(string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var err error
-	aside(func() { _, err = s.srv.auth.Recheck(ctx, s.cred) })
+	aside(func() { err = s.srv.auth.RecheckChanged(ctx, s.cred, &s.stamp) })
 	switch {
 	case errors.Is(err, shared.ErrRevoked):
 		s.srv.log.Info("session revoked", "proto", "imap", "user", s.login)

@@ -22,7 +22,8 @@ type session struct {
 	userID int64 // 0 until logged in
 	login  string
 	cred   store.Credential // as at login; see CheckCommand
-	sel    *selected        // nil unless a mailbox is selected
+	stamp  store.CredentialStamp
+	sel    *selected // nil unless a mailbox is selected
 
 	// selMu guards sel between the connection's goroutine, which alone
 	// changes it, and the IDLE goroutine, which reads it (see Idle).
@@ -77,8 +78,12 @@ func (s *session) Login(username, password string) error {
 	defer cancel()
 	ip := shared.PeerIP(s.conn.NetConn().RemoteAddr())
 	var cred store.Credential
+	var stamp store.CredentialStamp
 	var err error
-	aside(func() { cred, err = s.srv.auth.Check(ctx, shared.ServiceIMAP, ip, username, password) })
+	aside(func() {
+		stamp = s.srv.st.CredentialStamp() // before the check: see RecheckChanged
+		cred, err = s.srv.auth.Check(ctx, shared.ServiceIMAP, ip, username, password)
+	})
 	switch {
 	case errors.Is(err, shared.ErrAuthFailed):
 		time.Sleep(s.srv.failureDelay)
@@ -100,7 +105,7 @@ func (s *session) Login(username, password string) error {
 	}
 	s.userID = cred.UserID
 	s.login = cred.Name
-	s.cred = cred
+	s.cred, s.stamp = cred, stamp
 	return nil
 }
 

@@ -57,6 +57,7 @@ func (s *session) cmdPASS(c command) bool {
 // maildrop and records the relay grant before saying +OK, so a client that
 // sends mail right after its POP3 login is already allowed to relay.
 func (s *session) authenticate(user, pass string) {
+	stamp := s.srv.store.CredentialStamp() // before the check: see RecheckChanged
 	cred, err := s.srv.auth.Check(s.ctx, shared.ServicePOP3, s.ip, user, pass)
 	switch {
 	case errors.Is(err, shared.ErrThrottled):
@@ -89,7 +90,7 @@ func (s *session) authenticate(user, pass string) {
 		s.internalFor(cred.Name, "open maildrop", err)
 		return
 	}
-	s.lock, s.drop, s.login, s.cred = lock, drop, cred.Name, cred
+	s.lock, s.drop, s.login, s.cred, s.stamp = lock, drop, cred.Name, cred, stamp
 	s.state = stateTransaction
 	n, size := drop.stat()
 	s.ok("maildrop has %d messages (%d octets)", n, size)
@@ -107,9 +108,10 @@ func (s *session) delay() {
 // changed, since the login; dispatch then ends the session before the
 // next command, QUIT included, so nothing more is read or deleted with a
 // password the operator has taken away. It compares the stored hash and
-// ID only; a store error lets the command run.
+// ID, and only when a credential changed since (see
+// shared.RecheckChanged); a store error lets the command run.
 func (s *session) revoked() bool {
-	_, err := s.srv.auth.Recheck(s.ctx, s.cred)
+	err := s.srv.auth.RecheckChanged(s.ctx, s.cred, &s.stamp)
 	switch {
 	case errors.Is(err, shared.ErrRevoked):
 		s.log.Info("session revoked", "proto", "pop3", "user", s.login)

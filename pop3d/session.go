@@ -45,6 +45,7 @@ type session struct {
 	user   string           // from USER, waiting for PASS
 	login  string           // logged-in address
 	cred   store.Credential // as at login; see revoked
+	stamp  store.CredentialStamp
 	drop   *maildrop
 	lock   *maildropLock
 	errors int // consecutive error replies

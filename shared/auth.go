@@ -141,3 +141,20 @@ func (a *Authenticator) Recheck(ctx context.Context, cred store.Credential) (sto
 	}
 	return now, nil
 }
+
+// RecheckChanged is Recheck for a check before every command: it reads
+// the store's credential stamp (a stat), and re-reads the credential only
+// when the stamp moved since *seen, which it then advances. A session
+// takes *seen with Store.CredentialStamp before its login's Check, so a
+// change between the two is not missed.
+func (a *Authenticator) RecheckChanged(ctx context.Context, cred store.Credential, seen *store.CredentialStamp) error {
+	now := a.Store.CredentialStamp()
+	if now.Known() && now == *seen {
+		return nil
+	}
+	if _, err := a.Recheck(ctx, cred); err != nil {
+		return err
+	}
+	*seen = now
+	return nil
+}

@@ -106,7 +106,7 @@ func (s *Store) IsLocalDomain(ctx context.Context, name string) (bool, error) {
 // SetDomainCredential sets (hash != "") or disables (hash == "") the
 // domain-level SMTP credential, forgetting its known devices.
 func (s *Store) SetDomainCredential(ctx context.Context, domain, hash string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.credentialChange(s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE domains SET smtp_hash = ? WHERE name = ?`, hash, domain)
 		if err != nil {
 			return fmt.Errorf("store: set credential of %s: %w", domain, err)
@@ -118,7 +118,7 @@ func (s *Store) SetDomainCredential(ctx context.Context, domain, hash string) er
 			return fmt.Errorf("store: set credential of %s: %w", domain, err)
 		}
 		return nil
-	})
+	}))
 }
 
 // AddUser creates a user (address canonical, domain local) with the
@@ -181,7 +181,7 @@ func (s *Store) SetUserSMTP(ctx context.Context, address string, on bool) error 
 // updateUser runs query with v and address, then each of then with the
 // address, in one transaction.
 func (s *Store) updateUser(ctx context.Context, address, query string, v any, then ...string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.credentialChange(s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(query, v, address)
 		if err != nil {
 			return fmt.Errorf("store: update user %s: %w", address, err)
@@ -195,13 +195,13 @@ func (s *Store) updateUser(ctx context.Context, address, query string, v any, th
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // RemoveUser deletes a user with all mailboxes, messages, grants and
 // known devices.
 func (s *Store) RemoveUser(ctx context.Context, address string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.credentialChange(s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(dropDevices, address); err != nil {
 			return fmt.Errorf("store: remove user %s: %w", address, err)
 		}
@@ -213,7 +213,16 @@ func (s *Store) RemoveUser(ctx context.Context, address string) error {
 			return fmt.Errorf("store: remove user %s: %w", address, ErrNotFound)
 		}
 		return nil
-	})
+	}))
+}
+
+// credentialChange moves the credential stamp after a committed change of
+// a credential (err == nil), so open sessions re-check theirs.
+func (s *Store) credentialChange(err error) error {
+	if err != nil {
+		return err
+	}
+	return s.touchCredentials()
 }
 
 const userCols = `id, address, domain, hash, smtp`

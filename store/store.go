@@ -102,6 +102,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 		s.w.Close()
 		return nil, err
 	}
+	if err := s.ensureCredStamp(); err != nil {
+		s.w.Close()
+		return nil, err
+	}
 	if s.r, err = sql.Open("sqlite3", dsn+"&_txlock=deferred&_query_only=true"); err != nil {
 		s.w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
