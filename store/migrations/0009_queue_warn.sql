@@ -1,0 +1,2 @@
+-- reserved; replaced by the change that needs it
+SELECT 1;
