@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"mailsuite/store"
@@ -45,7 +46,15 @@ type Authenticator struct {
 	Store *store.Store
 	Log   *slog.Logger
 
-	cache loginCache
+	cache   loginCache
+	flights flights
+	settled signal // broadcast when an attempt of this process settles
+	// waiting counts the logins waiting for others to end (a flight or
+	// attempts in progress); tests watch it.
+	waiting atomic.Int32
+	// hashHook, when set, runs before each password hash; tests hold
+	// the hash with it.
+	hashHook func()
 }
 
 // Check verifies login and password for a service from the TCP peer ip.
@@ -54,8 +63,35 @@ type Authenticator struct {
 // the limit; a refused attempt logs "auth throttled" and checks nothing.
 // On success it returns the credential; on failure it logs one
 // "auth failed" line and returns ErrAuthFailed or ErrThrottled. The
-// password is never logged.
+// password is never logged. Identical logins in progress share one check
+// (see flights).
 func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, password string) (store.Credential, error) {
+	key := a.flightKey(svc, ip, login, password)
+	for {
+		fl, lead := a.flights.join(key)
+		if lead {
+			cred, err := a.check(ctx, svc, ip, login, password)
+			a.flights.land(key, fl, cred, err)
+			return cred, err
+		}
+		a.waiting.Add(1)
+		select {
+		case <-fl.done:
+		case <-ctx.Done():
+		}
+		a.waiting.Add(-1)
+		if err := ctx.Err(); err != nil {
+			return store.Credential{}, fmt.Errorf("auth: %w", err)
+		}
+		if fl.err == nil {
+			LogSuccess(a.Log, string(svc), ip, fl.cred.Name)
+			return fl.cred, nil
+		}
+	}
+}
+
+// check is Check for one login: throttle, password, log line.
+func (a *Authenticator) check(ctx context.Context, svc Service, ip, login, password string) (store.Credential, error) {
 	att, err := a.reserve(ctx, ip, login)
 	switch {
 	case errors.Is(err, store.ErrThrottledIP):
@@ -77,6 +113,9 @@ func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, passw
 	}
 	now := a.Store.Now()
 	if !a.cache.ok(cred.Name, cred.Hash, password, now) {
+		if a.hashHook != nil {
+			a.hashHook()
+		}
 		if !CheckPassword(cred.Hash, password) {
 			return store.Credential{}, a.fail(ctx, att, svc, ip, login, "bad password")
 		}
@@ -90,6 +129,7 @@ func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, passw
 	if err := a.Store.AttemptSucceeded(ctx, att); err != nil {
 		a.Log.Error("record login", "ip", ip, "user", cred.Name, "err", err)
 	}
+	a.settled.broadcast()
 	LogSuccess(a.Log, string(svc), ip, cred.Name)
 	return cred, nil
 }
@@ -100,29 +140,47 @@ func (a *Authenticator) fail(ctx context.Context, att store.Attempt, svc Service
 	if err := a.Store.AttemptFailed(ctx, att); err != nil {
 		a.Log.Error("record failed login", "ip", ip, "err", err)
 	}
+	a.settled.broadcast()
 	return ErrAuthFailed
 }
 
-// pendingWait bounds how long a login waits for others in progress (a
-// client opening several connections at once, all with the right
-// password) to settle before it is refused.
-const pendingWait = 3 * time.Second
-
-// reserve is ReserveAttempt that waits, a little at a time, while only
-// attempts in progress stand between it and the limit: they may succeed
-// and leave the count.
+// reserve is ReserveAttempt that waits while only attempts in progress
+// stand between it and a limit. Each of them either settles, as a
+// success that leaves the count or as a failure that then refuses this
+// login for a reason, or, should its process have died, stops counting
+// after ThrottleWindow: so a login is never refused for attempts that
+// have not failed, however long their hashes take on a loaded machine,
+// and the wait ends within ThrottleWindow (or ctx). Settlements in this
+// process wake it at once; those of the other daemons are seen by
+// polling. A burst of wrong passwords stays bounded: at most the limit
+// of them is checked, the rest wait for those to fail and are refused.
 func (a *Authenticator) reserve(ctx context.Context, ip, login string) (store.Attempt, error) {
-	deadline := time.Now().Add(pendingWait)
-	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+	deadline := time.Now().Add(ThrottleWindow)
+	waiting := false
+	defer func() {
+		if waiting {
+			a.waiting.Add(-1)
+		}
+	}()
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+		settled := a.settled.wait() // before the count, so no settlement is missed
 		att, err := a.Store.ReserveAttempt(ctx, ip, login, throttleLimits)
-		if !errors.Is(err, store.ErrAttemptsPending) || time.Now().Add(pause).After(deadline) {
+		if !errors.Is(err, store.ErrAttemptsPending) || time.Now().After(deadline) {
 			return att, err
 		}
+		if !waiting {
+			waiting = true
+			a.waiting.Add(1)
+		}
+		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return att, err
-		case <-time.After(pause):
+		case <-settled:
+		case <-t.C:
 		}
+		t.Stop()
 	}
 }
 
