@@ -3,10 +3,15 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mailsuite/shared/auth"
 )
 
 func TestLoginRecordsGrantBeforeOK(t *testing.T) {
@@ -112,5 +117,57 @@ func TestAuthenticatePlain(t *testing.T) {
 	grants, _ := e.st.LiveGrants(context.Background(), "127.0.0.1")
 	if len(grants) != 1 {
 		t.Fatalf("grants = %+v", grants)
+	}
+}
+
+// TestAuthenticatePlainMalformed: PLAIN data that does not parse is a
+// client error (BAD), not the server error go-sasl's parser made of it,
+// and the connection serves on; an authorization identity of someone
+// else is logged as a refused login.
+func TestAuthenticatePlainMalformed(t *testing.T) {
+	e := newEnv(t, withPlaintext)
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	tc := e.dial()
+	for _, msg := range []string{"no nul", "\x00" + testUser + "\x00pw\x00", "\x00\x00pw", "\x00" + testUser + "\x00" + strings.Repeat("p", 2000)} {
+		if _, r := tc.cmd("AUTHENTICATE PLAIN %s", b64(msg)); !strings.HasPrefix(r, "BAD") {
+			t.Fatalf("AUTHENTICATE PLAIN %q: %s, want BAD", msg, r)
+		}
+	}
+	if _, r := tc.cmd("AUTHENTICATE PLAIN %s", b64("bob@example.com\x00"+testUser+"\x00"+testPass)); !strings.HasPrefix(r, "NO [AUTHORIZATIONFAILED]") {
+		t.Fatalf("foreign authzid: %s", r)
+	}
+	if !strings.Contains(e.log.String(), `msg="auth refused" proto=imap ip=127.0.0.1 user=`+testUser+` reason="authorization identity"`) {
+		t.Errorf("foreign authzid not logged as refused:\n%s", e.log)
+	}
+	if _, r := tc.cmd("LOGIN %s %q", testUser, testPass); !strings.HasPrefix(r, "OK") {
+		t.Fatalf("LOGIN after the refusals: %s", r)
+	}
+}
+
+// TestLoginConcurrentSameClient: a client opens twice the account's
+// limit of connections and logs in on all at once with the right
+// password, as Thunderbird and Outlook do; every one gets in.
+func TestLoginConcurrentSameClient(t *testing.T) {
+	e := newEnv(t, withPlaintext)
+	conns := make([]*textConn, 2*auth.MaxFailuresPerAccount)
+	for i := range conns {
+		conns[i] = e.dial()
+	}
+	replies := make([]string, len(conns))
+	var wg sync.WaitGroup
+	for i, tc := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tc.send(fmt.Sprintf("a LOGIN %s %q\r\n", testUser, testPass))
+			tc.c.SetReadDeadline(time.Now().Add(2 * time.Minute))
+			replies[i], _ = tc.r.ReadString('\n')
+		}()
+	}
+	wg.Wait()
+	for i, r := range replies {
+		if !strings.HasPrefix(r, "a OK") {
+			t.Errorf("login %d: %q", i, r)
+		}
 	}
 }

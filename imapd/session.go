@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,44 +71,51 @@ func (s *session) Close() error {
 	return nil
 }
 
-// Login checks the credentials with the shared throttled authenticator and
-// records the relay grant (for a user with SMTP authority) before
-// returning, so the grant exists when the client reads the tagged OK.
-// Hashing and store calls run aside (see aside.go).
+// Login answers LOGIN on the one login path (see auth.Login).
 func (s *session) Login(username, password string) error {
+	return loginReply(s.logIn(username, password))
+}
+
+func (s *session) loginPath() auth.Login {
+	return auth.Login{Auth: s.srv.auth, Service: auth.ServiceIMAP, IP: daemon.PeerIP(s.conn.NetConn().RemoteAddr()),
+		FailureDelay: s.srv.failureDelay, GrantWindow: s.srv.window}
+}
+
+// logIn takes the shared login path, which records the relay grant
+// before it returns, so the grant exists when the client reads the
+// tagged OK. Hashing and store calls run aside (see aside.go).
+func (s *session) logIn(username, password string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	ip := daemon.PeerIP(s.conn.NetConn().RemoteAddr())
-	var cred store.Credential
-	var stamp store.CredentialStamp
+	var ok auth.Success
 	var err error
-	aside(func() {
-		stamp = s.srv.st.CredentialStamp() // before the check: see RecheckChanged
-		cred, err = s.srv.auth.Check(ctx, auth.ServiceIMAP, ip, username, password)
-	})
+	aside(func() { ok, err = s.loginPath().Password(ctx, username, password) })
+	if err != nil {
+		return err
+	}
+	s.userID = ok.Cred.UserID
+	s.login = ok.Cred.Name
+	s.cred, s.stamp = ok.Cred, ok.Stamp
+	return nil
+}
+
+// loginReply maps the outcome of LOGIN or AUTHENTICATE to imapd's reply.
+func loginReply(err error) error {
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, auth.ErrAuthFailed):
-		time.Sleep(s.srv.failureDelay)
 		return imapserver.ErrAuthFailed
 	case errors.Is(err, auth.ErrThrottled):
-		time.Sleep(s.srv.failureDelay)
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
 			Text: "Too many failed logins, try again later"}
-	case err != nil:
-		s.srv.log.Error("login", "ip", ip, "err", err)
-		return errUnavailable
+	case errors.Is(err, auth.ErrAuthzDenied):
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthorizationFailed,
+			Text: "Authorization identity must be the login"}
+	case errors.Is(err, auth.ErrMalformed):
+		return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Malformed SASL response"}
 	}
-	if cred.SMTP { // a grant is the right to send: none without SMTP authority
-		aside(func() { err = s.srv.st.Grant(ctx, ip, cred.UserID, s.srv.window) })
-	}
-	if err != nil {
-		s.srv.log.Error("record grant", "ip", ip, "user", cred.Name, "err", err)
-		return errUnavailable
-	}
-	s.userID = cred.UserID
-	s.login = cred.Name
-	s.cred, s.stamp = cred, stamp
-	return nil
+	return errUnavailable // logged by the login path
 }
 
 // PrivacyRefused logs a LOGIN or AUTHENTICATE refused before TLS, as the
@@ -123,21 +131,15 @@ var errUnavailable = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.Res
 
 // AuthenticateMechanisms lists the SASL mechanisms: PLAIN only, which
 // needs TLS unless allow_plaintext (imapserver enforces that).
-func (s *session) AuthenticateMechanisms() []string { return []string{sasl.Plain} }
+func (s *session) AuthenticateMechanisms() []string { return []string{auth.MechPlain} }
 
-// Authenticate runs SASL PLAIN. An authorization identity other than the
-// login itself is refused: nobody may log in as someone else.
+// Authenticate runs SASL PLAIN, the shared mechanism (see auth.Login.SASL),
+// which refuses an authorization identity other than the login itself.
 func (s *session) Authenticate(mech string) (sasl.Server, error) {
-	if mech != sasl.Plain {
+	if !strings.EqualFold(mech, auth.MechPlain) {
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Unsupported SASL mechanism"}
 	}
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if identity != "" && identity != username {
-			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthorizationFailed,
-				Text: "Authorization identity must be the login"}
-		}
-		return s.Login(username, password)
-	}), nil
+	return s.loginPath().SASL(mech, s.logIn, loginReply)
 }
 
 // AppendLimit is the largest message APPEND takes: the same limit smtpd

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"time"
 
 	"mailsuite/shared/auth"
 )
@@ -49,58 +48,60 @@ func (s *session) cmdPASS(c command) bool {
 		s.fail("-ERR PASS: missing argument")
 		return true
 	}
-	s.authenticate(user, c.rest)
+	s.replyLogin(s.logIn(user, c.rest))
 	return true
 }
 
-// authenticate checks the credentials and, on success, locks and opens the
-// maildrop and records the relay grant before saying +OK, so a client that
-// sends mail right after its POP3 login is already allowed to relay.
-func (s *session) authenticate(user, pass string) {
-	stamp := s.srv.store.CredentialStamp() // before the check: see RecheckChanged
-	cred, err := s.srv.auth.Check(s.ctx, auth.ServicePOP3, s.ip, user, pass)
-	switch {
-	case errors.Is(err, auth.ErrThrottled):
-		s.delay()
-		s.fail("-ERR [SYS/TEMP] too many failed logins, try again later")
-		return
-	case errors.Is(err, auth.ErrAuthFailed):
-		s.delay()
-		s.fail("-ERR [AUTH] invalid user name or password")
-		return
-	case err != nil:
-		s.internal("check login", err)
-		return
-	}
-	lock, err := lockMaildrop(s.srv.lockDir, cred.UserID, s.srv.lockWait)
-	if errors.Is(err, errLocked) {
-		s.fail("-ERR [IN-USE] maildrop is locked by another session")
-		return
-	}
-	if err != nil {
-		s.internalFor(cred.Name, "lock maildrop", err)
-		return
-	}
-	drop, err := loadMaildrop(s.ctx, s.srv.store, cred.UserID)
-	if err == nil && cred.SMTP { // a grant is the right to send: none without SMTP authority
-		err = s.srv.store.Grant(s.ctx, s.ip, cred.UserID, s.srv.window)
-	}
-	if err != nil {
-		lock.unlock()
-		s.internalFor(cred.Name, "open maildrop", err)
-		return
-	}
-	s.lock, s.drop, s.login, s.cred, s.stamp = lock, drop, cred.Name, cred, stamp
-	s.state = stateTransaction
-	n, size := drop.stat()
-	s.ok("maildrop has %d messages (%d octets)", n, size)
+func (s *session) loginPath() auth.Login {
+	return auth.Login{Auth: s.srv.auth, Service: auth.ServicePOP3, IP: s.ip,
+		FailureDelay: s.srv.failureDelay, GrantWindow: s.srv.window}
 }
 
-// delay slows down password guessing on one connection; the reply is
-// flushed after it, so the client cannot tell a failure sooner.
-func (s *session) delay() {
-	if s.srv.failureDelay > 0 {
-		time.Sleep(s.srv.failureDelay)
+// logIn takes the shared login path (which records the relay grant), then
+// locks and opens the maildrop, all before the reply: a client that
+// sends mail right after its POP3 login is already allowed to relay.
+func (s *session) logIn(user, pass string) error {
+	ok, err := s.loginPath().Password(s.ctx, user, pass)
+	if err != nil {
+		return err
+	}
+	lock, err := lockMaildrop(s.srv.lockDir, ok.Cred.UserID, s.srv.lockWait)
+	if errors.Is(err, errLocked) {
+		return err
+	}
+	if err != nil {
+		s.log.Error("lock maildrop", "user", ok.Cred.Name, "err", err)
+		return err
+	}
+	drop, err := loadMaildrop(s.ctx, s.srv.store, ok.Cred.UserID)
+	if err != nil {
+		lock.unlock()
+		s.log.Error("open maildrop", "user", ok.Cred.Name, "err", err)
+		return err
+	}
+	s.lock, s.drop, s.login, s.cred, s.stamp = lock, drop, ok.Cred.Name, ok.Cred, ok.Stamp
+	s.state = stateTransaction
+	return nil
+}
+
+// replyLogin answers a login (PASS or the end of AUTH) with its outcome.
+func (s *session) replyLogin(err error) {
+	switch {
+	case err == nil:
+		n, size := s.drop.stat()
+		s.ok("maildrop has %d messages (%d octets)", n, size)
+	case errors.Is(err, auth.ErrThrottled):
+		s.fail("-ERR [SYS/TEMP] too many failed logins, try again later")
+	case errors.Is(err, auth.ErrAuthFailed):
+		s.fail("-ERR [AUTH] invalid user name or password")
+	case errors.Is(err, auth.ErrAuthzDenied):
+		s.fail("-ERR [AUTH] authorization identity must be empty or the login")
+	case errors.Is(err, auth.ErrMalformed):
+		s.fail("-ERR [AUTH] malformed SASL response")
+	case errors.Is(err, errLocked):
+		s.fail("-ERR [IN-USE] maildrop is locked by another session")
+	default: // logged by the login path or logIn
+		s.fail("-ERR [SYS/TEMP] internal error, try again later")
 	}
 }
 

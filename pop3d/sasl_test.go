@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"strings"
 	"testing"
 )
 
@@ -62,4 +63,22 @@ func TestAuthList(t *testing.T) {
 	if len(got) != 2 || got[0] != "PLAIN" || got[1] != "LOGIN" {
 		t.Fatalf("mechanisms %q", got)
 	}
+}
+
+// TestAuthRefusedUnchecked: what the shared mechanisms refuse before any
+// password check is answered -ERR [AUTH] and never logged as "auth
+// failed"; an empty LOGIN user name no longer reaches the check.
+func TestAuthRefusedUnchecked(t *testing.T) {
+	e := newEnv(t, withPlaintext)
+	c := e.dial()
+	c.cmd("AUTH LOGIN =", "-ERR [AUTH] malformed")
+	c.cmd("AUTH PLAIN "+b64("\x00"+testUser+"\x00"), "-ERR [AUTH] malformed")
+	c.cmd("AUTH PLAIN "+b64("bob@example.com\x00"+testUser+"\x00"+testPass), "-ERR [AUTH] authorization identity")
+	c.cmd("AUTH LOGIN "+b64(testUser), "+ UGFzc3dvcmQ6")
+	c.cmd(b64("pass\x00word"), "-ERR [AUTH] malformed")
+	logs := e.logBuf.String()
+	if strings.Contains(logs, `msg="auth failed"`) || !strings.Contains(logs, `msg="auth refused" proto=pop3 ip=127.0.0.1 user=`+testUser+` reason="authorization identity"`) {
+		t.Errorf("log:\n%s", logs)
+	}
+	c.cmd("AUTH PLAIN "+b64("\x00"+testUser+"\x00"+testPass), "+OK")
 }

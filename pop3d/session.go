@@ -181,12 +181,6 @@ func (s *session) fail(msg string, args ...any) {
 // internal logs an unexpected error and gives the client a generic reply
 // that leaks nothing.
 func (s *session) internal(what string, err error) {
-	s.internalFor(s.login, what, err)
-}
-
-// internalFor is internal for a login not yet recorded in the session: the
-// store errors right after a successful password check.
-func (s *session) internalFor(user, what string, err error) {
-	s.log.Error(what, "user", user, "err", err)
+	s.log.Error(what, "user", s.login, "err", err)
 	s.fail("-ERR [SYS/TEMP] internal error, try again later")
 }

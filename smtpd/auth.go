@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -15,61 +14,45 @@ import (
 // TLS unless auth.allow_plaintext is set, and answers AUTH before TLS with
 // 523 5.7.10.
 func (s *session) AuthMechanisms() []string {
-	return []string{sasl.Plain, sasl.Login}
+	return []string{auth.MechPlain, auth.MechLogin}
 }
 
-// Auth starts a SASL exchange.
+// Auth starts a SASL exchange on the one login path (see auth.Login).
 func (s *session) Auth(mech string) (sasl.Server, error) {
-	switch mech {
-	case sasl.Plain:
-		return &plainServer{check: s.login}, nil
-	case sasl.Login:
-		return &loginServer{check: s.login}, nil
+	srv, err := s.loginPath().SASL(mech, s.login, authReply)
+	if err != nil {
+		return nil, smtp.ErrAuthUnknownMechanism
 	}
-	return nil, smtp.ErrAuthUnknownMechanism
+	return srv, nil
 }
 
-// login checks a credential through the shared authenticator (which
-// throttles, records failures and logs "auth failed"/"auth ok" with the
-// IP). A user whose SMTP authority is off is refused here, with a reply
-// that says so, rather than accepted and then refused at every
-// recipient: the mail client shows the reason where the user looks.
-func (s *session) login(login, password string) error {
+func (s *session) loginPath() auth.Login {
+	return auth.Login{Auth: s.srv.auth, Service: auth.ServiceSMTP, IP: s.ip, FailureDelay: s.srv.failureDelay}
+}
+
+// login ends an AUTH exchange: the shared login path checks the
+// credential (it throttles, pauses after a failure, logs "auth
+// failed"/"auth ok" with the IP, and refuses a user whose SMTP authority
+// is off, with a reply that says so rather than a refusal at every
+// recipient); smtpd then reads the addresses the credential may send as.
+func (s *session) login(user, password string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	cred, err := s.srv.auth.Check(ctx, auth.ServiceSMTP, s.ip, login, password)
-	switch {
-	case errors.Is(err, auth.ErrThrottled):
-		s.pause()
-		return errThrottled
-	case errors.Is(err, auth.ErrAuthFailed):
-		s.pause()
-		return smtp.ErrAuthFailed
-	case err != nil:
-		s.srv.log.Error("auth lookup", "ip", s.ip, "err", err)
-		return errAuthTemporary
+	ok, err := s.loginPath().Password(ctx, user, password)
+	if err != nil {
+		return err
 	}
-	if !cred.SMTP {
-		s.srv.log.Warn("auth refused", "proto", "smtp", "ip", s.ip, "user", cred.Name, "reason", "smtp disabled")
-		return errLoginSMTPDisabled
-	}
+	cred := ok.Cred
 	var senders []string
 	if cred.Kind == store.CredUser {
 		if senders, err = s.srv.st.AliasesOf(ctx, cred.Name); err != nil {
 			s.srv.log.Error("auth aliases", "user", cred.Name, "err", err)
-			return errAuthTemporary
+			return err
 		}
 	}
 	s.cred, s.credSenders = &cred, senders
 	s.Reset()
 	return nil
-}
-
-// pause slows down guessing on one connection.
-func (s *session) pause() {
-	if s.srv.failureDelay > 0 {
-		time.Sleep(s.srv.failureDelay)
-	}
 }
 
 // recheckAuth runs at every MAIL FROM of an authenticated session: the
