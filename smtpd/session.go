@@ -156,7 +156,9 @@ func (s *session) decideMail() *smtp.SMTPError {
 // authority. DecideMail reads grants only for a non-null sender without
 // AUTH, and the grant users' aliases only under strict sender checking
 // when the sender is none of their own addresses, so only then are they
-// looked up.
+// looked up. Without a grant, whether the sender is a user without SMTP
+// authority who logs in from the peer IP decides the wording of the
+// refusal.
 func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
 	id := Identity{Cred: s.cred, CredSenders: s.credSenders, IP: s.ip}
 	if s.cred != nil || s.tx.from == "" {
@@ -170,6 +172,11 @@ func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
 		if g.User.SMTP {
 			id.Granted = append(id.Granted, g.User.Address)
 		}
+	}
+	if len(id.Granted) == 0 {
+		since := s.srv.st.Now().Add(-shared.KnownDeviceFor)
+		id.SendingDisabled, err = s.srv.st.SendingDisabledOn(ctx, s.ip, s.tx.from, since)
+		return id, err
 	}
 	id.GrantSenders = id.Granted
 	if !strict || contains(id.Granted, s.tx.from) {
