@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 )
 
 // relayFrom tries to relay one message from local IP ip on the MX port and
@@ -61,7 +61,7 @@ func TestGrantLifecycle(t *testing.T) {
 // another user, gets the usual replies.
 func TestSendingDisabledAfterLogin(t *testing.T) {
 	e := newEnv(t)
-	if _, err := e.srv.auth.Check(t.Context(), shared.ServicePOP3, "127.0.0.2", bob, userPass); err != nil {
+	if _, err := e.srv.auth.Check(t.Context(), auth.ServicePOP3, "127.0.0.2", bob, userPass); err != nil {
 		t.Fatal(err)
 	}
 	if g, err := e.st.LiveGrants(t.Context(), "127.0.0.2"); err != nil || len(g) != 0 {

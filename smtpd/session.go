@@ -11,7 +11,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
+	"mailsuite/shared/config"
+	"mailsuite/shared/daemon"
 	"mailsuite/store"
 )
 
@@ -33,7 +35,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		srv:  b.srv,
 		role: b.role,
 		conn: c.Conn(),
-		ip:   shared.PeerIP(c.Conn().RemoteAddr()),
+		ip:   daemon.PeerIP(c.Conn().RemoteAddr()),
 		helo: c.Hostname(),
 	}
 	if st, ok := c.TLSConnectionState(); ok {
@@ -136,7 +138,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 func (s *session) decideMail() *smtp.SMTPError {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	strict := s.srv.cfg.Relay.SenderCheck != shared.SenderCheckOff
+	strict := s.srv.cfg.Relay.SenderCheck != config.SenderCheckOff
 	id, err := s.identity(ctx, strict)
 	if err != nil {
 		return storeFailure(s.srv.log, "identity lookup", err, "ip", s.ip)
@@ -174,7 +176,7 @@ func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
 		}
 	}
 	if len(id.Granted) == 0 {
-		since := s.srv.st.Now().Add(-shared.KnownDeviceFor)
+		since := s.srv.st.Now().Add(-auth.KnownDeviceFor)
 		id.SendingDisabled, err = s.srv.st.SendingDisabledOn(ctx, s.ip, s.tx.from, since)
 		return id, err
 	}
