@@ -61,7 +61,9 @@ func (s *session) loginPath() auth.Login {
 // locks and opens the maildrop, all before the reply: a client that
 // sends mail right after its POP3 login is already allowed to relay.
 func (s *session) logIn(user, pass string) error {
-	ok, err := s.loginPath().Password(s.ctx, user, pass)
+	ctx, cancel := s.op()
+	defer cancel()
+	ok, err := s.loginPath().Password(ctx, user, pass)
 	if err != nil {
 		return err
 	}
@@ -73,7 +75,7 @@ func (s *session) logIn(user, pass string) error {
 		s.log.Error("lock maildrop", "user", ok.Cred.Name, "err", err)
 		return err
 	}
-	drop, err := loadMaildrop(s.ctx, s.srv.store, ok.Cred.UserID)
+	drop, err := loadMaildrop(ctx, s.srv.store, ok.Cred.UserID)
 	if err != nil {
 		lock.unlock()
 		s.log.Error("open maildrop", "user", ok.Cred.Name, "err", err)
@@ -101,7 +103,7 @@ func (s *session) replyLogin(err error) {
 	case errors.Is(err, errLocked):
 		s.fail("-ERR [IN-USE] maildrop is locked by another session")
 	default: // logged by the login path or logIn
-		s.fail("-ERR [SYS/TEMP] internal error, try again later")
+		s.failStore(err)
 	}
 }
 
@@ -112,7 +114,9 @@ func (s *session) replyLogin(err error) {
 // ID, and only when a credential changed since (see
 // auth.Authenticator.RecheckChanged); a store error lets the command run.
 func (s *session) revoked() bool {
-	err := s.srv.auth.RecheckChanged(s.ctx, s.cred, &s.stamp)
+	ctx, cancel := s.op()
+	err := s.srv.auth.RecheckChanged(ctx, s.cred, &s.stamp)
+	cancel()
 	switch {
 	case errors.Is(err, auth.ErrRevoked):
 		s.log.Info("session revoked", "proto", "pop3", "user", s.login)

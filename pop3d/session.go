@@ -38,7 +38,7 @@ type session struct {
 	w    *bufio.Writer
 	ip   string
 	log  *slog.Logger
-	ctx  context.Context
+	ctx  context.Context // the session's; store calls use op
 
 	tls    bool
 	state  state
@@ -178,9 +178,26 @@ func (s *session) fail(msg string, args ...any) {
 	s.reply(msg, args...)
 }
 
+// op returns the context of one store call: the session's, bounded by
+// the server's opTimeout.
+func (s *session) op() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.ctx, s.srv.opTimeout)
+}
+
 // internal logs an unexpected error and gives the client a generic reply
 // that leaks nothing.
 func (s *session) internal(what string, err error) {
 	s.log.Error(what, "user", s.login, "err", err)
+	s.failStore(err)
+}
+
+// failStore answers a command that a store error ended. A store call
+// that ran out of time (another process holds the store's lock) is told
+// apart from a broken store.
+func (s *session) failStore(err error) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.fail("-ERR [SYS/TEMP] mail store busy, try again later")
+		return
+	}
 	s.fail("-ERR [SYS/TEMP] internal error, try again later")
 }
