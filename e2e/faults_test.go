@@ -170,7 +170,7 @@ func TestSIGTERMInFlight(t *testing.T) {
 	send("Subject: in flight\r\n\r\nfirst half\r\n")
 
 	d := s.daemons["smtpd"]
-	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.Cmd.Process.Signal(syscall.SIGTERM)
 	time.Sleep(300 * time.Millisecond) // let the shutdown begin mid-DATA
 	send("second half\r\n.\r\n")
 	line, err := r.ReadString('\n')
@@ -178,13 +178,13 @@ func TestSIGTERMInFlight(t *testing.T) {
 		t.Logf("connection closed after SIGTERM without a reply (%v): must not be delivered", err)
 	}
 	select {
-	case <-d.done:
+	case <-d.Done():
 	case <-time.After(40 * time.Second):
 		t.Fatal("smtpd did not exit after SIGTERM")
 	}
 	delete(s.daemons, "smtpd")
-	if d.err != nil {
-		t.Errorf("smtpd exit after SIGTERM: %v\n%s", d.err, d.log)
+	if err := d.Wait(); err != nil {
+		t.Errorf("smtpd exit after SIGTERM: %v\n%s", err, d.Log)
 	}
 
 	out, code := python(t, "pop3.py", popEnv(s.ports.POP3, "127.0.0.1", "gina@example.test", "gina-secret", "stat")...)

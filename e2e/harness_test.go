@@ -1,8 +1,8 @@
 // Package e2e drives the built binaries (smtpd, pop3d, imapd, mailctl) with
 // real mail clients over loopback, as operators and their users will: the
 // client matrix of `make test`. Each scenario starts its own daemons with a
-// temporary configuration and store; a scenario whose binaries do not build
-// is skipped, not failed, so the matrix grows as the daemons land.
+// temporary configuration and store (testutil.StartDaemon); a scenario
+// whose binaries do not build fails.
 package e2e
 
 import (
@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -93,7 +92,7 @@ type suite struct {
 	ports   ports
 	routes  map[string]string // smtpd.queue.routes
 	extra   string            // extra TOML appended to the config
-	daemons map[string]*daemon
+	daemons map[string]*testutil.Daemon
 }
 
 // newSuite writes a configuration (plaintext allowed: the clients include
@@ -112,7 +111,7 @@ func newSuite(t testing.TB) *suite {
 			IMAP: freePort(t), IMAPS: freePort(t),
 		},
 		routes:  map[string]string{},
-		daemons: map[string]*daemon{},
+		daemons: map[string]*testutil.Daemon{},
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
 		t.Fatal(err)
@@ -174,7 +173,7 @@ tls_listen = ["127.0.0.1:%d"]
 // addr is a loopback "host:port".
 func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 
-// daemonPorts lists the ports a daemon must open before it counts as up.
+// daemonPorts lists the ports a daemon listens on.
 func (s *suite) daemonPorts(name string) []int {
 	p := s.ports
 	switch name {
@@ -218,57 +217,13 @@ func (s *suite) addUser(address, password string) {
 	s.mailctl(password+"\n", "user", "add", address, "--password-stdin")
 }
 
-// daemon is one running binary and its captured log.
-type daemon struct {
-	name string
-	cmd  *exec.Cmd
-	log  *testutil.SyncBuffer // written by the daemon, read by the test
-	done chan struct{}
-	err  error // set when done is closed
-}
-
-// start launches the named daemons and waits until all their ports accept
-// connections; the daemons are stopped with SIGTERM at the end of the test.
+// start launches the named daemons one after the other, each once it
+// logged "ready"; they are stopped with SIGTERM at the end of the test.
 func (s *suite) start(names ...string) {
 	s.t.Helper()
 	for _, n := range names {
-		bin := binary(s.t, n)
-		d := &daemon{name: n, log: &testutil.SyncBuffer{}, done: make(chan struct{})}
-		d.cmd = exec.Command(bin, "-config", s.conf)
-		d.cmd.Stdout = d.log
-		d.cmd.Stderr = d.log
-		if err := d.cmd.Start(); err != nil {
-			s.t.Fatalf("start %s: %v", n, err)
-		}
-		go func() { d.err = d.cmd.Wait(); close(d.done) }()
-		s.daemons[n] = d
-	}
-	for _, n := range names {
-		d := s.daemons[n]
-		for _, p := range s.daemonPorts(n) {
-			s.waitPort(d, p)
-		}
-	}
-}
-
-// waitPort polls until the port accepts a connection or the daemon dies.
-func (s *suite) waitPort(d *daemon, port int) {
-	s.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr(port), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-d.done:
-			s.t.Fatalf("%s exited before listening on %d (%v); log:\n%s", d.name, port, d.err, d.log)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("%s: port %d not open after 20s; log:\n%s", d.name, port, d.log)
-		}
+		binary(s.t, n) // fails with the compiler's words
+		s.daemons[n] = testutil.StartDaemon(s.t, "mailsuite/"+n, s.conf)
 	}
 }
 
@@ -280,18 +235,11 @@ func (s *suite) stop(name string) error {
 		return nil
 	}
 	delete(s.daemons, name)
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(40 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.done
-		return fmt.Errorf("%s did not stop within 40s after SIGTERM", name)
-	}
+	err := d.Stop()
 	if s.t.Failed() || testing.Verbose() {
-		s.t.Logf("%s log:\n%s", name, d.log)
+		s.t.Logf("%s log:\n%s", name, d.Log)
 	}
-	return d.err
+	return err
 }
 
 func (s *suite) stopAll() {
@@ -305,7 +253,7 @@ func (s *suite) stopAll() {
 // logOf returns what the named daemon has logged so far.
 func (s *suite) logOf(name string) string {
 	if d := s.daemons[name]; d != nil {
-		return d.log.String()
+		return d.Log.String()
 	}
 	return ""
 }

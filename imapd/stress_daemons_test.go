@@ -10,7 +10,6 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -30,8 +29,6 @@ func TestMultiSessionStressDaemons(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stress")
 	}
-	smtpdBin := testutil.BuildBinary(t, "mailsuite/smtpd")
-	pop3dBin := testutil.BuildBinary(t, "mailsuite/pop3d")
 	e := newEnv(t, withPlaintext)
 	dir := filepath.Dir(e.dbPath)
 	smtpAddr, popAddr := testutil.FreePort(t), testutil.FreePort(t)
@@ -54,8 +51,8 @@ tls_listen = [%q]
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	startDaemon(t, smtpdBin, cfg, smtpAddr, "220")
-	startDaemon(t, pop3dBin, cfg, popAddr, "+OK")
+	testutil.StartDaemon(t, "mailsuite/smtpd", cfg)
+	testutil.StartDaemon(t, "mailsuite/pop3d", cfg)
 
 	r := newStressRun(stressDuration())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -82,32 +79,6 @@ tls_listen = [%q]
 	if delivered.Load() == 0 || deleted.Load() == 0 {
 		t.Errorf("the daemons took no part: %d delivered, %d deleted", delivered.Load(), deleted.Load())
 	}
-}
-
-// startDaemon runs bin with the config and waits until it greets on addr
-// with greeting; the daemon is killed when the test ends.
-func startDaemon(t *testing.T, bin, cfg, addr, greeting string) {
-	t.Helper()
-	cmd := exec.Command(bin, "-config", cfg)
-	logs := &testutil.SyncBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			l, _ := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if strings.HasPrefix(l, greeting) {
-				return
-			}
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("%s did not start; log:\n%s", filepath.Base(bin), logs.String())
 }
 
 // smtpDeliver sends messages to the user through smtpd on one SMTP

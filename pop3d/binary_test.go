@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -79,29 +78,11 @@ tls_listen = [%q]
 	}
 }
 
-// start runs pop3d and waits until it greets.
-func (d *daemonEnv) start() *exec.Cmd {
+// start runs pop3d and waits until it is ready.
+func (d *daemonEnv) start() *testutil.Daemon {
 	d.t.Helper()
-	cmd := exec.Command(pop3dBinary(d.t), "-config", d.cfg)
-	var logs strings.Builder
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		d.t.Fatal(err)
-	}
-	d.t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 200; i++ {
-		c, err := net.Dial("tcp", d.addr)
-		if err == nil {
-			l, _ := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if strings.HasPrefix(l, "+OK") {
-				return cmd
-			}
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	d.t.Fatalf("pop3d did not start; log:\n%s", logs.String())
-	return nil
+	pop3dBinary(d.t) // skipped in -short
+	return testutil.StartDaemon(d.t, "mailsuite/pop3d", d.cfg)
 }
 
 func (d *daemonEnv) login() *testconn {
@@ -121,12 +102,11 @@ func TestBinaryKill9BetweenDeleAndQuit(t *testing.T) {
 	d := newDaemonEnv(t)
 	d.deliver(msg("a", "x\r\n"))
 	d.deliver(msg("b", "y\r\n"))
-	cmd := d.start()
+	p := d.start()
 	c := d.login()
 	c.cmd("DELE 1", "+OK")
 	c.cmd("DELE 2", "+OK")
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	p.Kill()
 	c.closed()
 
 	// A new process logs in at once: the dead one's lock is gone.
@@ -170,11 +150,11 @@ func TestBinaryCrossProcessDelivery(t *testing.T) {
 
 func TestBinaryGracefulShutdown(t *testing.T) {
 	d := newDaemonEnv(t)
-	cmd := d.start()
+	p := d.start()
 	c := d.login()
-	cmd.Process.Signal(syscall.SIGTERM)
+	p.Cmd.Process.Signal(syscall.SIGTERM)
 	c.expect("-ERR [SYS/TEMP] server shutting down")
-	if err := cmd.Wait(); err != nil {
+	if err := p.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }

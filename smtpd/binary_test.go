@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -86,51 +84,20 @@ tls_listen = []
 	}
 }
 
-// start runs a daemon binary and waits until addr accepts connections.
-func (b *binEnv) start(t *testing.T, bin, addr string) (*exec.Cmd, *bytes.Buffer) {
+// start runs the daemon pkg ("smtpd", "pop3d") on the config and waits
+// until it is ready; it is killed when the test ends.
+func (b *binEnv) start(t *testing.T, pkg string) *testutil.Daemon {
 	t.Helper()
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "-config", b.conf)
-	cmd.Stderr = &syncWriter{w: &logs}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return cmd, &logs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not start: %v\n%s", bin, err, logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
+	buildBinary(t, pkg) // skipped in -short
+	return testutil.StartDaemon(t, "mailsuite/"+pkg, b.conf)
 }
 
 // TestCrashDurability: smtpd is SIGKILLed while clients stream messages.
 // Every message that got its 250 is in the store afterwards, exactly once
 // and whole; nothing else (no partial message) is there.
 func TestCrashDurability(t *testing.T) {
-	bin := buildBinary(t, "smtpd")
 	b := newBinEnv(t, "")
-	cmd, logs := b.start(t, bin, b.mx)
+	d := b.start(t, "smtpd")
 
 	var mu sync.Mutex
 	acked := map[string]bool{}
@@ -165,8 +132,7 @@ func TestCrashDurability(t *testing.T) {
 			break
 		}
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	d.Kill()
 	close(stop)
 	wg.Wait()
 
@@ -209,7 +175,7 @@ func TestCrashDurability(t *testing.T) {
 	}
 	t.Logf("%d acknowledged, %d stored (a message may be stored without its 250 reaching the client)", len(acked), len(msgs))
 	if t.Failed() {
-		t.Log(logs.String())
+		t.Log(d.Log.String())
 	}
 }
 
@@ -294,26 +260,22 @@ func TestBinaryStartFailures(t *testing.T) {
 
 // TestBinarySIGTERM: SIGTERM stops the daemon cleanly (exit 0).
 func TestBinarySIGTERM(t *testing.T) {
-	bin := buildBinary(t, "smtpd")
 	b := newBinEnv(t, "")
-	cmd, logs := b.start(t, bin, b.mx)
+	d := b.start(t, "smtpd")
 	if !sendOne(b.mx, "before-term") {
-		t.Fatalf("message refused\n%s", logs)
+		t.Fatalf("message refused\n%s", d.Log)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, logs)
+	if err := d.Stop(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, d.Log)
 	}
 }
 
 // TestPOPBeforeSMTP: a real pop3d login from 127.0.0.2 opens relaying
 // through a real smtpd for 127.0.0.2 only, until the window lapses.
 func TestPOPBeforeSMTP(t *testing.T) {
-	smtpd := buildBinary(t, "smtpd")
-	pop3d := buildBinary(t, "pop3d")
 	b := newBinEnv(t, "[auth]\nallow_plaintext = true\n[relay]\nwindow = \"2s\"\n")
-	b.start(t, smtpd, b.mx)
-	b.start(t, pop3d, b.pop3)
+	b.start(t, "smtpd")
+	b.start(t, "pop3d")
 
 	relay := func(ip string) int {
 		c := dial(t, b.mx, ip, false)
@@ -366,7 +328,6 @@ func popLogin(t *testing.T, addr, ip, user, pass string) {
 // the config file: one address filling its MX share is refused with 421,
 // yet submission and other addresses are served.
 func TestBinaryMXFloodSparesSubmission(t *testing.T) {
-	bin := buildBinary(t, "smtpd")
 	b := newBinEnv(t, "")
 	conf, err := os.ReadFile(b.conf)
 	if err != nil {
@@ -376,7 +337,7 @@ func TestBinaryMXFloodSparesSubmission(t *testing.T) {
 	if err := os.WriteFile(b.conf, []byte(limited), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b.start(t, bin, b.mx)
+	b.start(t, "smtpd")
 	for range 3 {
 		dial(t, b.mx, "127.0.0.3", false)
 	}

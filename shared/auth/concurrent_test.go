@@ -8,13 +8,29 @@ import (
 	"time"
 )
 
+// login is one call of Check.
+type login struct {
+	svc            Service
+	ip, user, pass string
+}
+
+// wantAllIn fails the test for each login refused.
+func wantAllIn(t *testing.T, errs []error) {
+	t.Helper()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("login %d: %v", i, err)
+		}
+	}
+}
+
 // holdHashes runs the logins at once while every password hash is held,
 // until each login is hashing, waiting for another, or has answered:
 // however slow the machine, nothing that happens while the hashes are
 // held is a reaction to their being slow, except a refusal for attempts
 // still in progress. It then lets the hashes finish and returns the
 // outcome of each login and how many passwords were hashed in all.
-func holdHashes(t *testing.T, a *Authenticator, logins []func() error) ([]error, int) {
+func holdHashes(t *testing.T, a *Authenticator, logins []login) ([]error, int) {
 	t.Helper()
 	held := make(chan struct{}, len(logins))
 	release := make(chan struct{})
@@ -27,8 +43,11 @@ func holdHashes(t *testing.T, a *Authenticator, logins []func() error) ([]error,
 		err error
 	}
 	results := make(chan result, len(logins))
-	for i, login := range logins {
-		go func() { results <- result{i, login()} }()
+	for i, l := range logins {
+		go func() {
+			_, err := a.Check(context.Background(), l.svc, l.ip, l.user, l.pass)
+			results <- result{i, err}
+		}()
 	}
 	errs := make([]error, len(logins))
 	hashing, answered := 0, 0
@@ -64,19 +83,12 @@ func holdHashes(t *testing.T, a *Authenticator, logins []func() error) ([]error,
 // happened). None is refused: the identical logins share one check.
 func TestAuthConcurrentLoginsSlowHash(t *testing.T) {
 	a, _, _ := authFixture(t)
-	logins := make([]func() error, 2*MaxFailuresPerAccount)
+	logins := make([]login, 2*MaxFailuresPerAccount)
 	for i := range logins {
-		logins[i] = func() error {
-			_, err := a.Check(context.Background(), ServiceIMAP, "192.0.2.1", "a@example.com", "secret")
-			return err
-		}
+		logins[i] = login{ServiceIMAP, "192.0.2.1", "a@example.com", "secret"}
 	}
 	errs, _ := holdHashes(t, a, logins)
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("login %d: %v", i, err)
-		}
-	}
+	wantAllIn(t, errs)
 }
 
 // TestAuthConcurrentUsersOneAddressSlowHash: more users than the
@@ -91,23 +103,16 @@ func TestAuthConcurrentUsersOneAddressSlowHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logins := make([]func() error, MaxFailuresPerIP+2)
+	logins := make([]login, MaxFailuresPerIP+2)
 	for i := range logins {
 		user := fmt.Sprintf("u%d@example.com", i)
 		if _, err := a.Store.AddUser(ctx, user, h, true); err != nil {
 			t.Fatal(err)
 		}
-		logins[i] = func() error {
-			_, err := a.Check(ctx, ServicePOP3, "192.0.2.1", user, "secret")
-			return err
-		}
+		logins[i] = login{ServicePOP3, "192.0.2.1", user, "secret"}
 	}
 	errs, _ := holdHashes(t, a, logins)
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("user %d: %v", i, err)
-		}
-	}
+	wantAllIn(t, errs)
 }
 
 // TestAuthConcurrentGuessesSlowHash: many wrong passwords at once, the
@@ -115,14 +120,9 @@ func TestAuthConcurrentUsersOneAddressSlowHash(t *testing.T) {
 // the account's limit is checked, the rest are refused once those fail.
 func TestAuthConcurrentGuessesSlowHash(t *testing.T) {
 	a, _, _ := authFixture(t)
-	logins := make([]func() error, 40)
+	logins := make([]login, 40)
 	for i := range logins {
-		pass := fmt.Sprintf("guess%d", i%4)
-		ip := fmt.Sprintf("198.51.100.%d", i%3+1)
-		logins[i] = func() error {
-			_, err := a.Check(context.Background(), ServiceIMAP, ip, "a@example.com", pass)
-			return err
-		}
+		logins[i] = login{ServiceIMAP, fmt.Sprintf("198.51.100.%d", i%3+1), "a@example.com", fmt.Sprintf("guess%d", i%4)}
 	}
 	errs, hashes := holdHashes(t, a, logins)
 	for i, err := range errs {
