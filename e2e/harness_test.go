@@ -120,7 +120,6 @@ func newSuite(t testing.TB) *suite {
 		t.Fatal(err)
 	}
 	s.writeConfig()
-	t.Cleanup(s.stopAll)
 	return s
 }
 
@@ -218,12 +217,18 @@ func (s *suite) addUser(address, password string) {
 }
 
 // start launches the named daemons one after the other, each once it
-// logged "ready"; they are stopped with SIGTERM at the end of the test.
+// logged "ready"; at the end of the test they are stopped with SIGTERM
+// and must exit cleanly.
 func (s *suite) start(names ...string) {
 	s.t.Helper()
 	for _, n := range names {
 		binary(s.t, n) // fails with the compiler's words
 		s.daemons[n] = testutil.StartDaemon(s.t, "mailsuite/"+n, s.conf)
+		s.t.Cleanup(func() { // before StartDaemon's kill
+			if err := s.stop(n); err != nil {
+				s.t.Errorf("stop %s: %v", n, err)
+			}
+		})
 	}
 }
 
@@ -240,14 +245,6 @@ func (s *suite) stop(name string) error {
 		s.t.Logf("%s log:\n%s", name, d.Log)
 	}
 	return err
-}
-
-func (s *suite) stopAll() {
-	for n := range s.daemons {
-		if err := s.stop(n); err != nil {
-			s.t.Errorf("stop %s: %v", n, err)
-		}
-	}
 }
 
 // logOf returns what the named daemon has logged so far.

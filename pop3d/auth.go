@@ -62,8 +62,8 @@ func (s *session) loginPath() auth.Login {
 // sends mail right after its POP3 login is already allowed to relay.
 func (s *session) logIn(user, pass string) error {
 	ctx, cancel := s.op()
-	defer cancel()
 	ok, err := s.loginPath().Password(ctx, user, pass)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -75,6 +75,8 @@ func (s *session) logIn(user, pass string) error {
 		s.log.Error("lock maildrop", "user", ok.Cred.Name, "err", err)
 		return err
 	}
+	ctx, cancel = s.op()
+	defer cancel()
 	drop, err := loadMaildrop(ctx, s.srv.store, ok.Cred.UserID)
 	if err != nil {
 		lock.unlock()

@@ -2,7 +2,8 @@
 // share: a goroutine-safe log sink, a settable clock, a password hash made
 // once, a self-signed certificate with a client configuration that trusts
 // it, the bodies of a user's INBOX, commands built once per test binary,
-// and a dialer that connects from a chosen loopback address.
+// the daemons run as processes (daemon.go), and a dialer that connects
+// from a chosen loopback address.
 // It is for tests only; no production package imports it.
 //
 // It imports mailsuite/shared/auth (HashOnce), mailsuite/deploy/dev

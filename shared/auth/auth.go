@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,10 @@ type Authenticator struct {
 	cache   loginCache
 	flights flights
 	settled signal // broadcast when an attempt of this process settles
+	// retry is held by a waiting login while it counts again, so that
+	// the waiters of this process do not crowd out of the store's one
+	// writer the settlements they wait for.
+	retry sync.Mutex
 	// waiting counts the logins waiting for others to end (a flight or
 	// attempts in progress); tests watch it.
 	waiting atomic.Int32
@@ -164,7 +169,18 @@ func (a *Authenticator) reserve(ctx context.Context, ip, login string) (store.At
 	}()
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, time.Second) {
 		settled := a.settled.wait() // before the count, so no settlement is missed
+		if waiting {
+			a.retry.Lock()
+		}
 		att, err := a.Store.ReserveAttempt(ctx, ip, login, throttleLimits)
+		if waiting {
+			a.retry.Unlock()
+			if err != nil && ctx.Err() != nil {
+				// Time ran out while attempts were in progress: refused
+				// for them, as the caller's deadline demands.
+				return att, store.ErrAttemptsPending
+			}
+		}
 		if !errors.Is(err, store.ErrAttemptsPending) || time.Now().After(deadline) {
 			return att, err
 		}

@@ -51,11 +51,11 @@ type Success struct {
 // users get none, since a grant is the right to send.
 func (l Login) Password(ctx context.Context, user, password string) (Success, error) {
 	a := l.Auth
-	stamp := a.Store.CredentialStamp()
+	stamp, start := a.Store.CredentialStamp(), time.Now()
 	cred, err := a.Check(ctx, l.Service, l.IP, user, password)
 	switch {
 	case errors.Is(err, ErrAuthFailed), errors.Is(err, ErrThrottled):
-		l.pause(ctx)
+		l.pause()
 		return Success{}, err
 	case err != nil:
 		a.Log.Error("login", "proto", string(l.Service), "ip", l.IP, "user", user, "err", err)
@@ -67,6 +67,8 @@ func (l Login) Password(ctx context.Context, user, password string) (Success, er
 			return Success{}, ErrSMTPDisabled
 		}
 	} else if cred.SMTP {
+		ctx, cancel := renewed(ctx, start)
+		defer cancel()
 		if err := a.Store.Grant(ctx, l.IP, cred.UserID, l.GrantWindow); err != nil {
 			a.Log.Error("record grant", "proto", string(l.Service), "ip", l.IP, "user", cred.Name, "err", err)
 			return Success{}, fmt.Errorf("auth: grant: %w", err)
@@ -75,23 +77,28 @@ func (l Login) Password(ctx context.Context, user, password string) (Success, er
 	return Success{Cred: cred, Stamp: stamp}, nil
 }
 
+// renewed returns a context with the time ctx had at start. ctx's
+// deadline is meant for store calls; the password hash that ran under it
+// on a loaded machine must not leave the grant after it without time.
+func renewed(ctx context.Context, start time.Time) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), dl.Sub(start))
+}
+
 // refuse logs a login refused before any password check and pauses as
 // after a failure: the client asked for something that is never granted.
 func (l Login) refuse(user, reason string) {
 	LogRefused(l.Auth.Log, string(l.Service), l.IP, user, reason)
-	l.pause(context.Background())
+	l.pause()
 }
 
 // pause slows down guessing on one connection; the daemon answers after
 // it, so the client cannot tell a failure sooner.
-func (l Login) pause(ctx context.Context) {
-	if l.FailureDelay <= 0 {
-		return
-	}
-	t := time.NewTimer(l.FailureDelay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
+func (l Login) pause() {
+	if l.FailureDelay > 0 {
+		time.Sleep(l.FailureDelay)
 	}
 }

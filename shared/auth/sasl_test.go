@@ -42,8 +42,8 @@ func TestParsePlain(t *testing.T) {
 
 // saslRun runs an exchange of mech over the given responses (nil: none
 // given) with a login that records what it was given, and returns the
-// challenges, the error, and the credentials login saw.
-func saslRun(t *testing.T, mech string, resps ...[]byte) (challenges []string, err error, got []string) {
+// challenges, the credentials login saw, and the error.
+func saslRun(t *testing.T, mech string, resps ...[]byte) (challenges, got []string, err error) {
 	t.Helper()
 	l := Login{Auth: &Authenticator{Log: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}, Service: ServiceSMTP, IP: "192.0.2.1"}
 	srv, err := l.SASL(mech, func(user, pass string) error {
@@ -54,7 +54,7 @@ func saslRun(t *testing.T, mech string, resps ...[]byte) (challenges []string, e
 		return nil
 	}, nil)
 	if err != nil {
-		return nil, err, nil
+		return nil, nil, err
 	}
 	for i, r := range resps {
 		c, done, err := srv.Next(r)
@@ -65,7 +65,7 @@ func saslRun(t *testing.T, mech string, resps ...[]byte) (challenges []string, e
 			if _, _, again := srv.Next(r); again == nil {
 				t.Fatalf("%s took a response after its end", mech)
 			}
-			return challenges, err, got
+			return challenges, got, err
 		}
 		challenges = append(challenges, string(c))
 	}
@@ -97,13 +97,13 @@ func TestSASL(t *testing.T) {
 		{"login user too long", "LOGIN", [][]byte{bytes.Repeat([]byte("a"), maxIdentity+1)}, "", ErrMalformed, ""},
 		{"login password too long", "LOGIN", [][]byte{[]byte("a@x.test"), bytes.Repeat([]byte("p"), maxPassword+1)}, "Password:", ErrMalformed, ""},
 	} {
-		challenges, err, got := saslRun(t, tc.mech, tc.resps...)
+		challenges, got, err := saslRun(t, tc.mech, tc.resps...)
 		if !errors.Is(err, tc.err) || strings.Join(challenges, "|") != tc.challenges || strings.Join(got, "/") != tc.got {
 			t.Errorf("%s: challenges %q, err %v, login saw %q; want %q, %v, %q",
 				tc.name, challenges, err, got, tc.challenges, tc.err, tc.got)
 		}
 	}
-	if _, err, _ := saslRun(t, "CRAM-MD5"); !errors.Is(err, ErrUnknownMechanism) {
+	if _, _, err := saslRun(t, "CRAM-MD5"); !errors.Is(err, ErrUnknownMechanism) {
 		t.Errorf("CRAM-MD5: %v", err)
 	}
 }
