@@ -26,8 +26,10 @@ type Envelope struct {
 // returns nil the message is durable (synchronous=FULL): smtpd may say 250.
 // When it returns an error nothing was written.
 //
-// Concurrent calls are committed together (group commit, see commitLoop):
-// one fsync for many messages, each still all-or-nothing on its own.
+// Concurrent calls, and concurrent IMAP Appends, are committed together
+// (group commit, see commitLoop): one fsync for many messages, each still
+// all-or-nothing on its own. New mail is never committed relaxed (see
+// writeLazy, for flags only): TestNewMailSyncedBesideRelaxedFlags.
 // If ctx ends before the commit, Accept returns its error and writes
 // nothing; once the commit has begun, Accept waits for it.
 func (s *Store) Accept(ctx context.Context, env Envelope, body []byte) error {
@@ -74,14 +76,36 @@ func (s *Store) accept(ctx context.Context, r *acceptReq) error {
 	return <-r.done
 }
 
-// acceptReq is one Accept call handed to the committer.
+// acceptReq is one Accept (or Append) call handed to the committer.
 type acceptReq struct {
-	ctx   context.Context
-	env   Envelope
-	body  []byte
-	spool *Spooled // instead of body, for AcceptSpooled
-	now   int64
-	done  chan error // buffered: the committer never blocks on an answer
+	ctx    context.Context
+	env    Envelope
+	body   []byte
+	spool  *Spooled   // instead of body, for AcceptSpooled
+	append *appendReq // instead of env, for Append
+	now    int64
+	done   chan error // buffered: the committer never blocks on an answer
+}
+
+// appendReq is an IMAP APPEND: a message for one mailbox, with its flags
+// and date; uid is set by the committer.
+type appendReq struct {
+	mailboxID int64
+	flags     []string
+	date      int64
+	uid       uint32
+}
+
+// writeTx writes the request in the committer's transaction.
+func (r *acceptReq) writeTx(s *Store, tx *sql.Tx) error {
+	if a := r.append; a != nil {
+		return s.appendTx(tx, a, r.body)
+	}
+	local, remote, err := r.copies()
+	if err != nil {
+		return err
+	}
+	return deliverTx(tx, r.env, local, remote, r.now)
 }
 
 func (r *acceptReq) size() int {
@@ -210,11 +234,7 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		return err
 	}
 	for _, r := range batch {
-		local, remote, err := r.copies()
-		if err == nil {
-			err = deliverTx(tx, r.env, local, remote, r.now)
-		}
-		if err != nil {
+		if err := r.writeTx(s, tx); err != nil {
 			tx.Rollback()
 			return err
 		}
