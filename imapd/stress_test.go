@@ -259,6 +259,13 @@ func (r *stressRun) dial(addr, user, pass string, id int) (*stressSession, error
 	}
 	for _, cmd := range cmds {
 		status, err := s.cmd(cmd)
+		// Ten logins at once, each an argon2 hash, can outlast the wait
+		// for attempts in progress on a loaded machine (-race): the
+		// server then asks to retry later, and a client does.
+		for try := 0; try < 20 && err == nil && strings.HasPrefix(status, "NO [UNAVAILABLE]"); try++ {
+			time.Sleep(500 * time.Millisecond)
+			status, err = s.cmd(cmd)
+		}
 		if err != nil || !strings.HasPrefix(status, "OK") {
 			c.Close()
 			return nil, fmt.Errorf("%s: %s %v", cmd, status, err)

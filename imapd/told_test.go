@@ -138,3 +138,66 @@ func noopLoop(tc *textConn, stop <-chan struct{}) error {
 		}
 	}
 }
+
+// twoSessionSteps is a script for two sessions of one account, a and b;
+// each step's answer is compared with Dovecot's. It covers how a session
+// hears of its own flag changes and of the other's: a STORE's answer,
+// .SILENT, an untagged FETCH for the other's change, once.
+//
+// want, when set, is imapd's accepted answer where Dovecot's differs: a
+// FETCH that reports flags a pending update also holds gets that update
+// from Dovecot as a second, identical FETCH; imapd tells the client once.
+var twoSessionSteps = []struct{ who, cmd, want string }{
+	{"a", literalCmd(`APPEND INBOX "02-Jan-2006 15:04:05 +0000"`, testMessage("one")), ""},
+	{"a", literalCmd(`APPEND INBOX "03-Jan-2006 15:04:05 +0000"`, testMessage("two")), ""},
+	{"a", "SELECT INBOX", ""},
+	{"b", "SELECT INBOX", ""},
+	{"b", `STORE 1 +FLAGS (\Flagged)`, ""},
+	{"b", "NOOP", ""},
+	{"a", `STORE 1 +FLAGS.SILENT (\Seen)`, ""},
+	{"a", "NOOP", ""},
+	{"b", "NOOP", ""},
+	{"b", `STORE 2 +FLAGS (\Answered)`, ""},
+	{"b", `STORE 2 +FLAGS.SILENT (\Draft)`, ""},
+	{"b", "NOOP", ""},
+	{"a", "FETCH 2 (FLAGS)", `* 2 FETCH (FLAGS (\Answered \Draft)) | OK`},
+	{"a", "NOOP", ""},
+	{"a", `STORE 2 -FLAGS (\Draft)`, ""},
+	{"a", "NOOP", ""},
+	{"b", `STORE 2 -FLAGS.SILENT (\Answered)`, ""},
+	{"b", "NOOP", ""},
+	{"a", "NOOP", ""},
+}
+
+// TestFlagsToldNextToDovecot runs twoSessionSteps on imapd and on Dovecot
+// and compares every answer (\Recent aside: which session gets it is
+// covered by TestRecent).
+func TestFlagsToldNextToDovecot(t *testing.T) {
+	dove := startDovecot(t, []string{testUser}, "")
+	e := newEnv(t, withPlaintext)
+	norm := func(l string) string {
+		l = normDovecot(l)
+		if strings.HasSuffix(l, " RECENT") {
+			return ""
+		}
+		return strings.NewReplacer(` \Recent)`, ")", `(\Recent)`, "()", `\Recent `, "").Replace(l)
+	}
+	run := func(addr string) []string {
+		conns := map[string]*scriptConn{"a": dialScript(t, addr), "b": dialScript(t, addr)}
+		for _, sc := range conns {
+			sc.run("LOGIN "+testUser+` "`+testPass+`"`, norm)
+		}
+		out := make([]string, len(twoSessionSteps))
+		for i, st := range twoSessionSteps {
+			out[i] = sortUntagged(conns[st.who].run(st.cmd, norm))
+		}
+		return out
+	}
+	ours, ref := run(e.addr), run(dove)
+	for i, st := range twoSessionSteps {
+		t.Logf("%s: %.40q: %s", st.who, st.cmd, ours[i])
+		if ours[i] != ref[i] && ours[i] != st.want {
+			t.Errorf("%s: %s\n  imapd:   %s\n  dovecot: %s", st.who, strings.SplitN(st.cmd, "\r\n", 2)[0], ours[i], ref[i])
+		}
+	}
+}

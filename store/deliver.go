@@ -26,9 +26,9 @@ type Envelope struct {
 // returns nil the message is durable (synchronous=FULL): smtpd may say 250.
 // When it returns an error nothing was written.
 //
-// Concurrent calls, and concurrent IMAP Appends, are committed together
-// (group commit, see commitLoop): one fsync for many messages, each still
-// all-or-nothing on its own. New mail is never committed relaxed (see
+// Concurrent calls, and concurrent IMAP APPENDs, COPYs, MOVEs and
+// EXPUNGEs (writeShared), are committed together (group commit, see
+// commitLoop): one fsync for many, each still all-or-nothing on its own. New mail is never committed relaxed (see
 // writeLazy, for flags only): TestNewMailSyncedBesideRelaxedFlags.
 // If ctx ends before the commit, Accept returns its error and writes
 // nothing; once the commit has begun, Accept waits for it.
@@ -76,30 +76,23 @@ func (s *Store) accept(ctx context.Context, r *acceptReq) error {
 	return <-r.done
 }
 
-// acceptReq is one Accept (or Append) call handed to the committer.
+// acceptReq is one Accept call, or one shared write (writeShared), handed
+// to the committer.
 type acceptReq struct {
 	ctx    context.Context
 	env    Envelope
 	body   []byte
-	spool  *Spooled   // instead of body, for AcceptSpooled
-	append *appendReq // instead of env, for Append
+	spool  *Spooled            // instead of body, for AcceptSpooled
+	fn     func(*sql.Tx) error // instead of env, for writeShared
+	fnSize int                 // the bytes fn writes, for the batch limit
 	now    int64
 	done   chan error // buffered: the committer never blocks on an answer
 }
 
-// appendReq is an IMAP APPEND: a message for one mailbox, with its flags
-// and date; uid is set by the committer.
-type appendReq struct {
-	mailboxID int64
-	flags     []string
-	date      int64
-	uid       uint32
-}
-
 // writeTx writes the request in the committer's transaction.
-func (r *acceptReq) writeTx(s *Store, tx *sql.Tx) error {
-	if a := r.append; a != nil {
-		return s.appendTx(tx, a, r.body)
+func (r *acceptReq) writeTx(tx *sql.Tx) error {
+	if r.fn != nil {
+		return r.fn(tx)
 	}
 	local, remote, err := r.copies()
 	if err != nil {
@@ -108,7 +101,22 @@ func (r *acceptReq) writeTx(s *Store, tx *sql.Tx) error {
 	return deliverTx(tx, r.env, local, remote, r.now)
 }
 
+// writeShared is write for a durable change that may share its commit,
+// and so its fsync, with the deliveries and other shared writes waiting at
+// the same time (commitLoop): APPEND, COPY, MOVE and EXPUNGE, which the
+// sessions of a busy mailbox send together. It returns once the change is
+// durable, as write does. fn may run more than once (a batch that fails is
+// run again request by request), so it must set its results afresh each
+// time; it must not call the store's write functions. size is about the
+// bytes fn writes.
+func (s *Store) writeShared(ctx context.Context, size int, fn func(tx *sql.Tx) error) error {
+	return s.accept(ctx, &acceptReq{fn: fn, fnSize: size})
+}
+
 func (r *acceptReq) size() int {
+	if r.fn != nil {
+		return r.fnSize
+	}
 	if r.spool != nil {
 		return len(r.spool.Head) + int(r.spool.Size)
 	}
@@ -234,7 +242,7 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		return err
 	}
 	for _, r := range batch {
-		if err := r.writeTx(s, tx); err != nil {
+		if err := r.writeTx(tx); err != nil {
 			tx.Rollback()
 			return err
 		}

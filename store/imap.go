@@ -220,7 +220,7 @@ func applyFlags(cur []string, op FlagOp, flags []string) []string {
 // returns the source UIDs copied and the new UIDs in dst, pairwise (for
 // COPYUID). UIDs no longer in src are skipped.
 func (s *Store) CopyMessages(ctx context.Context, src int64, uids []uint32, dst int64) (from, to []uint32, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeShared(ctx, 0, func(tx *sql.Tx) error {
 		var err error
 		if from, to, err = copyTx(tx, src, uids, dst); err != nil {
 			return err
@@ -236,7 +236,7 @@ func (s *Store) CopyMessages(ctx context.Context, src int64, uids []uint32, dst 
 // MoveMessages is CopyMessages followed by deleting the originals, in one
 // transaction: a crash leaves the messages in exactly one of the two.
 func (s *Store) MoveMessages(ctx context.Context, src int64, uids []uint32, dst int64) (from, to []uint32, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeShared(ctx, 0, func(tx *sql.Tx) error {
 		var err error
 		if from, to, err = copyTx(tx, src, uids, dst); err != nil {
 			return err

@@ -94,27 +94,24 @@ func (s *Store) MessageWithBody(ctx context.Context, mailboxID int64, uid uint32
 }
 
 // Append adds a message to a mailbox and returns its UID. It is new mail
-// and so durable when Append returns, as for Accept: concurrent Appends
-// and Accepts share one commit (commitLoop), each all-or-nothing.
+// and so durable when Append returns, as for Accept, whose commit it may
+// share (writeShared).
 func (s *Store) Append(ctx context.Context, mailboxID int64, flags []string, date time.Time, body []byte) (uint32, error) {
-	r := &acceptReq{body: body, append: &appendReq{mailboxID: mailboxID, flags: flags, date: date.Unix()}}
-	if err := s.accept(ctx, r); err != nil {
+	var uid uint32
+	err := s.writeShared(ctx, len(body), func(tx *sql.Tx) error {
+		if err := s.checkKeywordsTx(tx, mailboxID, flags); err != nil {
+			return err
+		}
+		var err error
+		if uid, err = insertMessageTx(tx, mailboxID, joinFlags(flags), date.Unix(), body); err != nil {
+			return err
+		}
+		return s.checkQuotaTx(tx, mailboxID)
+	})
+	if err != nil {
 		return 0, fmt.Errorf("store: append to mailbox #%d: %w", mailboxID, err)
 	}
-	return r.append.uid, nil
-}
-
-// appendTx writes an Append in the committer's transaction, checking the
-// keyword limit and the quota there.
-func (s *Store) appendTx(tx *sql.Tx, a *appendReq, body []byte) error {
-	if err := s.checkKeywordsTx(tx, a.mailboxID, a.flags); err != nil {
-		return err
-	}
-	var err error
-	if a.uid, err = insertMessageTx(tx, a.mailboxID, joinFlags(a.flags), a.date, body); err != nil {
-		return err
-	}
-	return s.checkQuotaTx(tx, a.mailboxID)
+	return uid, nil
 }
 
 // insertMessageTx takes the mailbox's next UID and inserts the message.
@@ -186,7 +183,7 @@ func (s *Store) ExpungeDeleted(ctx context.Context, mailboxID int64, uids []uint
 	}
 	uids = cand
 	var gone []uint32
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeShared(ctx, 0, func(tx *sql.Tx) error {
 		gone = gone[:0]
 		st, err := tx.Prepare(`DELETE FROM messages WHERE mailbox_id = ? AND uid = ?
 			AND instr(' ' || flags || ' ', ' \Deleted ') > 0`)

@@ -5,8 +5,8 @@
 // with a busy timeout, begins every write transaction IMMEDIATE (a writer
 // waits for the lock up front instead of failing on upgrade), and commits
 // with synchronous=FULL so that a committed transaction survives a crash.
-// Concurrent deliveries (Accept) and IMAP APPENDs share one commit and so
-// one fsync: see commitLoop in deliver.go. Flag, keyword and \Recent
+// Concurrent deliveries (Accept) and IMAP APPENDs, COPYs, MOVEs and
+// EXPUNGEs share one commit and so one fsync: see commitLoop in deliver.go. Flag, keyword and \Recent
 // changes alone commit without an fsync of their own (writeLazy).
 package store
 
