@@ -158,16 +158,16 @@ func (h *hub) sync(ctx context.Context) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	h.claimNew(ctx, changes)
+	h.claimForIdlers(ctx, changes)
 	h.apply(changes, msgs)
 	h.last = changes[len(changes)-1].Seq
 	return nil
 }
 
-// claimNew claims the new messages of the batch as recent for a session
-// in IDLE, in each open mailbox that has one (see claimForIdler), before
-// apply queues their EXISTS.
-func (h *hub) claimNew(ctx context.Context, changes []store.Change) {
+// claimForIdlers claims the new messages of the batch as recent for a
+// session in IDLE, in each open mailbox that has one (see claimForIdler),
+// before apply queues their EXISTS.
+func (h *hub) claimForIdlers(ctx context.Context, changes []store.Change) {
 	done := make(map[int64]bool)
 	for _, c := range changes {
 		if c.Kind != store.ChangeNew || done[c.MailboxID] {

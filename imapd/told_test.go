@@ -77,12 +77,7 @@ func checkToldOnce(t *testing.T, cmd string, untagged []string) {
 // storing session does).
 func TestStoreToldOnce(t *testing.T) {
 	e := newEnv(t, withPlaintext)
-	e.deliver("one")
-	a, b := e.dial(), e.dial()
-	a.login()
-	b.login()
-	a.cmd("SELECT INBOX")
-	b.cmd("SELECT INBOX")
+	a, b := e.twoSelected()
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() { done <- noopLoop(b, stop) }()

@@ -40,20 +40,11 @@ func (s *Store) LastChange(ctx context.Context) (int64, error) {
 
 // ChangesSince returns up to limit changes with seq > since, oldest first.
 func (s *Store) ChangesSince(ctx context.Context, since int64, limit int) ([]Change, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
+	out, err := changesSince(ctx, s.r, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: changes since %d: %w", since, err)
 	}
-	defer rows.Close()
-	var out []Change
-	for rows.Next() {
-		var c Change
-		if err := rows.Scan(&c.Seq, &c.MailboxID, &c.Kind, &c.UID); err != nil {
-			return nil, fmt.Errorf("store: changes since %d: %w", since, err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ChangesWithFlags returns every change with seq > since, oldest first,
@@ -68,7 +59,7 @@ func (s *Store) ChangesWithFlags(ctx context.Context, since int64, want func(mai
 		return nil, nil, fmt.Errorf("store: changes since %d: %w", since, err)
 	}
 	defer tx.Rollback()
-	changes, err := changesSince(ctx, tx, since)
+	changes, err := changesSince(ctx, tx, since, -1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: changes since %d: %w", since, err)
 	}
@@ -90,8 +81,9 @@ func (s *Store) ChangesWithFlags(ctx context.Context, since int64, want func(mai
 	return changes, msgs, nil
 }
 
-func changesSince(ctx context.Context, q querier, since int64) ([]Change, error) {
-	rows, err := q.QueryContext(ctx, `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? ORDER BY seq`, since)
+// changesSince reads up to limit changes (-1: all) with seq > since.
+func changesSince(ctx context.Context, q querier, since int64, limit int) ([]Change, error) {
+	rows, err := q.QueryContext(ctx, `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
 	if err != nil {
 		return nil, err
 	}
