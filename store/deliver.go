@@ -105,7 +105,8 @@ func (r *acceptReq) writeTx(tx *sql.Tx) error {
 // and so its fsync, with the deliveries and other shared writes waiting at
 // the same time (commitLoop): APPEND, COPY, MOVE and EXPUNGE, which the
 // sessions of a busy mailbox send together. It returns once the change is
-// durable, as write does. fn may run more than once (a batch that fails is
+// durable, as write does, and like write it waits for another process's
+// lock no longer than ctx allows (runBatch). fn may run more than once (a batch that fails is
 // run again request by request), so it must set its results afresh each
 // time; it must not call the store's write functions. size is about the
 // bytes fn writes.
@@ -236,8 +237,21 @@ func dropCancelled(batch []*acceptReq) []*acceptReq {
 // their own, which would cost as much as their inserts: when one fails,
 // commitBatch runs each request alone, so only the one at fault fails.
 func (s *Store) runBatch(batch []*acceptReq) error {
-	// Not a caller's ctx: the transaction is shared.
-	tx, err := s.w.BeginTx(context.Background(), nil)
+	// Not a caller's ctx: the transaction is shared. The wait for another
+	// process's lock ends with the earliest caller's deadline, so nobody
+	// waits past their own; commitBatch retries the others.
+	ctx := context.Background()
+	if d, ok := batchDeadline(batch); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d)
+		defer cancel()
+	}
+	w, err := s.takeWriter(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.release()
+	tx, err := w.beginShared(ctx)
 	if err != nil {
 		return err
 	}
@@ -254,6 +268,17 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// batchDeadline is the earliest deadline of the batch's callers.
+func batchDeadline(batch []*acceptReq) (time.Time, bool) {
+	var first time.Time
+	for _, r := range batch {
+		if d, ok := r.ctx.Deadline(); ok && (first.IsZero() || d.Before(first)) {
+			first = d
+		}
+	}
+	return first, !first.IsZero()
 }
 
 // deliverTx writes one message to the local INBOXes (local: the body
