@@ -17,6 +17,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"mailsuite/internal/dnstest"
 	"mailsuite/internal/testutil"
 	"mailsuite/shared"
 	"mailsuite/store"
@@ -32,6 +33,10 @@ const (
 	domainPass = "domain secret"
 )
 
+// testLookupTimeout bounds each DNS lookup of a test server: generous
+// for loopback, short enough for the tests of timeouts.
+const testLookupTimeout = 3 * time.Second
+
 var testHash = testutil.HashOnce(shared.HashPassword, userPass)
 var domainHash = testutil.HashOnce(shared.HashPassword, domainPass)
 
@@ -44,6 +49,7 @@ type testEnv struct {
 	cfg           *shared.Config
 	clock         *testutil.Clock
 	log           *syncBuffer
+	dns           *dnstest.Server // every lookup of the server goes here
 	mx, sub, subs string
 	users         map[string]int64
 }
@@ -77,6 +83,8 @@ func newEnvServer(t testing.TB, opt func(*server), edit ...func(*shared.Config))
 	cfg.DataDir = dir
 	cfg.SMTPD.MaxMessageBytes = 64 << 10
 	cfg.SMTPD.MaxRecipients = 5
+	e.dns = dnstest.Start(t)
+	cfg.DNS.Resolver = e.dns.Addr
 	for _, f := range edit {
 		f(cfg)
 	}
@@ -85,6 +93,7 @@ func newEnvServer(t testing.TB, opt func(*server), edit ...func(*shared.Config))
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.srv = newServer(cfg, st, log, tlsCfg)
 	e.srv.failureDelay = 0
+	e.srv.checker.res = e.srv.checker.res.WithTimeout(testLookupTimeout)
 	if opt != nil {
 		opt(e.srv)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailsuite/shared"
+	"mailsuite/shared/resolve"
 	"mailsuite/store"
 )
 
@@ -50,6 +51,10 @@ type server struct {
 	// failureDelay slows down password guessing on one connection.
 	failureDelay time.Duration
 
+	// checker runs the inbound checks of mail on the MX port; nil: none
+	// (a benchmark's baseline).
+	checker *authChecker
+
 	// busy tracks messages in the data phase, so shutdown lets them get
 	// their answer before it closes idle connections.
 	busy activity
@@ -72,6 +77,7 @@ func newServer(cfg *shared.Config, st *store.Store, log *slog.Logger, tlsConfig 
 		commandTimeout: commandTimeout,
 		spoolDir:       filepath.Join(cfg.DataDir, "tmp"),
 		failureDelay:   shared.FailureDelay,
+		checker:        &authChecker{res: resolve.New(cfg.DNS.Resolver), timeout: checkTimeout},
 	}
 }
 
