@@ -361,8 +361,10 @@ func TestInboundForgedAuthResults(t *testing.T) {
 }
 
 // TestInboundUsersNotChecked: mail a user sends (AUTH on either port, a
-// POP/IMAP-before-SMTP grant on the MX port) gets no checks and no DNS
-// lookup, even from a domain whose DMARC policy it would fail.
+// POP/IMAP-before-SMTP grant relaying on the MX port) gets no checks and
+// no DNS lookup, even from a domain whose DMARC policy it would fail. A
+// granted client's mail to local users only is checked (the grants are
+// not read for plain inbound mail) but never refused for a grant holder.
 func TestInboundUsersNotChecked(t *testing.T) {
 	e := inboundEnv(t, shared.DMARCEnforce)
 	msg := message(alice, "from-a-user")
@@ -376,14 +378,20 @@ func TestInboundUsersNotChecked(t *testing.T) {
 			t.Errorf("%s: %d DNS queries for example.com", how, n)
 		}
 	}
+	send := func(c *client, from string, rcpts ...string) (int, string) {
+		t.Helper()
+		c.must(250, "MAIL FROM:<%s>", from)
+		for _, r := range rcpts {
+			c.must(250, "RCPT TO:<%s>", r)
+		}
+		return c.data(msg)
+	}
 
 	for _, addr := range []string{e.mx, e.sub} {
 		c := dial(t, addr, "", false)
 		c.starttls()
 		c.must(235, "AUTH PLAIN %s", encodeB64("\x00"+alice+"\x00"+userPass))
-		c.must(250, "MAIL FROM:<%s>", alice)
-		c.must(250, "RCPT TO:<%s>", alice)
-		if code, text := c.data(msg); code != 250 {
+		if code, text := send(c, alice, alice); code != 250 {
 			t.Fatalf("AUTH: %d %s", code, text)
 		}
 		check("AUTH")
@@ -392,17 +400,23 @@ func TestInboundUsersNotChecked(t *testing.T) {
 	e.grant("127.0.0.1", alice, time.Hour)
 	c := dial(t, e.mx, "127.0.0.1", false)
 	c.ehlo()
-	c.must(250, "MAIL FROM:<%s>", alice)
-	c.must(250, "RCPT TO:<%s>", alice)
-	if code, text := c.data(msg); code != 250 {
-		t.Fatalf("grant: %d %s", code, text)
+	if code, text := send(c, alice, alice, "friend@far.test"); code != 250 {
+		t.Fatalf("grant, relaying: %d %s", code, text)
 	}
 	check("grant")
+	if q := e.queued("friend@far.test"); len(q) != 1 || strings.Contains(q[0], "Authentication-Results") {
+		t.Fatalf("queued copy: %d, with Authentication-Results: %v", len(q), len(q) == 1)
+	}
+
+	if code, text := send(c, alice, alice); code != 250 {
+		t.Fatalf("grant, local only: %d %s, want 250 despite p=reject", code, text)
+	}
+	inbox := e.inbox(alice)
+	wantResult(t, ourResults(t, inbox[len(inbox)-1]), "dmarc", "example.com", authres.ResultFail)
 
 	// A sender that is none of the granted users' is inbound mail: checked,
 	// and refused by example.com's p=reject.
-	code, text := sendMX(t, e, "client.test", "other@fail.test", msg)
-	if code != 550 || !strings.HasPrefix(text, "5.7.1 ") {
-		t.Fatalf("inbound From example.com from a granted IP, other sender: %d %s, want 550 5.7.1", code, text)
+	if code, text := send(c, "other@fail.test", alice); code != 550 || !strings.HasPrefix(text, "5.7.1 ") {
+		t.Fatalf("From example.com from a granted IP, other sender: %d %s, want 550 5.7.1", code, text)
 	}
 }

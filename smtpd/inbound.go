@@ -15,7 +15,7 @@ import (
 // MX port, neither AUTH nor a grant) is checked (see authcheck.go): inbound
 // returns the Authentication-Results field to add, nil when unchecked,
 // and under smtpd.dmarc = "enforce" whether the message goes to Junk or
-// the refusal of its sender domain's p=reject.
+// the refusal of its sender domain's p=reject (see enforce).
 func (s *session) inbound(id string, body *spool) (ar []byte, junk bool, serr *smtp.SMTPError) {
 	h, err := body.header()
 	if err != nil {
@@ -24,21 +24,12 @@ func (s *session) inbound(id string, body *spool) (ar []byte, junk bool, serr *s
 	if h == nil {
 		return nil, false, errHeaderTooLarge
 	}
-	checked, serr := s.checked()
-	if serr != nil {
-		return nil, false, serr
-	}
-	if checked {
+	if s.checked() {
 		v := s.srv.checker.check(authInput{ip: net.ParseIP(s.ip), helo: s.helo, from: s.tx.from, header: h, msg: body.original()})
 		ar = formatAuthResults(s.srv.cfg.Hostname, v.results)
 		s.tx.checks = v.summary()
-		if s.srv.cfg.SMTPD.DMARC == shared.DMARCEnforce {
-			switch v.policy {
-			case dmarc.PolicyReject:
-				return nil, false, dmarcRejected(v.domain)
-			case dmarc.PolicyQuarantine:
-				junk = true
-			}
+		if junk, serr = s.enforce(v); serr != nil {
+			return nil, false, serr
 		}
 	}
 	if kept, removed := removeOurAuthResults(h, s.srv.cfg.Hostname); removed {
@@ -49,17 +40,30 @@ func (s *session) inbound(id string, body *spool) (ar []byte, junk bool, serr *s
 }
 
 // checked reports whether the message gets the inbound checks: mail on
-// the MX port without AUTH, unless a user's grant for the client's IP
-// permits the sender. Mail for local recipients only has not looked the
-// grants up yet (see Mail): it does now, once per message.
-func (s *session) checked() (bool, *smtp.SMTPError) {
-	if s.srv.checker == nil || s.role != RoleMX || s.cred != nil {
+// the MX port without AUTH or a grant known to permit it.
+func (s *session) checked() bool {
+	return s.srv.checker != nil && s.role == RoleMX && s.cred == nil && s.tx.mail.Via != "grant"
+}
+
+// enforce applies a failed DMARC policy under smtpd.dmarc = "enforce":
+// it says whether the message goes to Junk, or refuses it. Mail for
+// local recipients only has not read the grants (see Mail); a message
+// that would be refused or quarantined reads them now, and a user's
+// grant for the client's IP that permits the sender exempts it.
+func (s *session) enforce(v authVerdict) (junk bool, serr *smtp.SMTPError) {
+	if s.srv.cfg.SMTPD.DMARC != shared.DMARCEnforce || v.policy == "" {
 		return false, nil
 	}
 	if s.tx.undecided && s.tx.from != "" {
 		if serr := s.decideMail(); serr != nil {
 			return false, serr
 		}
+		if s.tx.mail.Via == "grant" {
+			return false, nil
+		}
 	}
-	return s.tx.mail.Via != "grant", nil
+	if v.policy == dmarc.PolicyReject {
+		return false, dmarcRejected(v.domain)
+	}
+	return v.policy == dmarc.PolicyQuarantine, nil
 }
