@@ -40,8 +40,12 @@ const maxSignatures = 5
 
 // authChecker evaluates SPF, DKIM and DMARC through one resolver.
 type authChecker struct {
-	res     *resolve.Resolver
+	res     *txtResolver
 	timeout time.Duration
+}
+
+func newAuthChecker(r *resolve.Resolver) *authChecker {
+	return &authChecker{res: newTXTResolver(r), timeout: checkTimeout}
 }
 
 // authInput is what the checks of one message read.

@@ -20,6 +20,7 @@ import (
 	"mailsuite/internal/dnstest"
 	"mailsuite/internal/testutil"
 	"mailsuite/shared"
+	"mailsuite/shared/resolve"
 	"mailsuite/store"
 )
 
@@ -93,7 +94,7 @@ func newEnvServer(t testing.TB, opt func(*server), edit ...func(*shared.Config))
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.srv = newServer(cfg, st, log, tlsCfg)
 	e.srv.failureDelay = 0
-	e.srv.checker.res = e.srv.checker.res.WithTimeout(testLookupTimeout)
+	e.srv.checker = newAuthChecker(resolve.New(cfg.DNS.Resolver).WithTimeout(testLookupTimeout))
 	if opt != nil {
 		opt(e.srv)
 	}

@@ -77,7 +77,7 @@ func newServer(cfg *shared.Config, st *store.Store, log *slog.Logger, tlsConfig 
 		commandTimeout: commandTimeout,
 		spoolDir:       filepath.Join(cfg.DataDir, "tmp"),
 		failureDelay:   shared.FailureDelay,
-		checker:        &authChecker{res: resolve.New(cfg.DNS.Resolver), timeout: checkTimeout},
+		checker:        newAuthChecker(resolve.New(cfg.DNS.Resolver)),
 	}
 }
 
