@@ -8,7 +8,7 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/miekg/dns"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // Bad input to the inbound checks: malformed signatures and keys, huge
@@ -22,7 +22,7 @@ func txt64K(prefix string) string {
 }
 
 func TestInboundBadDKIM(t *testing.T) {
-	e := inboundEnv(t, shared.DMARCEnforce)
+	e := inboundEnv(t, config.DMARCEnforce)
 	e.dns.Add(t, `bad64._domainkey.sender.test. 60 IN TXT "v=DKIM1; k=rsa; p=!!!notbase64"`)
 	e.dns.Add(t, `garbage._domainkey.sender.test. 60 IN TXT "v=DKIM1; k=rsa; p=AAAAAAAA"`)
 	e.dns.Add(t, `revoked._domainkey.sender.test. 60 IN TXT "v=DKIM1; k=rsa; p="`)
@@ -87,7 +87,7 @@ func TestInboundBadDKIM(t *testing.T) {
 }
 
 func TestInboundBadSPF(t *testing.T) {
-	e := inboundEnv(t, shared.DMARCEnforce)
+	e := inboundEnv(t, config.DMARCEnforce)
 	for _, r := range []string{
 		`loop1.test. 60 IN TXT "v=spf1 include:loop2.test -all"`,
 		`loop2.test. 60 IN TXT "v=spf1 include:loop1.test -all"`,
@@ -131,7 +131,7 @@ func TestInboundBadSPF(t *testing.T) {
 }
 
 func TestInboundBadDMARC(t *testing.T) {
-	e := inboundEnv(t, shared.DMARCEnforce)
+	e := inboundEnv(t, config.DMARCEnforce)
 	for _, r := range []string{
 		`_dmarc.bogus.test. 60 IN TXT "v=DMARC1; p=bogus"`,
 		`_dmarc.servfail.test. 60 IN TXT "v=DMARC1; p=reject"`,
@@ -190,7 +190,7 @@ func TestInboundBadDMARC(t *testing.T) {
 // TestInboundHeaderTooLarge: a header section over 1 MiB is refused; the
 // session goes on.
 func TestInboundHeaderTooLarge(t *testing.T) {
-	e := inboundEnv(t, shared.DMARCHeader, func(c *shared.Config) { c.SMTPD.MaxMessageBytes = 4 << 20 })
+	e := inboundEnv(t, config.DMARCHeader, func(c *config.Config) { c.SMTPD.MaxMessageBytes = 4 << 20 })
 	big := strings.Repeat("X-Filler: "+strings.Repeat("y", 80)+"\r\n", (maxHeader/92)+10) + "\r\nbody\r\n"
 	c := dial(t, e.mx, "127.0.0.1", false)
 	c.ehlo()

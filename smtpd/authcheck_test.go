@@ -20,7 +20,7 @@ import (
 	"github.com/miekg/dns"
 
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // The tests of the inbound checks run the real smtpd on loopback with
@@ -31,9 +31,9 @@ import (
 //	sender.test  SPF pass for 127.0.0.1, DKIM key "sel", DMARC p=reject
 //	fail.test    SPF -all             soft.test  SPF ~all
 //	quar.test    DMARC p=quarantine   none.test  DMARC p=none
-func inboundEnv(t *testing.T, mode string, edit ...func(*shared.Config)) *testEnv {
+func inboundEnv(t *testing.T, mode string, edit ...func(*config.Config)) *testEnv {
 	t.Helper()
-	e := newEnv(t, append([]func(*shared.Config){func(c *shared.Config) { c.SMTPD.DMARC = mode }}, edit...)...)
+	e := newEnv(t, append([]func(*config.Config){func(c *config.Config) { c.SMTPD.DMARC = mode }}, edit...)...)
 	for _, r := range []string{
 		`sender.test. 60 IN TXT "v=spf1 ip4:127.0.0.0/8 -all"`,
 		`_dmarc.sender.test. 60 IN TXT "v=DMARC1; p=reject"`,
@@ -206,7 +206,7 @@ func message(from, subject string) string {
 // with From, DMARC even when SPF fails; the same message altered after
 // signing fails both, and under enforce the domain's p=reject refuses it.
 func TestInboundDKIM(t *testing.T) {
-	e := inboundEnv(t, shared.DMARCEnforce)
+	e := inboundEnv(t, config.DMARCEnforce)
 	signed := dkimSign(t, message("news@sender.test", "signed"), "sender.test")
 
 	got := deliver(t, e, "client.test", "bounce@fail.test", signed, "INBOX")
@@ -231,7 +231,7 @@ func TestInboundDKIM(t *testing.T) {
 	}
 
 	// A signed header changed fails as well, and header mode only records.
-	e2 := inboundEnv(t, shared.DMARCHeader)
+	e2 := inboundEnv(t, config.DMARCHeader)
 	forged := strings.Replace(signed, "Subject: signed", "Subject: urgent", 1)
 	rs = ourResults(t, deliver(t, e2, "client.test", "bounce@fail.test", forged, "INBOX"))
 	wantResult(t, rs, "dkim", "sender.test", authres.ResultFail)
@@ -241,7 +241,7 @@ func TestInboundDKIM(t *testing.T) {
 // TestInboundSPF: the MAIL FROM and HELO identities get their SPF result,
 // a DNS failure or timeout included, and every message is delivered.
 func TestInboundSPF(t *testing.T) {
-	e := inboundEnv(t, shared.DMARCEnforce)
+	e := inboundEnv(t, config.DMARCEnforce)
 	for _, r := range []string{
 		`servfail.test. 60 IN TXT "v=spf1 -all"`,
 		`slow.test. 60 IN TXT "v=spf1 -all"`,
@@ -285,7 +285,7 @@ func TestInboundSPF(t *testing.T) {
 // TestInboundDMARCPolicies: under enforce p=quarantine goes to Junk and
 // p=none to the INBOX; in header mode even p=reject is only recorded.
 func TestInboundDMARCPolicies(t *testing.T) {
-	e := inboundEnv(t, shared.DMARCEnforce)
+	e := inboundEnv(t, config.DMARCEnforce)
 	junk := deliver(t, e, "client.test", "a@quar.test", message("a@quar.test", "quarantined"), "Junk")
 	wantResult(t, ourResults(t, junk), "dmarc", "quar.test", authres.ResultFail)
 	if n := len(e.inbox(alice)); n != 0 {
@@ -310,7 +310,7 @@ func TestInboundDMARCPolicies(t *testing.T) {
 		t.Fatalf("the new Junk holds %d messages, want 1", n)
 	}
 
-	h := inboundEnv(t, shared.DMARCHeader)
+	h := inboundEnv(t, config.DMARCHeader)
 	for _, from := range []string{"a@fail.test", "x@sender.test"} {
 		got := deliver(t, h, "client.test", "a@fail.test", message(from, "header-mode"), "INBOX")
 		if v, _ := result(ourResults(t, got), "dmarc", domainOf(from)); from == "x@sender.test" && v != authres.ResultFail {
@@ -323,7 +323,7 @@ func TestInboundDMARCPolicies(t *testing.T) {
 // this host, however written, is removed; another host's stays; ours is
 // added once. A user's submission loses the forged one too.
 func TestInboundForgedAuthResults(t *testing.T) {
-	e := inboundEnv(t, shared.DMARCHeader)
+	e := inboundEnv(t, config.DMARCHeader)
 	forged := "Authentication-Results: mx.example.com; dmarc=pass header.from=bank.test\r\n" +
 		"Authentication-Results: (trust me)\r\n \"MX.Example.COM.\" 1; dkim=pass\r\n header.d=bank.test\r\n" +
 		"authentication-results : mx.example.com;spf=pass\r\n" +
@@ -366,7 +366,7 @@ func TestInboundForgedAuthResults(t *testing.T) {
 // granted client's mail to local users only is checked (the grants are
 // not read for plain inbound mail) but never refused for a grant holder.
 func TestInboundUsersNotChecked(t *testing.T) {
-	e := inboundEnv(t, shared.DMARCEnforce)
+	e := inboundEnv(t, config.DMARCEnforce)
 	msg := message(alice, "from-a-user")
 	check := func(how string) {
 		t.Helper()

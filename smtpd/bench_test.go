@@ -19,7 +19,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // BenchmarkAcceptNewConn measures durable acceptance the way the bench's
@@ -30,7 +30,7 @@ import (
 //
 //	go test -run '^$' -bench AcceptNewConn -benchtime 4000x ./smtpd/
 func BenchmarkAcceptNewConn(b *testing.B) {
-	e := newEnv(b, func(c *shared.Config) { c.SMTPD.MaxMessageBytes = 1 << 20 })
+	e := newEnv(b, func(c *config.Config) { c.SMTPD.MaxMessageBytes = 1 << 20 })
 	body := benchBody(4096)
 	const sessions = 8
 	var next atomic.Int64
@@ -132,9 +132,9 @@ func BenchmarkReadData4K(b *testing.B) {
 // DNS on loopback: example.org, the sender, publishes SPF for 127.0.0.1,
 // a DKIM key and DMARC p=reject; the body is signed with that key.
 func benchSignedEnv(b *testing.B) (*testEnv, string) {
-	e := newEnv(b, func(c *shared.Config) {
+	e := newEnv(b, func(c *config.Config) {
 		c.SMTPD.MaxMessageBytes = 1 << 20
-		c.SMTPD.DMARC = shared.DMARCEnforce
+		c.SMTPD.DMARC = config.DMARCEnforce
 	})
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"github.com/emersion/go-msgauth/dmarc"
 	"github.com/emersion/go-smtp"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // inbound prepares an arriving message's header. From every message it
@@ -51,7 +51,7 @@ func (s *session) checked() bool {
 // that would be refused or quarantined reads them now, and a user's
 // grant for the client's IP that permits the sender exempts it.
 func (s *session) enforce(v authVerdict) (junk bool, serr *smtp.SMTPError) {
-	if s.srv.cfg.SMTPD.DMARC != shared.DMARCEnforce || v.policy == "" {
+	if s.srv.cfg.SMTPD.DMARC != config.DMARCEnforce || v.policy == "" {
 		return false, nil
 	}
 	if s.tx.undecided && s.tx.from != "" {
