@@ -205,6 +205,7 @@ func dropCancelled(batch []*acceptReq) []*acceptReq {
 // commitBatch runs each request alone, so only the one at fault fails.
 func (s *Store) runBatch(batch []*acceptReq) error {
 	// Not a caller's ctx: the transaction is shared.
+	start := time.Now()
 	tx, err := s.w.BeginTx(context.Background(), nil)
 	if err != nil {
 		return err
@@ -225,7 +226,11 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 			return errCancelled
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.committed(start)
+	return nil
 }
 
 // deliverTx writes one message to the local INBOXes (local: the body

@@ -54,8 +54,9 @@ type Store struct {
 	quit      chan struct{}   // closed by Close: the committer stops
 	committer sync.WaitGroup
 	closeOnce sync.Once
-	onBatch   func(n int) // test hook: called with each batch's size
-	limits    Limits      // see quota.go
+	onBatch   func(n int)         // test hook: called with each batch's size
+	onCommit  func(time.Duration) // see WithCommitObserver
+	limits    Limits              // see quota.go
 }
 
 // Option configures Open.
@@ -156,6 +157,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	start := time.Now()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -164,7 +166,11 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error 
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.committed(start)
+	return nil
 }
 
 func boolInt(b bool) int {
