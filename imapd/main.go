@@ -19,6 +19,7 @@ func main() {
 		shared.Fatal(log, "cannot read the store", err)
 	}
 	go srv.hub.run(ctx)
+	srv.auth.Metrics = d.Metrics
 	tlsConfig := d.Certs.Config()
 	imap := srv.imapServer(tlsConfig, cfg.Auth.AllowPlaintext)
 	for i, ln := range d.Listeners {

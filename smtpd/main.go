@@ -15,7 +15,8 @@ func main() {
 	d := shared.Start("smtpd", listeners)
 	cfg, st, log := d.Config, d.Store, d.Log
 
-	runner := queue.New(cfg, st, log)
+	runner := queue.New(cfg, st, log, queue.WithMetrics(d.Metrics))
+	d.Metrics.WatchStore(st)
 	ctx, stopQueue := context.WithCancel(context.Background())
 	queueDone := make(chan struct{})
 	go func() {
@@ -30,6 +31,7 @@ func main() {
 		shared.Fatal(log, "cannot start", err)
 	}
 	srv.kick = runner.Kick
+	srv.metrics, srv.auth.Metrics = d.Metrics, d.Metrics
 	for i, ln := range d.Listeners {
 		spec := d.Specs[i]
 		log.Info("listening", "addr", ln.Addr().String(), "role", spec.Name, "tls", spec.TLS)

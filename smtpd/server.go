@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailsuite/metrics"
 	"mailsuite/shared"
 	"mailsuite/store"
 )
@@ -29,12 +30,14 @@ const (
 
 // server holds what every session of every listener shares.
 type server struct {
-	cfg   *shared.Config
-	st    *store.Store
-	log   *slog.Logger
-	auth  *shared.Authenticator
-	tls   *tls.Config
-	conns *connSet
+	cfg  *shared.Config
+	st   *store.Store
+	log  *slog.Logger
+	auth *shared.Authenticator
+	// metrics counts messages, refusals and relay decisions; nil: off.
+	metrics *metrics.Metrics
+	tls     *tls.Config
+	conns   *connSet
 	// mx and submission are the connection budgets of the MX port and of
 	// the submission ports together.
 	mx, submission *shared.ConnLimiter
