@@ -70,10 +70,10 @@ func TestMetricsLive(t *testing.T) {
 	}
 	got := scrape("smtpd")
 	want(t, "smtpd", got, map[string]float64{
-		`mailsuite_smtp_messages_accepted_total{role="mx"}`:                       1,
+		`mailsuite_smtp_messages_accepted_total{role="mx"}`:                      1,
 		`mailsuite_smtp_messages_refused_total{reason="relay_denied",role="mx"}`: 1,
-		`mailsuite_smtp_relay_decisions_total{route="refused"}`:                   1,
-		`mailsuite_sessions_open{listener="smtpd.listen"}`:                        1,
+		`mailsuite_smtp_relay_decisions_total{route="refused"}`:                  1,
+		`mailsuite_sessions_open{listener="smtpd.listen"}`:                       1,
 	})
 	if got["mailsuite_store_commit_seconds_count"] < 1 {
 		t.Errorf("smtpd: no store commit counted for a stored message")
