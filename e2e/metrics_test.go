@@ -9,7 +9,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"mailsuite/internal/testutil"
+	"mailsuite/internal/scrape"
 )
 
 // TestMetricsLive: the three built daemons with their metrics keys set
@@ -26,19 +26,19 @@ func TestMetricsLive(t *testing.T) {
 	s.addUser("alice@example.test", "secret-one")
 	s.start("smtpd", "pop3d", "imapd")
 	url := func(d string) string { return fmt.Sprintf("http://%s/metrics", addr(s.metrics[d])) }
-	scrape := func(d string) map[string]float64 {
+	get := func(d string) map[string]float64 {
 		t.Helper()
 		var got map[string]float64
 		var err error
 		// The metrics port opens a moment after the mail ports.
-		eventually(20*time.Second, func() bool { got, err = testutil.TryScrape(url(d)); return err == nil })
+		eventually(20*time.Second, func() bool { got, err = scrape.TryGet(url(d)); return err == nil })
 		if err != nil {
 			t.Fatalf("%s: %v", d, err)
 		}
 		return got
 	}
 	for _, d := range []string{"smtpd", "pop3d", "imapd"} {
-		got := scrape(d)
+		got := get(d)
 		if _, ok := got["go_goroutines"]; !ok {
 			t.Errorf("%s serves no Go runtime metrics", d)
 		}
@@ -46,7 +46,7 @@ func TestMetricsLive(t *testing.T) {
 			t.Errorf("%s did not log its metrics address", d)
 		}
 	}
-	if got := scrape("smtpd"); got["mailsuite_queue_messages"] != 0 || got["mailsuite_grants_live"] != 0 {
+	if got := get("smtpd"); got["mailsuite_queue_messages"] != 0 || got["mailsuite_grants_live"] != 0 {
 		t.Fatalf("fresh store: queue %v, grants %v", got["mailsuite_queue_messages"], got["mailsuite_grants_live"])
 	}
 
@@ -68,7 +68,7 @@ func TestMetricsLive(t *testing.T) {
 	if err := c.Rcpt("friend@remote.test", nil); !errors.As(err, &serr) || serr.Code != 554 {
 		t.Fatalf("relay without auth: %v, want 554", err)
 	}
-	got := scrape("smtpd")
+	got := get("smtpd")
 	want(t, "smtpd", got, map[string]float64{
 		`mailsuite_smtp_messages_accepted_total{role="mx"}`:                      1,
 		`mailsuite_smtp_messages_refused_total{reason="relay_denied",role="mx"}`: 1,
@@ -80,7 +80,7 @@ func TestMetricsLive(t *testing.T) {
 	}
 	c.Quit()
 	if !eventually(20*time.Second, func() bool {
-		return scrape("smtpd")[`mailsuite_sessions_open{listener="smtpd.listen"}`] == 0
+		return get("smtpd")[`mailsuite_sessions_open{listener="smtpd.listen"}`] == 0
 	}) {
 		t.Error("smtpd: the closed session is still counted open")
 	}
@@ -92,7 +92,7 @@ func TestMetricsLive(t *testing.T) {
 	pop.cmd("PASS wrong-password", "-ERR")
 	pop.cmd("USER alice@example.test", "+OK")
 	pop.cmd("PASS secret-one", "+OK")
-	want(t, "pop3d", scrape("pop3d"), map[string]float64{
+	want(t, "pop3d", get("pop3d"), map[string]float64{
 		`mailsuite_logins_total{protocol="pop3",result="ok"}`:     1,
 		`mailsuite_logins_total{protocol="pop3",result="failed"}`: 1,
 		`mailsuite_sessions_open{listener="pop3d.listen"}`:        1,
@@ -103,7 +103,7 @@ func TestMetricsLive(t *testing.T) {
 	imap.expect("* OK")
 	imap.cmd("a LOGIN alice@example.test secret-one", "a OK")
 	imap.cmd("b LOGOUT", "* BYE")
-	got = scrape("imapd")
+	got = get("imapd")
 	want(t, "imapd", got, map[string]float64{`mailsuite_logins_total{protocol="imap",result="ok"}`: 1})
 	if got["mailsuite_store_commit_seconds_count"] < 1 {
 		t.Errorf("imapd: no store commit counted for its grant")
@@ -120,18 +120,18 @@ func TestMetricsLive(t *testing.T) {
 		t.Fatalf("relay through the grant: %v", err)
 	}
 	c.Quit()
-	got = scrape("smtpd")
+	got = get("smtpd")
 	want(t, "smtpd", got, map[string]float64{
 		`mailsuite_smtp_relay_decisions_total{route="grant"}`: 1,
 		`mailsuite_smtp_messages_accepted_total{role="mx"}`:   2,
 		`mailsuite_grants_live`:                               1,
 	})
 	if !eventually(30*time.Second, func() bool {
-		return scrape("smtpd")[`mailsuite_queue_deliveries_total{result="deferred"}`] >= 1
+		return get("smtpd")[`mailsuite_queue_deliveries_total{result="deferred"}`] >= 1
 	}) {
 		t.Fatal("no deferral counted while the remote MX refuses")
 	}
-	if got := scrape("smtpd"); got["mailsuite_queue_messages"] != 1 {
+	if got := get("smtpd"); got["mailsuite_queue_messages"] != 1 {
 		t.Errorf("queue length %v while the message waits, want 1", got["mailsuite_queue_messages"])
 	}
 	mx.setDown(false)
@@ -139,10 +139,10 @@ func TestMetricsLive(t *testing.T) {
 		t.Fatal("the relayed message was not delivered")
 	}
 	if !eventually(30*time.Second, func() bool {
-		got := scrape("smtpd")
+		got := get("smtpd")
 		return got[`mailsuite_queue_deliveries_total{result="delivered"}`] == 1 && got["mailsuite_queue_messages"] == 0
 	}) {
-		got := scrape("smtpd")
+		got := get("smtpd")
 		t.Errorf("after delivery: delivered %v, queue %v; want 1 and 0",
 			got[`mailsuite_queue_deliveries_total{result="delivered"}`], got["mailsuite_queue_messages"])
 	}
@@ -151,7 +151,7 @@ func TestMetricsLive(t *testing.T) {
 	if err := s.stop("pop3d"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := testutil.TryScrape(url("pop3d")); err == nil {
+	if _, err := scrape.TryGet(url("pop3d")); err == nil {
 		t.Error("pop3d's metrics port still answers after SIGTERM")
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"mailsuite/internal/testutil"
+	"mailsuite/internal/scrape"
 	"mailsuite/store"
 )
 
@@ -23,13 +23,19 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // the test, and returns its /metrics URL.
 func serve(t *testing.T, m *Metrics) string {
 	t.Helper()
+	srv := m.Serve(loopback(t), quiet)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return "http://" + srv.Addr().String() + "/metrics"
+}
+
+// loopback listens on a free loopback port.
+func loopback(t *testing.T) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := m.Serve(ln, quiet)
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	return "http://" + srv.Addr().String() + "/metrics"
+	return ln
 }
 
 func openStore(t *testing.T) *store.Store {
@@ -56,7 +62,7 @@ func TestScrapeCounts(t *testing.T) {
 	m.Login("pop3", LoginThrottled)
 	m.ObserveCommit(3 * time.Millisecond)
 
-	got := testutil.Scrape(t, url)
+	got := scrape.Get(t, url)
 	for series, want := range map[string]float64{
 		`mailsuite_smtp_messages_accepted_total{role="mx"}`:                               2,
 		`mailsuite_smtp_messages_refused_total{reason="auth_required",role="submission"}`: 1,
@@ -79,7 +85,7 @@ func TestScrapeCounts(t *testing.T) {
 	}
 	// Counting goes on between scrapes.
 	m.MessageAccepted("mx")
-	if v := testutil.Scrape(t, url)[`mailsuite_smtp_messages_accepted_total{role="mx"}`]; v != 3 {
+	if v := scrape.Get(t, url)[`mailsuite_smtp_messages_accepted_total{role="mx"}`]; v != 3 {
 		t.Errorf("after one more message: %v, want 3", v)
 	}
 }
@@ -96,10 +102,7 @@ func TestNilCountsNothing(t *testing.T) {
 	m.Login("imap", LoginOK)
 	m.ObserveCommit(time.Second)
 	m.WatchStore(nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := loopback(t)
 	defer ln.Close()
 	if got := m.Sessions(ln, "pop3d.listen"); got != ln {
 		t.Errorf("Sessions on nil metrics wrapped the listener: %T", got)
@@ -111,10 +114,7 @@ func TestNilCountsNothing(t *testing.T) {
 func TestSessionsGauge(t *testing.T) {
 	m := New()
 	url := serve(t, m)
-	raw, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := loopback(t)
 	ln := m.Sessions(raw, "imapd.listen")
 	defer ln.Close()
 	var server []net.Conn
@@ -132,7 +132,7 @@ func TestSessionsGauge(t *testing.T) {
 	}
 	m.Sessions(raw, "imapd.tls_listen") // another listener, nothing open
 	open := func() map[string]float64 {
-		got := testutil.Scrape(t, url)
+		got := scrape.Get(t, url)
 		return map[string]float64{
 			"plain": got[`mailsuite_sessions_open{listener="imapd.listen"}`],
 			"tls":   got[`mailsuite_sessions_open{listener="imapd.tls_listen"}`],
@@ -157,7 +157,7 @@ func TestWatchStore(t *testing.T) {
 	m.WatchStore(st)
 	url := serve(t, m)
 	ctx := context.Background()
-	got := testutil.Scrape(t, url)
+	got := scrape.Get(t, url)
 	if got["mailsuite_queue_messages"] != 0 || got["mailsuite_queue_oldest_age_seconds"] != 0 || got["mailsuite_grants_live"] != 0 {
 		t.Fatalf("empty store: %v %v %v", got["mailsuite_queue_messages"], got["mailsuite_queue_oldest_age_seconds"], got["mailsuite_grants_live"])
 	}
@@ -177,7 +177,7 @@ func TestWatchStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got = testutil.Scrape(t, url)
+	got = scrape.Get(t, url)
 	if got["mailsuite_queue_messages"] != 2 || got["mailsuite_grants_live"] != 1 {
 		t.Errorf("queue %v grants %v, want 2 and 1", got["mailsuite_queue_messages"], got["mailsuite_grants_live"])
 	}
@@ -186,7 +186,7 @@ func TestWatchStore(t *testing.T) {
 	}
 
 	st.Close()
-	got = testutil.Scrape(t, url)
+	got = scrape.Get(t, url)
 	if _, ok := got["mailsuite_queue_messages"]; ok {
 		t.Error("a closed store still gave a queue length")
 	}
@@ -199,10 +199,7 @@ func TestWatchStore(t *testing.T) {
 // served before.
 func TestShutdown(t *testing.T) {
 	m := New()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := loopback(t)
 	srv := m.Serve(ln, quiet)
 	base := "http://" + srv.Addr().String()
 	resp, err := http.Get(base + "/")
@@ -218,7 +215,7 @@ func TestShutdown(t *testing.T) {
 	if err := srv.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := testutil.TryScrape(base + "/metrics"); err == nil {
+	if _, err := scrape.TryGet(base + "/metrics"); err == nil {
 		t.Fatal("still serving after Shutdown")
 	}
 }
@@ -251,10 +248,7 @@ func TestREADMENamesRegistered(t *testing.T) {
 	m.RelayDecision(RouteAuth)
 	m.Delivery(Delivered)
 	m.Login("smtp", LoginOK)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := loopback(t)
 	defer ln.Close()
 	m.Sessions(ln, "smtpd.listen")
 	families, err := m.Registry().Gather()

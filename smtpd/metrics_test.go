@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
-	"mailsuite/internal/testutil"
+	"mailsuite/internal/scrape"
 	"mailsuite/metrics"
 )
 
@@ -57,12 +53,7 @@ func TestRefusalReasons(t *testing.T) {
 func TestMetricsCount(t *testing.T) {
 	m := metrics.New()
 	e := newEnvServer(t, func(s *server) { s.metrics, s.auth.Metrics = m, m })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := m.Serve(ln, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	url := scrape.Serve(t, m.Handler(e.srv.log))
 
 	// The MX port: an unknown user, a local delivery, a refused relay.
 	c := dial(t, e.mx, "", false)
@@ -106,7 +97,7 @@ func TestMetricsCount(t *testing.T) {
 	c.must(553, "RCPT TO:<d@remote.test>")
 	c.must(221, "QUIT")
 
-	got := testutil.Scrape(t, "http://"+srv.Addr().String()+"/metrics")
+	got := scrape.Get(t, url)
 	for series, want := range map[string]float64{
 		`mailsuite_smtp_messages_accepted_total{role="mx"}`:                               1,
 		`mailsuite_smtp_messages_accepted_total{role="submission"}`:                       1,

@@ -1,36 +1,29 @@
 package queue
 
 import (
-	"context"
-	"io"
 	"log/slog"
 	"net"
 	"testing"
 	"time"
 
-	"mailsuite/internal/testutil"
+	"mailsuite/internal/scrape"
 	"mailsuite/metrics"
 )
 
 // TestMetricsCountDeliveries: a delivery, permanent failures and their
 // one bounce, then a deferral, are counted as they happen.
 func TestMetricsCountDeliveries(t *testing.T) {
-	m := metrics.New()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := m.Serve(ln, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	scrape := func() map[string]float64 { return testutil.Scrape(t, "http://"+srv.Addr().String()+"/metrics") }
-
 	e := newEnv(t)
-	f := newFakeServer(t, nil)
-	f.reject["bob@remote.test"] = true
-	f.reject["dan@remote.test"] = true
-	e.cfg.SMTPD.Queue.Routes["remote.test"] = f.addr
-	e.enqueue("alice@local.test", "bob@remote.test", "carol@remote.test", "dan@remote.test")
+	m := metrics.New()
+	url := scrape.Serve(t, m.Handler(slog.New(slog.NewTextHandler(e.logs, nil))))
 	r := e.runner(WithMetrics(m))
+
+	mx := newFakeServer(t, nil)
+	for _, who := range []string{"bob", "dan"} {
+		mx.reject[who+"@remote.test"] = true
+	}
+	e.cfg.SMTPD.Queue.Routes["remote.test"] = mx.addr
+	e.enqueue("alice@local.test", "bob@remote.test", "carol@remote.test", "dan@remote.test")
 	runOnce(t, r)
 	want := map[string]float64{
 		`mailsuite_queue_deliveries_total{result="delivered"}`: 1,
@@ -40,7 +33,7 @@ func TestMetricsCountDeliveries(t *testing.T) {
 	}
 	check := func() {
 		t.Helper()
-		got := scrape()
+		got := scrape.Get(t, url)
 		for k, v := range want {
 			if got[k] != v {
 				t.Errorf("%s = %v, want %v", k, got[k], v)

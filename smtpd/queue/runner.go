@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"mailsuite/metrics"
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 	"mailsuite/shared/resolve"
 	"mailsuite/store"
 )
@@ -51,7 +51,7 @@ const (
 
 // Runner delivers the outbound queue.
 type Runner struct {
-	cfg      *shared.Config
+	cfg      *config.Config
 	st       *store.Store
 	log      *slog.Logger
 	resolver Resolver
@@ -107,7 +107,7 @@ func WithPlainFallback(on bool) Option { return func(r *Runner) { r.fallback = o
 func WithMetrics(m *metrics.Metrics) Option { return func(r *Runner) { r.metrics = m } }
 
 // New returns a runner for the store's queue; call Run to start it.
-func New(cfg *shared.Config, st *store.Store, log *slog.Logger, opts ...Option) *Runner {
+func New(cfg *config.Config, st *store.Store, log *slog.Logger, opts ...Option) *Runner {
 	r := &Runner{
 		cfg:      cfg,
 		st:       st,
