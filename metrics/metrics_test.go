@@ -38,7 +38,7 @@ func loopback(t *testing.T) net.Listener {
 	return ln
 }
 
-func openStore(t *testing.T) *store.Store {
+func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "mail.db"))
 	if err != nil {
