@@ -82,7 +82,7 @@ func New() *Metrics {
 		}, []string{"listener"}),
 		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "mailsuite_store_commit_seconds",
-			Help: "Duration of the store's write transactions from BEGIN to the end of COMMIT (fsync included); a group commit of deliveries counts once.",
+			Help: "Duration of the store's write transactions from BEGIN to the end of COMMIT (with the fsync of a durable write); a group commit of deliveries counts once.",
 			// From a fast SSD's fsync to a disk in trouble.
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
