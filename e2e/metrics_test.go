@@ -3,6 +3,9 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +48,7 @@ func TestMetricsLive(t *testing.T) {
 		if !strings.Contains(s.logOf(d), "serving metrics") {
 			t.Errorf("%s did not log its metrics address", d)
 		}
+		s.wantListening(t, d, append(s.daemonPorts(d), s.metrics[d])...)
 	}
 	if got := get("smtpd"); got["mailsuite_queue_messages"] != 0 || got["mailsuite_grants_live"] != 0 {
 		t.Fatalf("fresh store: queue %v, grants %v", got["mailsuite_queue_messages"], got["mailsuite_grants_live"])
@@ -166,14 +170,63 @@ func want(t *testing.T, daemon string, got, series map[string]float64) {
 	}
 }
 
-// TestMetricsOff: with the metrics keys empty (the default) no daemon
-// serves metrics.
+// TestMetricsOff: with the metrics keys empty (the default) each daemon
+// listens on its mail ports and nothing else.
 func TestMetricsOff(t *testing.T) {
 	s := newSuite(t)
 	s.start("smtpd", "pop3d", "imapd")
 	for _, d := range []string{"smtpd", "pop3d", "imapd"} {
+		s.wantListening(t, d, s.daemonPorts(d)...)
 		if log := s.logOf(d); strings.Contains(log, "metrics") {
 			t.Errorf("%s serves metrics with its key empty:\n%s", d, log)
 		}
+	}
+}
+
+// listening returns the TCP ports the process pid listens on, from the
+// socket inodes among its open files and the kernel's socket tables.
+func listening(t *testing.T, pid int) []int {
+	t.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if inode, ok := strings.CutPrefix(link, "socket:["); err == nil && ok {
+			inodes[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
+	var ports []int
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] != "0A" || !inodes[f[9]] {
+				continue
+			}
+			_, hexPort, _ := strings.Cut(f[1], ":")
+			port, err := strconv.ParseInt(hexPort, 16, 32)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", table, line, err)
+			}
+			ports = append(ports, int(port))
+		}
+	}
+	slices.Sort(ports)
+	return ports
+}
+
+// wantListening checks that daemon d listens on exactly ports.
+func (s *suite) wantListening(t *testing.T, name string, ports ...int) {
+	t.Helper()
+	slices.Sort(ports)
+	if got := listening(t, s.daemons[name].cmd.Process.Pid); !slices.Equal(got, ports) {
+		t.Errorf("%s listens on %v, want %v", name, got, ports)
 	}
 }
