@@ -48,6 +48,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
+	received = s.withDKIM(ctx, id, body, received)
 	if serr := s.dataQuota(ctx, len(env.LocalPrefix)+len(received)+int(body.Len())); serr != nil {
 		s.srv.log.Info("message refused", "id", id, "ip", s.ip, "from", s.tx.from, "reply", serr.Message)
 		return serr

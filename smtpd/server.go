@@ -49,6 +49,8 @@ type server struct {
 	kick func()
 	// failureDelay slows down password guessing on one connection.
 	failureDelay time.Duration
+	// dkim keeps the parsed DKIM keys (see withDKIM).
+	dkim dkimKeys
 
 	// busy tracks messages in the data phase, so shutdown lets them get
 	// their answer before it closes idle connections.

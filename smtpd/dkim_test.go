@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"mailsuite/internal/dnstest"
+	"mailsuite/internal/testutil"
+	"mailsuite/shared"
+	"mailsuite/shared/dkimkey"
+	"mailsuite/store"
+)
+
+// addDKIMKey stores a new key for domain and publishes it in zone.
+func (e *testEnv) addDKIMKey(zone *dnstest.Server, domain, selector, alg string) {
+	e.t.Helper()
+	der, err := dkimkey.Generate(alg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.st.AddDKIMKey(context.Background(), store.DKIMKey{Domain: domain, Selector: selector, Algorithm: alg, Private: der}); err != nil {
+		e.t.Fatal(err)
+	}
+	txt, err := dkimkey.Record(alg, der)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	zone.Add(e.t, dkimkey.Name(selector, domain)+" 300 IN TXT "+dkimkey.Quoted(txt))
+}
+
+// relayAsAlice sends body from alice, authenticated on submission, to a
+// remote recipient and returns the queued copy.
+func (e *testEnv) relayAsAlice(rcpt, body string) string {
+	e.t.Helper()
+	c := dial(e.t, e.sub, "", false)
+	c.ehlo()
+	c.starttls()
+	if code, msg := c.authPlain("", alice, userPass); code != 235 {
+		e.t.Fatalf("AUTH: %d %s", code, msg)
+	}
+	c.must(250, "MAIL FROM:<%s>", alice)
+	c.must(250, "RCPT TO:<%s>", rcpt)
+	if code, msg := c.data(body); code != 250 {
+		e.t.Fatalf("DATA: %d %s", code, msg)
+	}
+	q := e.queued(rcpt)
+	if len(q) != 1 {
+		e.t.Fatalf("queued for %s: %d messages, want 1", rcpt, len(q))
+	}
+	return q[0]
+}
+
+const signedBody = "From: Alice <alice@example.com>\r\nTo: <bob@far.test>\r\nSubject: signed\r\n" +
+	"Date: Mon, 30 Nov 2026 02:00:00 +0000\r\nMessage-ID: <1@example.com>\r\nX-Extra: not signed\r\n\r\n" +
+	"Hello,   with  spaces\r\n\r\n\r\n"
+
+var sigField = regexp.MustCompile(`(?m)^DKIM-Signature:.*(\r\n[ \t].*)*\r\n`)
+
+func TestDKIMSignsRelayedMailRSAAndEd25519(t *testing.T) {
+	e := newEnv(t)
+	zone := dnstest.Start(t)
+	e.addDKIMKey(zone, "example.com", "rsa1", dkimkey.RSA)
+	e.addDKIMKey(zone, "example.com", "ed1", dkimkey.Ed25519)
+	msg := e.relayAsAlice("bob@far.test", signedBody)
+
+	sigs := sigField.FindAllString(msg, -1)
+	if len(sigs) != 2 || !strings.HasPrefix(msg, sigs[0]) {
+		t.Fatalf("want two DKIM-Signature fields on top, got %d:\n%s", len(sigs), msg)
+	}
+	unfold := func(s string) string { return strings.NewReplacer("\r\n", "", "\t", "", " ", "").Replace(s) }
+	for i, want := range []string{"a=rsa-sha256", "a=ed25519-sha256"} {
+		f := unfold(sigs[i])
+		for _, tag := range []string{want, "c=relaxed/relaxed", "d=example.com", "h=from:to:subject:date:message-id:from;"} {
+			if !strings.Contains(f, tag) {
+				t.Errorf("signature %d lacks %s: %s", i, tag, f)
+			}
+		}
+	}
+	for i := range 2 {
+		if ok, out := testutil.DKIMVerify(t, zone.Addr, []byte(msg), i); !ok {
+			t.Errorf("dkimverify --index %d: %s\n%s", i, out, msg)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		altered string
+		index   int
+	}{
+		{"subject", strings.Replace(msg, "Subject: signed", "Subject: changed", 1), 0},
+		{"body", strings.Replace(msg, "Hello,", "Hullo,", 1), 1},
+		{"extra From", strings.Replace(msg, "To: <bob", "From: mallory@evil.test\r\nTo: <bob", 1), 0},
+	} {
+		if ok, _ := testutil.DKIMVerify(t, zone.Addr, []byte(tc.altered), tc.index); ok {
+			t.Errorf("%s altered: signature %d still verifies", tc.name, tc.index)
+		}
+	}
+}
+
+func TestDKIMSignsGrantedSpooledMessage(t *testing.T) {
+	e := newEnv(t, func(c *shared.Config) { c.SMTPD.MaxMessageBytes = 4 << 20 })
+	zone := dnstest.Start(t)
+	e.addDKIMKey(zone, "example.com", "big", dkimkey.RSA)
+	e.grant("127.0.0.1", alice, 30*time.Minute)
+	body := "From: alice@example.com\r\nSubject: large\r\n\r\n" + strings.Repeat("a line of a large message\r\n", 80000)
+	c := dial(t, e.sub, "", false)
+	c.ehlo()
+	c.must(250, "MAIL FROM:<%s>", alice)
+	c.must(250, "RCPT TO:<bob@far.test>")
+	if code, msg := c.data(body); code != 250 {
+		t.Fatalf("DATA: %d %s", code, msg)
+	}
+	q := e.queued("bob@far.test")
+	if len(q) != 1 || len(q[0]) < 2<<20 || !strings.HasPrefix(q[0], "DKIM-Signature:") {
+		t.Fatalf("queued: %d messages, want one signed of over 2 MiB", len(q))
+	}
+	if ok, out := testutil.DKIMVerify(t, zone.Addr, []byte(q[0]), 0); !ok {
+		t.Errorf("dkimverify: %s", out)
+	}
+}
+
+func TestDKIMNeverSignsInboundMail(t *testing.T) {
+	e := newEnv(t)
+	zone := dnstest.Start(t)
+	e.addDKIMKey(zone, "example.com", "rsa1", dkimkey.RSA)
+	// A stranger claims alice's address on the MX port: delivered to the
+	// local user as inbound mail, never signed with her domain's key.
+	c := dial(t, e.mx, "", false)
+	c.ehlo()
+	c.must(250, "MAIL FROM:<%s>", alice)
+	c.must(250, "RCPT TO:<%s>", carol)
+	if code, msg := c.data(signedBody); code != 250 {
+		t.Fatalf("DATA: %d %s", code, msg)
+	}
+	in := e.inbox(carol)
+	if len(in) != 1 || strings.Contains(in[0], "DKIM-Signature") {
+		t.Fatalf("carol's INBOX: %q, want one unsigned message", in)
+	}
+}
+
+func TestDKIMBrokenKeyNeverLosesMail(t *testing.T) {
+	e := newEnv(t)
+	zone := dnstest.Start(t)
+	ctx := context.Background()
+	if _, err := e.st.AddDKIMKey(ctx, store.DKIMKey{Domain: "example.com", Selector: "broken", Algorithm: dkimkey.RSA, Private: []byte("not a key")}); err != nil {
+		t.Fatal(err)
+	}
+	msg := e.relayAsAlice("bob@far.test", signedBody)
+	if strings.Contains(msg, "DKIM-Signature") || !strings.Contains(msg, "Subject: signed") {
+		t.Fatalf("with only a broken key: want the message queued unsigned, got:\n%s", msg)
+	}
+	if !e.log.contains("level=ERROR msg=\"DKIM key unusable\"") || !e.log.contains("selector=broken") {
+		t.Errorf("no ERROR naming the broken key in the log:\n%s", e.log.String())
+	}
+	// A good Ed25519 key still signs beside the broken RSA one.
+	e.addDKIMKey(zone, "example.com", "ed1", dkimkey.Ed25519)
+	msg = e.relayAsAlice("dave@far.test", signedBody)
+	if n := len(sigField.FindAllString(msg, -1)); n != 1 {
+		t.Fatalf("want one signature (Ed25519), got %d:\n%s", n, msg)
+	}
+	if ok, out := testutil.DKIMVerify(t, zone.Addr, []byte(msg), 0); !ok {
+		t.Errorf("dkimverify: %s", out)
+	}
+}
+
+func TestDKIMMessageWithoutFromGoesUnsigned(t *testing.T) {
+	e := newEnv(t)
+	zone := dnstest.Start(t)
+	e.addDKIMKey(zone, "example.com", "rsa1", dkimkey.RSA)
+	msg := e.relayAsAlice("bob@far.test", "Subject: no author\r\n\r\nbody\r\n")
+	if strings.Contains(msg, "DKIM-Signature") {
+		t.Fatalf("signed a message without From:\n%s", msg)
+	}
+	if !e.log.contains("no From header field") {
+		t.Errorf("the log does not say why:\n%s", e.log.String())
+	}
+}
+
+func TestHeaderFields(t *testing.T) {
+	for _, tc := range []struct {
+		msg  string
+		want string
+	}{
+		{"From: a\r\nTo: b\r\nX-No: c\r\nCC: d\r\n\r\nbody\r\n", "from:to:cc:from"},
+		{"Subject: s\r\n  folded: not a field\r\nFrom: a\r\n", "subject:from:from"},
+		{"From: a\r\nSubject: " + strings.Repeat("x", 10000) + "\r\nTo: b\r\n\r\nTo: body\r\n", "from:subject:to:from"},
+		{"from : a\r\nfrom: b\r\n\r\n", "from:from:from"},
+	} {
+		got, err := headerFields(strings.NewReader(tc.msg))
+		if err != nil || strings.Join(got, ":") != tc.want {
+			t.Errorf("headerFields(%.40q) = %v, %v; want %s", tc.msg, got, err, tc.want)
+		}
+	}
+	if _, err := headerFields(strings.NewReader("Subject: x\r\n\r\nFrom: in the body\r\n")); err != errNoFrom {
+		t.Errorf("no From: err = %v, want errNoFrom", err)
+	}
+}
