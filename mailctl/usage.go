@@ -76,6 +76,22 @@ Outbound queue
   queue delete ID                  drop the message, no bounce
   queue flush                      make every queued message due now
 
+DKIM keys (see "DKIM signing" in README.md)
+  dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519]
+                                   new key (RSA-2048 by default; selector
+                                   ALGORITHM-YYYYMMDD by default); prints the
+                                   TXT record to publish, as a zone-file line.
+                                   A domain's first key of an algorithm signs
+                                   at once; a later one waits for dkim use
+  dkim list [DOMAIN] [--json]      DOMAIN<TAB>SELECTOR<TAB>rsa|ed25519<TAB>
+                                   active|inactive<TAB>CREATED (RFC 3339, UTC)
+                                   json: domain, selector, algorithm, active
+                                   (true|false), created, record (TXT value)
+  dkim use DOMAIN SELECTOR         sign with this key (it replaces the active
+                                   key of its algorithm, which stays stored)
+  dkim rm DOMAIN SELECTOR [--force]
+                                   the active key only with --force
+
 Maintenance
   backup PATH                      consistent copy of the live store to PATH
                                    (which must not exist), by VACUUM INTO
