@@ -44,6 +44,8 @@ var commands = []*command{
 	{name: "dkim list", operands: "[DOMAIN] [--json]", min: 0, max: 1, flags: jsonFlag, run: dkimList},
 	{name: "dkim use", operands: "DOMAIN SELECTOR", min: 2, max: 2, run: dkimUse},
 	{name: "dkim rm", operands: "DOMAIN SELECTOR [--force]", min: 2, max: 2, flags: []string{"force"}, run: dkimRm},
+	{name: "dns records", operands: "DOMAIN", min: 1, max: 1, run: dnsRecords},
+	{name: "dns check", operands: "DOMAIN", min: 1, max: 1, run: dnsCheck},
 	{name: "backup", operands: "PATH", min: 1, max: 1, run: backup},
 }
 

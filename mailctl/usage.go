@@ -92,6 +92,18 @@ DKIM keys (see "DKIM signing" in README.md)
   dkim rm DOMAIN SELECTOR [--force]
                                    the active key only with --force
 
+DNS (through dns.resolver)
+  dns records DOMAIN               every record DOMAIN needs, as a zone-file
+                                   fragment: MX, A/AAAA of hostname, SPF, each
+                                   DKIM selector, DMARC, MTA-STS (TXT, the
+                                   policy file to serve, its host), and the
+                                   PTR to ask the address's provider for
+  dns check DOMAIN                 looks each record up: STATUS<TAB>NAME<TAB>
+                                   TYPE<TAB>DETAIL, STATUS present, missing,
+                                   different (another record of the kind) or
+                                   failed (no answer); exit 1 if any is
+                                   missing or failed
+
 Maintenance
   backup PATH                      consistent copy of the live store to PATH
                                    (which must not exist), by VACUUM INTO
