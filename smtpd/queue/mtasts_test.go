@@ -1,0 +1,304 @@
+package queue
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"mailsuite/internal/dnstest"
+	"mailsuite/store"
+)
+
+// testCA is a certificate authority made for one test; its certificate
+// is written to a file for tls.ca_file.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	file string
+}
+
+func newTestCA(t *testing.T) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mailsuite test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	file := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &testCA{cert: cert, key: key, file: file}
+}
+
+// serverTLS is a TLS configuration with a certificate for names signed
+// by the CA.
+func (ca *testCA) serverTLS(t *testing.T, names ...string) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]},
+		DNSNames: names, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
+
+// policyServer serves an MTA-STS policy over HTTPS on loopback and counts
+// the fetches.
+type policyServer struct {
+	addr    string
+	fetches atomic.Int32
+}
+
+func newPolicyServer(t *testing.T, cfg *tls.Config, handler func(w http.ResponseWriter, r *http.Request)) *policyServer {
+	t.Helper()
+	ps := &policyServer{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ps.fetches.Add(1)
+		if r.URL.Path != "/.well-known/mta-sts.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		handler(w, r)
+	}))
+	srv.TLS = cfg
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	ps.addr = srv.Listener.Addr().String()
+	return ps
+}
+
+func servePolicy(policy string) func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprint(w, policy)
+	}
+}
+
+// stsSetup is far.test with MX in.far.test, an _mta-sts record, the
+// policy host mta-sts.far.test and a test CA as tls.ca_file.
+type stsSetup struct {
+	e    *testEnv
+	ca   *testCA
+	zone *dnstest.Server
+}
+
+func newSTSSetup(t *testing.T) *stsSetup {
+	e := newEnv(t)
+	ca := newTestCA(t)
+	e.cfg.TLS.CAFile = ca.file
+	zone := dnstest.Start(t,
+		"far.test. 60 IN MX 10 in.far.test.",
+		"in.far.test. 60 IN A 127.0.0.13",
+		`_mta-sts.far.test. 60 IN TXT "v=STSv1; id=20261130"`,
+		"mta-sts.far.test. 60 IN A 127.0.0.20",
+	)
+	return &stsSetup{e: e, ca: ca, zone: zone}
+}
+
+// deliver queues one message for bob@far.test and runs the queue once
+// with port 25 of in.far.test going to mx and port 443 of the policy
+// host to ps.
+func (s *stsSetup) deliver(t *testing.T, mx *fakeServer, ps *policyServer, opts ...Option) {
+	t.Helper()
+	s.e.enqueue("alice@local.test", "bob@far.test")
+	r := s.e.dnsRunner(s.zone.Addr, map[string]string{"127.0.0.13:25": mx.addr, "127.0.0.20:443": ps.addr})
+	for _, o := range opts {
+		o(r)
+	}
+	runOnce(t, r)
+}
+
+const enforcePolicy = "version: STSv1\r\nmode: enforce\r\nmx: in.far.test\r\nmax_age: 86400\r\n"
+
+func TestMTASTSEnforceDeliversOverVerifiedTLS(t *testing.T) {
+	s := newSTSSetup(t)
+	mx := newFakeServer(t, s.ca.serverTLS(t, "in.far.test"))
+	ps := newPolicyServer(t, s.ca.serverTLS(t, "mta-sts.far.test"), servePolicy(enforcePolicy))
+	s.e.enqueue("alice@local.test", "bob@far.test")
+	r := s.e.dnsRunner(s.zone.Addr, map[string]string{"127.0.0.13:25": mx.addr, "127.0.0.20:443": ps.addr})
+	runOnce(t, r)
+	got := mx.messages()
+	if len(got) != 1 || !got[0].tls {
+		t.Fatalf("remote got %+v, want one message over TLS\n%s", got, s.e.logs)
+	}
+	// The policy is cached for its max_age: the next message fetches
+	// nothing, though it still looks the TXT record up.
+	s.e.enqueue("alice@local.test", "carl@far.test")
+	runOnce(t, r)
+	if n := len(mx.messages()); n != 2 || ps.fetches.Load() != 1 {
+		t.Errorf("second message: %d delivered, %d policy fetches; want 2 and 1", n, ps.fetches.Load())
+	}
+	if s.zone.Queries("_mta-sts.far.test", "TXT") < 2 || s.zone.Queries("mta-sts.far.test", "A") == 0 {
+		t.Errorf("the policy lookups did not go through the configured resolver")
+	}
+}
+
+func TestMTASTSEnforceRefusesMXNotInPolicy(t *testing.T) {
+	s := newSTSSetup(t)
+	mx := newFakeServer(t, s.ca.serverTLS(t, "in.far.test"))
+	ps := newPolicyServer(t, s.ca.serverTLS(t, "mta-sts.far.test"),
+		servePolicy("version: STSv1\nmode: enforce\nmx: mx.far.test\nmx: *.mail.far.test\nmax_age: 86400\n"))
+	s.deliver(t, mx, ps)
+	if rc := s.e.onlyRcpt(); rc.Status != store.RcptPending || rc.DSNStatus != "4.7.5" || !strings.Contains(rc.LastError, "MTA-STS") {
+		t.Fatalf("recipient %+v, want pending with 4.7.5 naming MTA-STS", rc)
+	}
+	if mx.connections() != 0 {
+		t.Errorf("the MX the policy does not name was connected to")
+	}
+}
+
+func TestMTASTSEnforceRefusesBadCertificateWithoutPlaintext(t *testing.T) {
+	s := newSTSSetup(t)
+	other := newTestCA(t) // not the trust store's
+	for name, tc := range map[string]struct {
+		mx   *fakeServer
+		want string
+	}{
+		"unknown CA":  {newFakeServer(t, other.serverTLS(t, "in.far.test")), "certificate signed by unknown authority"},
+		"wrong name":  {newFakeServer(t, s.ca.serverTLS(t, "elsewhere.test")), "not in.far.test"},
+		"no STARTTLS": {newFakeServer(t, nil), "requires TLS: no STARTTLS offered"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s.e = newEnv(t)
+			s.e.cfg.TLS.CAFile = s.ca.file
+			ps := newPolicyServer(t, s.ca.serverTLS(t, "mta-sts.far.test"), servePolicy(enforcePolicy))
+			s.deliver(t, tc.mx, ps, WithPlainFallback(true))
+			if rc := s.e.onlyRcpt(); rc.Status != store.RcptPending || !strings.HasPrefix(rc.DSNStatus, "4.") || !strings.Contains(rc.LastError, tc.want) {
+				t.Fatalf("recipient %+v, want pending, the error saying %q", rc, tc.want)
+			}
+			if got := tc.mx.messages(); len(got) != 0 {
+				t.Fatalf("delivered %+v despite the enforced policy", got)
+			}
+		})
+	}
+}
+
+func TestMTASTSTestingOnlyLogs(t *testing.T) {
+	s := newSTSSetup(t)
+	mx := newFakeServer(t, newTestCA(t).serverTLS(t, "in.far.test"))
+	ps := newPolicyServer(t, s.ca.serverTLS(t, "mta-sts.far.test"),
+		servePolicy("version: STSv1\nmode: testing\nmx: mx.far.test\nmax_age: 86400\n"))
+	s.deliver(t, mx, ps)
+	if got := mx.messages(); len(got) != 1 || !got[0].tls {
+		t.Fatalf("remote got %+v, want one message over TLS under testing", got)
+	}
+	for _, want := range []string{"MTA-STS testing: MX host not in the policy", "MTA-STS testing: certificate would be refused"} {
+		if !strings.Contains(s.e.logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, s.e.logs)
+		}
+	}
+}
+
+// TestMTASTSBadPolicyIsNoPolicy: a policy that is too large, served by a
+// server that does not answer in time, over a certificate the trust store
+// does not accept, or malformed, is no policy (RFC 8461 §5): the message
+// goes as without MTA-STS, and the log says why.
+func TestMTASTSBadPolicyIsNoPolicy(t *testing.T) {
+	ca := newTestCA(t)
+	for name, tc := range map[string]struct {
+		cert    *tls.Config
+		handler func(w http.ResponseWriter, r *http.Request)
+		log     string
+	}{
+		"too large": {handler: servePolicy(enforcePolicy + strings.Repeat("x-pad: 0123456789abcdef\n", 3000)), log: "policy larger than"},
+		"slow":      {handler: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, log: "Client.Timeout"},
+		"untrusted": {cert: ca.serverTLS(t, "mta-sts.far.test"), handler: servePolicy(enforcePolicy), log: "certificate"},
+		"malformed": {handler: servePolicy("version: STSv1\nmode: strict\n"), log: "bad mode"},
+		"redirect": {handler: func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "https://elsewhere.test/", http.StatusFound)
+		}, log: "HTTP status 302"},
+		"html": {handler: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, enforcePolicy)
+		}, log: "want text/plain"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newSTSSetup(t)
+			cert := tc.cert
+			if cert == nil {
+				cert = s.ca.serverTLS(t, "mta-sts.far.test")
+			}
+			mx := newFakeServer(t, nil)
+			ps := newPolicyServer(t, cert, tc.handler)
+			s.deliver(t, mx, ps)
+			if got := mx.messages(); len(got) != 1 {
+				t.Fatalf("remote got %d messages, want one sent without a policy\n%s", len(got), s.e.logs)
+			}
+			if !strings.Contains(s.e.logs.String(), tc.log) {
+				t.Errorf("log lacks %q:\n%s", tc.log, s.e.logs)
+			}
+		})
+	}
+}
+
+func TestSTSPolicyMatching(t *testing.T) {
+	p, maxAge, err := parseSTSPolicy([]byte("version: STSv1\r\nmode: enforce\r\nmx: MX1.example.com.\r\nmx: *.mx.example.com\r\nmax_age: 99999999999\r\nfuture: ignored\r\n"))
+	if err != nil || p.mode != stsEnforce || maxAge != stsMaxAge*time.Second {
+		t.Fatalf("parse: %+v, %v, %v", p, maxAge, err)
+	}
+	for host, want := range map[string]bool{
+		"mx1.example.com": true, "MX1.EXAMPLE.COM.": true, "a.mx.example.com": true,
+		"mx.example.com": false, "a.b.mx.example.com": false, "mx2.example.com": false, ".mx.example.com": false,
+	} {
+		if got := p.allows(host); got != want {
+			t.Errorf("allows(%q) = %v, want %v", host, got, want)
+		}
+	}
+	for _, bad := range []string{
+		"", "version: STSv2\nmode: enforce\nmx: a\nmax_age: 1\n", "version: STSv1\nmode: enforce\nmax_age: 1\n",
+		"version: STSv1\nmode: enforce\nmx: a\n", "version: STSv1\nmode: enforce\nmx: a\nmax_age: -1\n",
+	} {
+		if _, _, err := parseSTSPolicy([]byte(bad)); err == nil {
+			t.Errorf("parseSTSPolicy(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseSTSPolicy(f *testing.F) {
+	f.Add([]byte(enforcePolicy))
+	f.Add([]byte("version: STSv1\nmode: none\nmax_age: 0\n"))
+	f.Add([]byte("mx: *.\nmx: *\nmax_age: 1e9\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, maxAge, err := parseSTSPolicy(body)
+		if err != nil {
+			return
+		}
+		if maxAge < 0 || maxAge > stsMaxAge*time.Second || (p.mode != stsNone && len(p.mx) == 0) {
+			t.Fatalf("accepted %+v, max_age %v", p, maxAge)
+		}
+		p.allows("mx.example.com")
+		p.allows("")
+	})
+}
