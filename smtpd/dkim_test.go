@@ -9,7 +9,7 @@ import (
 
 	"mailsuite/internal/dnstest"
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 	"mailsuite/shared/dkimkey"
 	"mailsuite/store"
 )
@@ -100,7 +100,7 @@ func TestDKIMSignsRelayedMailRSAAndEd25519(t *testing.T) {
 }
 
 func TestDKIMSignsGrantedSpooledMessage(t *testing.T) {
-	e := newEnv(t, func(c *shared.Config) { c.SMTPD.MaxMessageBytes = 4 << 20 })
+	e := newEnv(t, func(c *config.Config) { c.SMTPD.MaxMessageBytes = 4 << 20 })
 	zone := dnstest.Start(t)
 	e.addDKIMKey(zone, "example.com", "big", dkimkey.RSA)
 	e.grant("127.0.0.1", alice, 30*time.Minute)

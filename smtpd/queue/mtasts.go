@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/tlsconf"
 )
 
 // MTA-STS (RFC 8461): a domain publishes, over HTTPS, which MX hosts may
@@ -142,7 +142,7 @@ type mtaSTS struct {
 // start) leaves an empty trust store: certificates that must be valid
 // are refused, never accepted unchecked.
 func (r *Runner) setupMTASTS() {
-	roots, err := shared.LoadRoots(r.cfg.TLS.CAFile)
+	roots, err := tlsconf.LoadRoots(r.cfg.TLS.CAFile)
 	if err != nil {
 		r.log.Error("tls.ca_file unusable: certificates that must be valid will be refused", "err", err)
 		roots = x509.NewCertPool()

@@ -1,4 +1,4 @@
-package shared
+package tlsconf
 
 import (
 	"crypto/x509"
