@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 
+	"mailsuite/shared/config"
 	"mailsuite/shared/dkimkey"
 	"mailsuite/store"
 )
@@ -35,18 +36,17 @@ var signedFields = map[string]bool{
 // the message is mail smtpd relays for one of its users (AUTH or grant)
 // from a domain with an active key: one signature per active key, RSA
 // first, then Ed25519 (RFC 8463). The domain signed for (d=) is the
-// envelope sender's, which the sender check tied to the client's
-// identity. Mail from outside (the MX role without AUTH or grant) is
-// never signed.
+// envelope sender's (see signingDomain). Mail from outside (the MX role
+// without AUTH or grant) is never signed.
 //
 // A key that cannot be used (unparsable, wrong type) or a store error
 // never costs the message: it goes out without that signature and the
 // failure is logged as an ERROR for the operator.
 func (s *session) withDKIM(ctx context.Context, id string, body *spool, head []byte) []byte {
-	if s.tx.mail.Via == "" || s.tx.from == "" {
+	domain, ok := s.signingDomain()
+	if !ok {
 		return head
 	}
-	_, domain := store.SplitAddress(s.tx.from)
 	keys, err := s.srv.st.SigningKeys(ctx, domain)
 	if err != nil {
 		s.srv.log.Error("message not DKIM-signed", "id", id, "domain", domain, "err", err)
@@ -70,6 +70,31 @@ func (s *session) withDKIM(ctx context.Context, id string, body *spool, head []b
 		return head
 	}
 	return concat(sigs, head)
+}
+
+// signingDomain is the domain to sign for: the envelope sender's, when
+// the transaction is a user's submission. Under strict sender checking
+// DecideMail has tied that sender to the client's identity; with
+// relay.sender_check = "off" any sender passes, so the domain must then
+// be the identity's own (the credential's, or a granted user's), lest a
+// user of one hosted domain send mail signed as another.
+func (s *session) signingDomain() (string, bool) {
+	if s.tx.mail.Via == "" || s.tx.from == "" {
+		return "", false
+	}
+	_, d := store.SplitAddress(s.tx.from)
+	if s.srv.cfg.Relay.SenderCheck != config.SenderCheckOff {
+		return d, true
+	}
+	if s.cred != nil {
+		return d, s.cred.Domain == d
+	}
+	for _, g := range s.tx.id.Granted {
+		if _, gd := store.SplitAddress(g); gd == d {
+			return d, true
+		}
+	}
+	return d, false
 }
 
 // signOptions are the settings of every signature: relaxed/relaxed

@@ -169,6 +169,39 @@ func TestDKIMBrokenKeyNeverLosesMail(t *testing.T) {
 	}
 }
 
+// TestDKIMSenderCheckOffSignsOnlyOwnDomains: with sender_check off a
+// user may send as anyone, but only mail from the user's own domain is
+// signed: alice (example.com) sending as other.test goes unsigned.
+func TestDKIMSenderCheckOffSignsOnlyOwnDomains(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Relay.SenderCheck = config.SenderCheckOff })
+	zone := dnstest.Start(t)
+	e.addDKIMKey(zone, "other.test", "o1", dkimkey.Ed25519)
+	e.addDKIMKey(zone, "example.com", "e1", dkimkey.Ed25519)
+	for _, from := range []string{"boss@other.test", "anyone@example.com"} {
+		c := dial(t, e.sub, "", false)
+		c.ehlo()
+		c.starttls()
+		if code, msg := c.authPlain("", alice, userPass); code != 235 {
+			t.Fatalf("AUTH: %d %s", code, msg)
+		}
+		c.must(250, "MAIL FROM:<%s>", from)
+		c.must(250, "RCPT TO:<x@far.test>")
+		if code, msg := c.data("From: <" + from + ">\r\nSubject: s\r\n\r\nbody\r\n"); code != 250 {
+			t.Fatalf("DATA: %d %s", code, msg)
+		}
+	}
+	q := e.queued("x@far.test")
+	if len(q) != 2 {
+		t.Fatalf("queued %d messages, want 2", len(q))
+	}
+	for _, m := range q {
+		other := strings.Contains(m, "From: <boss@other.test>")
+		if got := strings.HasPrefix(m, "DKIM-Signature:"); got == other {
+			t.Errorf("signed = %v for:\n%s", got, m)
+		}
+	}
+}
+
 func TestDKIMMessageWithoutFromGoesUnsigned(t *testing.T) {
 	e := newEnv(t)
 	zone := dnstest.Start(t)
