@@ -104,12 +104,8 @@ func dkimList(ctx context.Context, e *env, args []string) error {
 		if d, err = store.CanonDomain(args[0]); err != nil {
 			return err
 		}
-		ok, err := e.st.IsLocalDomain(ctx, d)
-		if err != nil {
+		if err := requireDomain(ctx, e.st, d); err != nil {
 			return err
-		}
-		if !ok {
-			return unknownDomain(d)
 		}
 	}
 	keys, err := e.st.DKIMKeys(ctx, d)

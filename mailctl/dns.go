@@ -153,12 +153,8 @@ func (e *env) wantedRecords(ctx context.Context, arg string) ([]wanted, error) {
 	if err != nil {
 		return nil, err
 	}
-	ok, err := e.st.IsLocalDomain(ctx, d)
-	if err != nil {
+	if err := requireDomain(ctx, e.st, d); err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, unknownDomain(d)
 	}
 	keys, err := e.st.DKIMKeys(ctx, d)
 	if err != nil {

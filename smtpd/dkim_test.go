@@ -35,9 +35,9 @@ func (e *testEnv) addDKIMKey(zone *dnstest.Server, domain, selector, alg string)
 	zone.Add(e.t, dkimkey.Name(selector, domain)+" 300 IN TXT "+dkimkey.Quoted(txt))
 }
 
-// relayAsAlice sends body from alice, authenticated on submission, to a
-// remote recipient and returns the queued copy.
-func (e *testEnv) relayAsAlice(rcpt, body string) string {
+// sendAs sends body from the envelope sender from, authenticated as
+// alice on submission, to rcpt.
+func (e *testEnv) sendAs(from, rcpt, body string) {
 	e.t.Helper()
 	c := dial(e.t, e.sub, "", false)
 	c.ehlo()
@@ -45,11 +45,18 @@ func (e *testEnv) relayAsAlice(rcpt, body string) string {
 	if code, msg := c.authPlain("", alice, userPass); code != 235 {
 		e.t.Fatalf("AUTH: %d %s", code, msg)
 	}
-	c.must(250, "MAIL FROM:<%s>", alice)
+	c.must(250, "MAIL FROM:<%s>", from)
 	c.must(250, "RCPT TO:<%s>", rcpt)
 	if code, msg := c.data(body); code != 250 {
 		e.t.Fatalf("DATA: %d %s", code, msg)
 	}
+}
+
+// relayAsAlice sends body from alice to a remote recipient and returns
+// the queued copy.
+func (e *testEnv) relayAsAlice(rcpt, body string) string {
+	e.t.Helper()
+	e.sendAs(alice, rcpt, body)
 	q := e.queued(rcpt)
 	if len(q) != 1 {
 		e.t.Fatalf("queued for %s: %d messages, want 1", rcpt, len(q))
@@ -178,17 +185,7 @@ func TestDKIMSenderCheckOffSignsOnlyOwnDomains(t *testing.T) {
 	e.addDKIMKey(zone, "other.test", "o1", dkimkey.Ed25519)
 	e.addDKIMKey(zone, "example.com", "e1", dkimkey.Ed25519)
 	for _, from := range []string{"boss@other.test", "anyone@example.com"} {
-		c := dial(t, e.sub, "", false)
-		c.ehlo()
-		c.starttls()
-		if code, msg := c.authPlain("", alice, userPass); code != 235 {
-			t.Fatalf("AUTH: %d %s", code, msg)
-		}
-		c.must(250, "MAIL FROM:<%s>", from)
-		c.must(250, "RCPT TO:<x@far.test>")
-		if code, msg := c.data("From: <" + from + ">\r\nSubject: s\r\n\r\nbody\r\n"); code != 250 {
-			t.Fatalf("DATA: %d %s", code, msg)
-		}
+		e.sendAs(from, "x@far.test", "From: <"+from+">\r\nSubject: s\r\n\r\nbody\r\n")
 	}
 	q := e.queued("x@far.test")
 	if len(q) != 2 {
