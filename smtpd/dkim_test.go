@@ -232,6 +232,29 @@ func TestHeaderFields(t *testing.T) {
 	}
 }
 
+// FuzzDKIMSign: any message, however malformed its header, is signed or
+// refused with an error, never a panic or a hang.
+func FuzzDKIMSign(f *testing.F) {
+	der, err := dkimkey.Generate(dkimkey.Ed25519)
+	if err != nil {
+		f.Fatal(err)
+	}
+	key, err := dkimkey.Parse(dkimkey.Ed25519, der)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(signedBody))
+	f.Add([]byte("From: a\r\n"))
+	f.Add([]byte("From:\r\n \r\n\tx\r\nfrom: b\n\nbody"))
+	f.Add([]byte(":\r\nFrom"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		sigs, err := sign(bytes.NewReader(msg), []*dkim.SignOptions{signOptions("example.com", "s", key)})
+		if err == nil && !bytes.HasPrefix(sigs, []byte("DKIM-Signature: ")) {
+			t.Fatalf("signed without a DKIM-Signature field: %q", sigs)
+		}
+	})
+}
+
 // BenchmarkDKIMSign is the cost per message of signing a 4 KB message:
 // the header scan, the body hash and the signatures (the key already
 // parsed, as the cache keeps it).
