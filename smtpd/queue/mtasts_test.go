@@ -163,6 +163,41 @@ func TestMTASTSEnforceDeliversOverVerifiedTLS(t *testing.T) {
 	if s.zone.Queries("_mta-sts.far.test", "TXT") < 2 || s.zone.Queries("mta-sts.far.test", "A") == 0 {
 		t.Errorf("the policy lookups did not go through the configured resolver")
 	}
+	// A new id in the TXT record fetches the policy again; so does the
+	// end of its max_age (a day).
+	s.zone.Remove("_mta-sts.far.test")
+	s.zone.Add(t, `_mta-sts.far.test. 60 IN TXT "v=STSv1; id=2"`)
+	s.e.enqueue("alice@local.test", "dora@far.test")
+	runOnce(t, r)
+	s.e.clock.Add(25 * time.Hour)
+	s.e.enqueue("alice@local.test", "emil@far.test")
+	runOnce(t, r)
+	if n := len(mx.messages()); n != 4 || ps.fetches.Load() != 3 {
+		t.Errorf("after a new id and after max_age: %d delivered, %d policy fetches; want 4 and 3", n, ps.fetches.Load())
+	}
+}
+
+// TestMTASTSCachedPolicyOutlivesItsRecord: once fetched, an enforce
+// policy holds for its max_age even when the TXT record disappears (an
+// attacker stripping it from DNS answers gains nothing, RFC 8461 §5.1).
+func TestMTASTSCachedPolicyOutlivesItsRecord(t *testing.T) {
+	s := newSTSSetup(t)
+	good := newFakeServer(t, s.ca.serverTLS(t, "in.far.test"))
+	ps := newPolicyServer(t, s.ca.serverTLS(t, "mta-sts.far.test"), servePolicy(enforcePolicy))
+	redirect := map[string]string{"127.0.0.13:25": good.addr, "127.0.0.20:443": ps.addr}
+	r := s.e.dnsRunner(s.zone.Addr, redirect)
+	s.e.enqueue("alice@local.test", "bob@far.test")
+	runOnce(t, r)
+	if len(good.messages()) != 1 {
+		t.Fatalf("first message not delivered:\n%s", s.e.logs)
+	}
+	s.zone.Remove("_mta-sts.far.test")
+	redirect["127.0.0.13:25"] = newFakeServer(t, nil).addr // now without STARTTLS
+	s.e.enqueue("alice@local.test", "carl@far.test")
+	runOnce(t, r)
+	if rc := s.e.onlyRcpt(); rc.Status != store.RcptPending || !strings.Contains(rc.LastError, "requires TLS") {
+		t.Fatalf("recipient %+v, want pending: the cached policy still requires TLS", rc)
+	}
 }
 
 func TestMTASTSEnforceRefusesMXNotInPolicy(t *testing.T) {
