@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 
+	"mailsuite/shared/mtasts"
 	"mailsuite/shared/resolve"
 )
 
@@ -58,7 +59,7 @@ func (r *Runner) connect(ctx context.Context, h hop) (*session, result) {
 // enforced MTA-STS policy.
 func (r *Runner) openFallback(ctx context.Context, name, addr string, p *stsPolicy) (*session, error) {
 	s, err := r.open(ctx, name, addr, false, p)
-	if err != nil && r.fallback && errors.Is(err, errTLS) && (p == nil || p.mode != stsEnforce) {
+	if err != nil && r.fallback && errors.Is(err, errTLS) && (p == nil || p.Mode != mtasts.Enforce) {
 		r.log.Warn("STARTTLS failed, retrying in plain text", "host", name, "addr", addr, "err", err)
 		return r.open(ctx, name, addr, true, nil)
 	}

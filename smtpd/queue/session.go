@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"mailsuite/shared/mtasts"
 )
 
 // session is an open SMTP connection to one remote host, greeted and,
@@ -71,7 +73,7 @@ func (r *Runner) handshake(s *session, conn net.Conn, plain bool, p *stsPolicy) 
 	}
 	var next net.Conn = conn
 	var rd io.Reader = tp.R // anything the server sent early is in tp's buffer
-	if p != nil && p.mode == stsEnforce && !starttls {
+	if p != nil && p.Mode == mtasts.Enforce && !starttls {
 		return fmt.Errorf("MTA-STS policy of %s (enforce) requires TLS: no STARTTLS offered", p.domain)
 	}
 	if starttls && !plain {
