@@ -5,13 +5,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
 	"mailsuite/shared/dkimkey"
+	"mailsuite/shared/mtasts"
 	"mailsuite/shared/resolve"
+	"mailsuite/shared/tlsconf"
 	"mailsuite/store"
 )
 
@@ -29,11 +33,17 @@ type wanted struct {
 	// anyAddress: value is a suggestion; any address at name will do
 	// (the MTA-STS web server may be reached another way).
 	anyAddress bool
+	// verify, when set, checks the record instead of a DNS lookup (the
+	// MTA-STS policy file, fetched over HTTPS).
+	verify func(ctx context.Context) (status, detail string)
 	// match picks, from what DNS holds at name, the records that are
 	// this kind of record (for TXT, the ones with the same v= tag), and
 	// says whether one of them is the one wanted.
 	match func(found []string) (same []string, ok bool)
 }
+
+// policyTimeout bounds the fetch of an MTA-STS policy file.
+const policyTimeout = 20 * time.Second
 
 // mtaSTSMaxAge is the max_age of the MTA-STS policy printed: a week, as
 // RFC 8461 §3.2 suggests for a policy that is not about to change.
@@ -93,6 +103,9 @@ func dnsCheck(ctx context.Context, e *env, args []string) error {
 
 // check looks the record up and compares.
 func (w wanted) check(ctx context.Context, r *resolve.Resolver) (status, detail string) {
+	if w.verify != nil {
+		return w.verify(ctx)
+	}
 	found, err := w.lookup(ctx, r)
 	if err != nil && !resolve.IsNotFound(err) {
 		return "failed", oneLine(err.Error())
@@ -191,12 +204,34 @@ func (e *env) wantedRecords(ctx context.Context, arg string) ([]wanted, error) {
 		txtWanted("_mta-sts."+zone, "v=STSv1; id="+hex.EncodeToString(sum[:8]),
 			"MTA-STS (RFC 8461): senders require TLS to "+host+"; the id changes with the policy"),
 		wanted{name: "mta-sts." + zone, typ: "CNAME", value: host, anyAddress: true,
-			note: "The web server for the policy, with a certificate for mta-sts." + d +
-				", serves this file at https://mta-sts." + d + "/.well-known/mta-sts.txt:\n" +
-				indent(policy) + "(switch mode to enforce, with a new id, once mail arrives over TLS without trouble)",
+			note:  "The web server that serves the policy, with a certificate for mta-sts." + d,
 			match: func(found []string) ([]string, bool) { return found, len(found) > 0 }},
+		wanted{name: mtasts.URL(d), typ: "POLICY",
+			note: "Not in DNS: the policy file, served at " + mtasts.URL(d) + " as text/plain:\n" +
+				indent(policy) + "(switch mode to enforce, with a new id, once mail arrives over TLS without trouble)",
+			verify: func(ctx context.Context) (string, string) { return e.checkPolicy(ctx, d, host) }},
 	)
 	return ws, nil
+}
+
+// checkPolicy fetches the domain's MTA-STS policy as a sender would
+// (addresses from dns.resolver, a certificate valid under tls.ca_file or
+// the system's roots) and checks that it names host.
+func (e *env) checkPolicy(ctx context.Context, domain, host string) (status, detail string) {
+	roots, err := tlsconf.LoadRoots(e.cfg.TLS.CAFile)
+	if err != nil {
+		return "failed", err.Error()
+	}
+	f := mtasts.NewFetcher(resolve.New(e.cfg.DNS.Resolver), &net.Dialer{}, roots, policyTimeout)
+	p, err := f.Fetch(ctx, domain)
+	if err != nil {
+		return "missing", oneLine(err.Error())
+	}
+	got := fmt.Sprintf("mode %s, mx %s", p.Mode, strings.Join(p.MX, " "))
+	if !p.Allows(host) {
+		return "different", got + ": does not name " + strings.TrimSuffix(host, ".")
+	}
+	return "present", got
 }
 
 // hostRecords are hostname's addresses as DNS has them now, each with

@@ -1,30 +1,82 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/miekg/dns"
 
 	"mailsuite/internal/dnstest"
+	"mailsuite/internal/testutil"
 )
 
 // dnsEnv is a store with example.com, an RSA and an Ed25519 DKIM key,
 // and a configuration whose resolver is a DNS server on loopback that so
 // far knows only the host's address and its PTR.
-func dnsEnv(t *testing.T) (*testEnv, *dnstest.Server) {
+func dnsEnv(t *testing.T) (*testEnv, *dnstest.Server, *policyHost) {
 	e := newEnv(t)
 	zone := dnstest.Start(t,
 		"mail.example.com. 300 IN A 127.0.0.7",
 		"7.0.0.127.in-addr.arpa. 300 IN PTR mail.example.com.",
-		"mta-sts.example.com. 300 IN A 127.0.0.8",
+		"mta-sts.example.com. 300 IN A "+policyIP,
 	)
-	e.writeConfig(fmt.Sprintf("hostname = \"mail.example.com\"\ndata_dir = \"data\"\n[dns]\nresolver = %q\n", zone.Addr))
+	ca := testutil.NewCA(t)
+	ph := servePolicy(t, ca, goodPolicy)
+	e.writeConfig(fmt.Sprintf("hostname = \"mail.example.com\"\ndata_dir = \"data\"\n[tls]\nca_file = %q\n[dns]\nresolver = %q\n", ca.File, zone.Addr))
 	e.ok("", "domain", "add", "example.com")
 	e.keygenRecord("example.com", "--selector", "r1")
 	e.keygenRecord("example.com", "--selector", "e1", "--algorithm", "ed25519")
-	return e, zone
+	return e, zone, ph
+}
+
+// policyIP is where the test's MTA-STS policy host listens, on port 443
+// as senders expect: an address of the loopback network no other test
+// uses.
+const policyIP = "127.0.86.43"
+
+const goodPolicy = "version: STSv1\nmode: testing\nmx: mail.example.com\nmax_age: 604800\n"
+
+// policyHost serves the MTA-STS policy of example.com; body "" answers
+// 404.
+type policyHost struct{ body atomic.Pointer[string] }
+
+func (p *policyHost) set(body string) { p.body.Store(&body) }
+
+// servePolicy serves body as the MTA-STS policy of example.com over HTTPS
+// at policyIP:443, with a certificate from ca. Port 443 needs root (CI
+// runs as root); elsewhere the test is skipped.
+func servePolicy(t *testing.T, ca *testutil.CA, body string) *policyHost {
+	t.Helper()
+	ph := &policyHost{}
+	ph.set(body)
+	ln, err := net.Listen("tcp", policyIP+":443")
+	if errors.Is(err, os.ErrPermission) {
+		t.Skipf("listen on %s:443: %v (needs root, as in CI)", policyIP, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		TLSConfig: ca.ServerTLS(t, "mta-sts.example.com"),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body := *ph.body.Load()
+			if body == "" || r.URL.Path != "/.well-known/mta-sts.txt" {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/plain")
+			fmt.Fprint(w, body)
+		}),
+	}
+	go srv.ServeTLS(ln, "", "")
+	t.Cleanup(func() { srv.Close() })
+	return ph
 }
 
 // publish adds the records "dns records" prints to zone, except those
@@ -65,7 +117,7 @@ func checkLines(t *testing.T, e *testEnv) (int, map[string]string) {
 }
 
 func TestDNSRecordsListsEverything(t *testing.T) {
-	e, _ := dnsEnv(t)
+	e, _, _ := dnsEnv(t)
 	out := e.ok("", "dns", "records", "example.com")
 	for _, want := range []string{
 		"example.com. 3600 IN MX 10 mail.example.com.",
@@ -88,24 +140,25 @@ func TestDNSRecordsListsEverything(t *testing.T) {
 }
 
 func TestDNSCheckCompleteZone(t *testing.T) {
-	e, zone := dnsEnv(t)
+	e, zone, _ := dnsEnv(t)
 	publish(t, e, zone, nil)
 	code, got := checkLines(t, e)
-	if code != 0 || len(got) != 9 {
-		t.Fatalf("dns check: exit %d, %d lines, want 0 and 9: %v", code, len(got), got)
+	if code != 0 || len(got) != 10 {
+		t.Fatalf("dns check: exit %d, %d lines, want 0 and 10: %v", code, len(got), got)
 	}
 	for k, v := range got {
 		if !strings.HasPrefix(v, "present ") {
 			t.Errorf("%s: %s, want present", k, v)
 		}
 	}
-	if got["example.com. MX"] != "present 10 mail.example.com." || got["mta-sts.example.com. CNAME"] != "present 127.0.0.8" {
-		t.Errorf("MX line %q, MTA-STS host line %q", got["example.com. MX"], got["mta-sts.example.com. CNAME"])
+	if got["example.com. MX"] != "present 10 mail.example.com." || got["mta-sts.example.com. CNAME"] != "present "+policyIP ||
+		got["https://mta-sts.example.com/.well-known/mta-sts.txt POLICY"] != "present mode testing, mx mail.example.com" {
+		t.Errorf("lines %v", got)
 	}
 }
 
 func TestDNSCheckMissingDKIM(t *testing.T) {
-	e, zone := dnsEnv(t)
+	e, zone, _ := dnsEnv(t)
 	publish(t, e, zone, func(rr dns.RR) bool { return strings.HasSuffix(rr.Header().Name, "._domainkey.example.com.") })
 	code, got := checkLines(t, e)
 	if code != 1 {
@@ -122,7 +175,7 @@ func TestDNSCheckMissingDKIM(t *testing.T) {
 }
 
 func TestDNSCheckDifferentSPF(t *testing.T) {
-	e, zone := dnsEnv(t)
+	e, zone, _ := dnsEnv(t)
 	publish(t, e, zone, func(rr dns.RR) bool { return rr.Header().Name == "example.com." && rr.Header().Rrtype == dns.TypeTXT })
 	zone.Add(t, `example.com. 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"`)
 	zone.Add(t, `example.com. 300 IN TXT "google-site-verification=abc"`)
@@ -136,11 +189,35 @@ func TestDNSCheckDifferentSPF(t *testing.T) {
 }
 
 func TestDNSCheckLookupFailure(t *testing.T) {
-	e, zone := dnsEnv(t)
+	e, zone, _ := dnsEnv(t)
 	publish(t, e, zone, nil)
 	zone.Fail("_dmarc.example.com", dns.RcodeServerFailure)
 	code, got := checkLines(t, e)
 	if v := got["_dmarc.example.com. TXT"]; code != 1 || !strings.HasPrefix(v, "failed ") || !strings.Contains(v, zone.Addr) {
 		t.Errorf("SERVFAIL: exit %d, line %q; want 1 and failed naming %s", code, v, zone.Addr)
+	}
+}
+
+// TestDNSCheckPolicyFile: the MTA-STS policy file is fetched over HTTPS
+// as a sender would: one that names another MX is different, one that is
+// not served is missing.
+func TestDNSCheckPolicyFile(t *testing.T) {
+	e, zone, ph := dnsEnv(t)
+	publish(t, e, zone, nil)
+	const key = "https://mta-sts.example.com/.well-known/mta-sts.txt POLICY"
+	for _, tc := range []struct {
+		name, body, want string
+		code             int
+	}{
+		{"names another MX", "version: STSv1\nmode: enforce\nmx: mx.elsewhere.test\nmax_age: 60\n", "different mode enforce, mx mx.elsewhere.test: does not name mail.example.com", 0},
+		{"not served", "", "missing https://mta-sts.example.com/.well-known/mta-sts.txt: HTTP status 404", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ph.set(tc.body)
+			code, got := checkLines(t, e)
+			if code != tc.code || got[key] != tc.want {
+				t.Errorf("exit %d, policy line %q; want %d, %q", code, got[key], tc.code, tc.want)
+			}
+		})
 	}
 }

@@ -98,11 +98,12 @@ DNS (through dns.resolver)
                                    DKIM selector, DMARC, MTA-STS (TXT, the
                                    policy file to serve, its host), and the
                                    PTR to ask the address's provider for
-  dns check DOMAIN                 looks each record up: STATUS<TAB>NAME<TAB>
-                                   TYPE<TAB>DETAIL, STATUS present, missing,
-                                   different (another record of the kind) or
-                                   failed (no answer); exit 1 if any is
-                                   missing or failed
+  dns check DOMAIN                 looks each record up, and fetches the
+                                   MTA-STS policy over HTTPS (trusting
+                                   tls.ca_file): STATUS<TAB>NAME<TAB>TYPE<TAB>
+                                   DETAIL, STATUS present, missing, different
+                                   (another record of the kind) or failed (no
+                                   answer); exit 1 if any is missing or failed
 
 Maintenance
   backup PATH                      consistent copy of the live store to PATH

@@ -1,78 +1,19 @@
 package queue
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"mailsuite/internal/dnstest"
+	"mailsuite/internal/testutil"
 	"mailsuite/store"
 )
-
-// testCA is a certificate authority made for one test; its certificate
-// is written to a file for tls.ca_file.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	file string
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mailsuite test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	file := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, file: file}
-}
-
-// serverTLS is a TLS configuration with a certificate for names signed
-// by the CA.
-func (ca *testCA) serverTLS(t *testing.T, names ...string) *tls.Config {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]},
-		DNSNames: names, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-}
 
 // policyServer serves an MTA-STS policy over HTTPS on loopback and counts
 // the fetches.
@@ -110,14 +51,14 @@ func servePolicy(policy string) func(w http.ResponseWriter, r *http.Request) {
 // policy host mta-sts.far.test and a test CA as tls.ca_file.
 type stsSetup struct {
 	e    *testEnv
-	ca   *testCA
+	ca   *testutil.CA
 	zone *dnstest.Server
 }
 
 func newSTSSetup(t *testing.T) *stsSetup {
 	e := newEnv(t)
-	ca := newTestCA(t)
-	e.cfg.TLS.CAFile = ca.file
+	ca := testutil.NewCA(t)
+	e.cfg.TLS.CAFile = ca.File
 	zone := dnstest.Start(t,
 		"far.test. 60 IN MX 10 in.far.test.",
 		"in.far.test. 60 IN A 127.0.0.13",
@@ -144,8 +85,8 @@ const enforcePolicy = "version: STSv1\r\nmode: enforce\r\nmx: in.far.test\r\nmax
 
 func TestMTASTSEnforceDeliversOverVerifiedTLS(t *testing.T) {
 	s := newSTSSetup(t)
-	mx := newFakeServer(t, s.ca.serverTLS(t, "in.far.test"))
-	ps := newPolicyServer(t, s.ca.serverTLS(t, "mta-sts.far.test"), servePolicy(enforcePolicy))
+	mx := newFakeServer(t, s.ca.ServerTLS(t, "in.far.test"))
+	ps := newPolicyServer(t, s.ca.ServerTLS(t, "mta-sts.far.test"), servePolicy(enforcePolicy))
 	s.e.enqueue("alice@local.test", "bob@far.test")
 	r := s.e.dnsRunner(s.zone.Addr, map[string]string{"127.0.0.13:25": mx.addr, "127.0.0.20:443": ps.addr})
 	runOnce(t, r)
@@ -182,8 +123,8 @@ func TestMTASTSEnforceDeliversOverVerifiedTLS(t *testing.T) {
 // attacker stripping it from DNS answers gains nothing, RFC 8461 §5.1).
 func TestMTASTSCachedPolicyOutlivesItsRecord(t *testing.T) {
 	s := newSTSSetup(t)
-	good := newFakeServer(t, s.ca.serverTLS(t, "in.far.test"))
-	ps := newPolicyServer(t, s.ca.serverTLS(t, "mta-sts.far.test"), servePolicy(enforcePolicy))
+	good := newFakeServer(t, s.ca.ServerTLS(t, "in.far.test"))
+	ps := newPolicyServer(t, s.ca.ServerTLS(t, "mta-sts.far.test"), servePolicy(enforcePolicy))
 	redirect := map[string]string{"127.0.0.13:25": good.addr, "127.0.0.20:443": ps.addr}
 	r := s.e.dnsRunner(s.zone.Addr, redirect)
 	s.e.enqueue("alice@local.test", "bob@far.test")
@@ -202,8 +143,8 @@ func TestMTASTSCachedPolicyOutlivesItsRecord(t *testing.T) {
 
 func TestMTASTSEnforceRefusesMXNotInPolicy(t *testing.T) {
 	s := newSTSSetup(t)
-	mx := newFakeServer(t, s.ca.serverTLS(t, "in.far.test"))
-	ps := newPolicyServer(t, s.ca.serverTLS(t, "mta-sts.far.test"),
+	mx := newFakeServer(t, s.ca.ServerTLS(t, "in.far.test"))
+	ps := newPolicyServer(t, s.ca.ServerTLS(t, "mta-sts.far.test"),
 		servePolicy("version: STSv1\nmode: enforce\nmx: mx.far.test\nmx: *.mail.far.test\nmax_age: 86400\n"))
 	s.deliver(t, mx, ps)
 	if rc := s.e.onlyRcpt(); rc.Status != store.RcptPending || rc.DSNStatus != "4.7.5" || !strings.Contains(rc.LastError, "MTA-STS") {
@@ -216,19 +157,19 @@ func TestMTASTSEnforceRefusesMXNotInPolicy(t *testing.T) {
 
 func TestMTASTSEnforceRefusesBadCertificateWithoutPlaintext(t *testing.T) {
 	s := newSTSSetup(t)
-	other := newTestCA(t) // not the trust store's
+	other := testutil.NewCA(t) // not the trust store's
 	for name, tc := range map[string]struct {
 		mx   *fakeServer
 		want string
 	}{
-		"unknown CA":  {newFakeServer(t, other.serverTLS(t, "in.far.test")), "certificate signed by unknown authority"},
-		"wrong name":  {newFakeServer(t, s.ca.serverTLS(t, "elsewhere.test")), "not in.far.test"},
+		"unknown CA":  {newFakeServer(t, other.ServerTLS(t, "in.far.test")), "certificate signed by unknown authority"},
+		"wrong name":  {newFakeServer(t, s.ca.ServerTLS(t, "elsewhere.test")), "not in.far.test"},
 		"no STARTTLS": {newFakeServer(t, nil), "requires TLS: no STARTTLS offered"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s.e = newEnv(t)
-			s.e.cfg.TLS.CAFile = s.ca.file
-			ps := newPolicyServer(t, s.ca.serverTLS(t, "mta-sts.far.test"), servePolicy(enforcePolicy))
+			s.e.cfg.TLS.CAFile = s.ca.File
+			ps := newPolicyServer(t, s.ca.ServerTLS(t, "mta-sts.far.test"), servePolicy(enforcePolicy))
 			s.deliver(t, tc.mx, ps, WithPlainFallback(true))
 			if rc := s.e.onlyRcpt(); rc.Status != store.RcptPending || !strings.HasPrefix(rc.DSNStatus, "4.") || !strings.Contains(rc.LastError, tc.want) {
 				t.Fatalf("recipient %+v, want pending, the error saying %q", rc, tc.want)
@@ -242,8 +183,8 @@ func TestMTASTSEnforceRefusesBadCertificateWithoutPlaintext(t *testing.T) {
 
 func TestMTASTSTestingOnlyLogs(t *testing.T) {
 	s := newSTSSetup(t)
-	mx := newFakeServer(t, newTestCA(t).serverTLS(t, "in.far.test"))
-	ps := newPolicyServer(t, s.ca.serverTLS(t, "mta-sts.far.test"),
+	mx := newFakeServer(t, testutil.NewCA(t).ServerTLS(t, "in.far.test"))
+	ps := newPolicyServer(t, s.ca.ServerTLS(t, "mta-sts.far.test"),
 		servePolicy("version: STSv1\nmode: testing\nmx: mx.far.test\nmax_age: 86400\n"))
 	s.deliver(t, mx, ps)
 	if got := mx.messages(); len(got) != 1 || !got[0].tls {
@@ -261,7 +202,7 @@ func TestMTASTSTestingOnlyLogs(t *testing.T) {
 // does not accept, or malformed, is no policy (RFC 8461 §5): the message
 // goes as without MTA-STS, and the log says why.
 func TestMTASTSBadPolicyIsNoPolicy(t *testing.T) {
-	ca := newTestCA(t)
+	ca := testutil.NewCA(t)
 	for name, tc := range map[string]struct {
 		cert    *tls.Config
 		handler func(w http.ResponseWriter, r *http.Request)
@@ -269,7 +210,7 @@ func TestMTASTSBadPolicyIsNoPolicy(t *testing.T) {
 	}{
 		"too large": {handler: servePolicy(enforcePolicy + strings.Repeat("x-pad: 0123456789abcdef\n", 3000)), log: "policy larger than"},
 		"slow":      {handler: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, log: "Client.Timeout"},
-		"untrusted": {cert: ca.serverTLS(t, "mta-sts.far.test"), handler: servePolicy(enforcePolicy), log: "certificate"},
+		"untrusted": {cert: ca.ServerTLS(t, "mta-sts.far.test"), handler: servePolicy(enforcePolicy), log: "certificate"},
 		"malformed": {handler: servePolicy("version: STSv1\nmode: strict\n"), log: "bad mode"},
 		"redirect": {handler: func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "https://elsewhere.test/", http.StatusFound)
@@ -283,7 +224,7 @@ func TestMTASTSBadPolicyIsNoPolicy(t *testing.T) {
 			s := newSTSSetup(t)
 			cert := tc.cert
 			if cert == nil {
-				cert = s.ca.serverTLS(t, "mta-sts.far.test")
+				cert = s.ca.ServerTLS(t, "mta-sts.far.test")
 			}
 			mx := newFakeServer(t, nil)
 			ps := newPolicyServer(t, cert, tc.handler)
