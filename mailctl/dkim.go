@@ -98,15 +98,9 @@ func (r dkimRow) fields() []string {
 
 // dkimList prints the keys of every domain or of the one named.
 func dkimList(ctx context.Context, e *env, args []string) error {
-	d := ""
-	if len(args) == 1 {
-		var err error
-		if d, err = store.CanonDomain(args[0]); err != nil {
-			return err
-		}
-		if err := requireDomain(ctx, e.st, d); err != nil {
-			return err
-		}
+	d, err := domainOperand(ctx, e, args)
+	if err != nil {
+		return err
 	}
 	keys, err := e.st.DKIMKeys(ctx, d)
 	if err != nil {
