@@ -64,7 +64,7 @@ func (s *session) withDKIM(ctx context.Context, id string, body *spool, head []b
 		}
 		signers = append(signers, signOptions(domain, k.Selector, key))
 	}
-	sigs, err := sign(body.reader(), signers)
+	sigs, err := sign(body.reader, signers)
 	if err != nil {
 		s.srv.log.Error("message not DKIM-signed", "id", id, "domain", domain, "err", err)
 		return head
@@ -113,18 +113,16 @@ func signOptions(domain, selector string, key crypto.Signer) *dkim.SignOptions {
 var errNoFrom = errors.New("no From header field")
 
 // sign returns the DKIM-Signature fields of every signer, in order, each
-// ending in CRLF. It reads the header of msg for its field names, then
-// the whole message once for all signers.
-func sign(msg io.ReadSeeker, opts []*dkim.SignOptions) ([]byte, error) {
+// ending in CRLF. It reads the header of the message (from a first
+// reader of msg) for its field names, then the whole message (from a
+// second one) once for all signers.
+func sign(msg func() io.Reader, opts []*dkim.SignOptions) ([]byte, error) {
 	if len(opts) == 0 {
 		return nil, nil
 	}
-	fields, err := headerFields(msg)
+	fields, err := headerFields(msg())
 	if err != nil {
 		return nil, err
-	}
-	if _, err := msg.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("dkim: rewind message: %w", err)
 	}
 	ws := make([]io.Writer, len(opts))
 	signers := make([]*dkim.Signer, len(opts))
@@ -137,7 +135,7 @@ func sign(msg io.ReadSeeker, opts []*dkim.SignOptions) ([]byte, error) {
 		}
 		signers[i], ws[i] = sg, sg
 	}
-	if _, err := io.Copy(io.MultiWriter(ws...), msg); err != nil {
+	if _, err := io.Copy(io.MultiWriter(ws...), msg()); err != nil {
 		closeAll(signers)
 		return nil, fmt.Errorf("dkim: read message: %w", err)
 	}
@@ -225,11 +223,11 @@ func (c *dkimKeys) signer(k store.DKIMKey) (crypto.Signer, error) {
 	return key, nil
 }
 
-// reader reads the whole message again, from memory or from its spool
-// file.
-func (sp *spool) reader() io.ReadSeeker {
+// reader reads the message as it will be stored (after replaceHeader),
+// from memory or from its spool file.
+func (sp *spool) reader() io.Reader {
 	if sp.file == nil {
 		return bytes.NewReader(sp.buf)
 	}
-	return io.NewSectionReader(sp.file, 0, sp.size)
+	return io.MultiReader(bytes.NewReader(sp.head), io.NewSectionReader(sp.file, sp.skip, sp.size-sp.skip))
 }
