@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mailsuite/metrics"
 	"mailsuite/store"
 )
 
@@ -46,6 +47,8 @@ var ErrRevoked = errors.New("credential revoked")
 type Authenticator struct {
 	Store *store.Store
 	Log   *slog.Logger
+	// Metrics counts the logins by result; nil counts nothing.
+	Metrics *metrics.Metrics
 
 	cache   loginCache
 	flights flights
@@ -70,7 +73,8 @@ type Authenticator struct {
 // "auth failed" line and returns ErrAuthFailed or ErrThrottled. The
 // password is never logged. Identical logins in progress share one check
 // (see flights).
-func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, password string) (store.Credential, error) {
+func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, password string) (_ store.Credential, err error) {
+	defer func() { a.Metrics.Login(string(svc), loginResult(err)) }()
 	key := a.flightKey(svc, ip, login, password)
 	for {
 		fl, lead := a.flights.join(key)

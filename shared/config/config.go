@@ -53,6 +53,10 @@ type DNSConfig struct {
 type TLSConfig struct {
 	Cert string `toml:"cert"`
 	Key  string `toml:"key"`
+	// CAFile is the trust store (PEM) for the servers smtpd connects to
+	// where a certificate must be valid: MTA-STS policy hosts, and MX
+	// hosts under an enforced MTA-STS policy. Empty: the system's roots.
+	CAFile string `toml:"ca_file"`
 }
 
 // AuthConfig controls how clients may log in.
@@ -105,6 +109,9 @@ type SMTPDConfig struct {
 	SubmissionMaxConnections      int `toml:"submission_max_connections"`
 	SubmissionMaxConnectionsPerIP int `toml:"submission_max_connections_per_ip"`
 
+	// Metrics is the address of smtpd's Prometheus /metrics; empty: off.
+	Metrics string `toml:"metrics"`
+
 	// DMARC is DMARCHeader or DMARCEnforce: what smtpd does with the
 	// result of the inbound checks on the MX port.
 	DMARC string `toml:"dmarc"`
@@ -154,6 +161,9 @@ type POP3DConfig struct {
 	// listeners together, and those from one client address (IPv6: /64).
 	MaxConnections      int `toml:"max_connections"`
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+
+	// Metrics is the address of pop3d's Prometheus /metrics; empty: off.
+	Metrics string `toml:"metrics"`
 }
 
 // Limits is pop3d's connection budget.
@@ -171,6 +181,9 @@ type IMAPDConfig struct {
 	// per watched folder, and an office behind NAT is one address.
 	MaxConnections      int `toml:"max_connections"`
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+
+	// Metrics is the address of imapd's Prometheus /metrics; empty: off.
+	Metrics string `toml:"metrics"`
 }
 
 // Limits is imapd's connection budget.
@@ -294,7 +307,7 @@ func (c *Config) resolvePaths() error {
 	if err != nil {
 		return fmt.Errorf("config %s: resolve directory: %w", c.Path, err)
 	}
-	for _, p := range []*string{&c.DataDir, &c.TLS.Cert, &c.TLS.Key} {
+	for _, p := range []*string{&c.DataDir, &c.TLS.Cert, &c.TLS.Key, &c.TLS.CAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"mailsuite/shared/tlsconf"
 )
 
 // validate checks every value after decoding and reports all problems at
@@ -18,6 +20,9 @@ func (c *Config) validate(text string) error {
 	v.check(c.DataDir != "", "data_dir", "must not be empty")
 	v.check(c.TLS.Cert != "", "tls.cert", "must not be empty")
 	v.check(c.TLS.Key != "", "tls.key", "must not be empty")
+	if _, err := tlsconf.LoadRoots(c.TLS.CAFile); err != nil {
+		v.fail("tls.ca_file", err.Error())
+	}
 
 	v.check(c.Auth.MinPasswordLength > 0, "auth.min_password_length",
 		fmt.Sprintf("must be positive, got %d", c.Auth.MinPasswordLength))
@@ -72,6 +77,11 @@ func (c *Config) validate(text string) error {
 	v.listen("imapd.tls_listen", c.IMAPD.TLSListen)
 	v.count("imapd.max_connections", c.IMAPD.MaxConnections)
 	v.count("imapd.max_connections_per_ip", c.IMAPD.MaxConnectionsPerIP)
+	for _, d := range []string{"smtpd", "pop3d", "imapd"} {
+		if addr := c.MetricsAddr(d); addr != "" {
+			v.listen(d+".metrics", []string{addr})
+		}
+	}
 
 	v.check(c.Quota.DefaultStorage >= 0, "quota.default_storage", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.DefaultStorage))
 	v.check(c.Quota.MaxMessages >= 0, "quota.max_messages", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxMessages))

@@ -11,11 +11,13 @@ package queue
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
 
+	"mailsuite/metrics"
 	"mailsuite/shared/config"
 	"mailsuite/shared/resolve"
 	"mailsuite/store"
@@ -62,6 +64,11 @@ type Runner struct {
 	perConn  int
 	poll     time.Duration
 	fallback bool // retry in plain text when STARTTLS fails
+	metrics  *metrics.Metrics
+	// roots verifies certificates that must be valid (tls.ca_file, nil
+	// for the system's); sts finds MTA-STS policies (nil: off).
+	roots *x509.CertPool
+	sts   *mtaSTS
 
 	kick chan struct{}
 
@@ -101,6 +108,9 @@ func WithPollInterval(d time.Duration) Option { return func(r *Runner) { r.poll 
 // TLS handshake is retried later.
 func WithPlainFallback(on bool) Option { return func(r *Runner) { r.fallback = on } }
 
+// WithMetrics counts delivery results and bounces in m.
+func WithMetrics(m *metrics.Metrics) Option { return func(r *Runner) { r.metrics = m } }
+
 // New returns a runner for the store's queue; call Run to start it.
 func New(cfg *config.Config, st *store.Store, log *slog.Logger, opts ...Option) *Runner {
 	r := &Runner{
@@ -122,6 +132,7 @@ func New(cfg *config.Config, st *store.Store, log *slog.Logger, opts ...Option) 
 	for _, o := range opts {
 		o(r)
 	}
+	r.setupMTASTS()
 	return r
 }
 
