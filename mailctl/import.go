@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"mailsuite/internal/mailimport"
+	"mailsuite/store"
+)
+
+// importMaildir imports a Dovecot Maildir++ tree into an existing user,
+// keeping each folder's UIDVALIDITY and UIDs and the INBOX's POP3 UIDLs.
+// Each folder is one transaction; a damaged file is reported and
+// skipped; a second run adds nothing.
+func importMaildir(ctx context.Context, e *env, args []string) error {
+	u, err := importUser(ctx, e.st, args[0])
+	if err != nil {
+		return err
+	}
+	folders, problems, err := mailimport.ReadMaildir(args[1])
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintf(e.stderr, "mailctl: skipped: %s\n", oneLine(p.Error()))
+	}
+	var total store.ImportResult
+	for _, f := range folders {
+		in := store.ImportMailbox{
+			Name: f.Name, UIDValidity: f.UIDValidity, UIDNext: f.UIDNext, Subscribed: f.Subscribed,
+			Progress: progress(e.stderr, f.Name, len(f.Messages)),
+		}
+		for _, m := range f.Messages {
+			in.Messages = append(in.Messages, store.ImportMessage{
+				UID: m.UID, Flags: m.Flags, Date: m.Date, UIDL: importedUIDL(f, m),
+				Read: func() ([]byte, error) { return mailimport.ReadMessage(m.Path) },
+			})
+		}
+		res, err := e.st.Import(ctx, u.ID, in)
+		if err != nil {
+			return fmt.Errorf("%s (%s): %w", f.Name, f.Dir, err)
+		}
+		report(e, f.Name, res, &total)
+	}
+	fmt.Fprintf(e.stdout, "%s: %d messages imported, %d already there, %d damaged\n",
+		u.Address, total.Added, total.Skipped, len(total.Damaged))
+	return nil
+}
+
+// importedUIDL is the POP3 UIDL Dovecot served for an INBOX message: the
+// uidlist's P field if it kept one from an earlier move, else its
+// default pop3_uidl_format %08Xu%08Xv. Other folders are not POP3's.
+func importedUIDL(f mailimport.Folder, m mailimport.Message) string {
+	switch {
+	case f.Name != "INBOX" || m.UID == 0 || f.UIDValidity == 0:
+		return ""
+	case m.UIDL != "":
+		return m.UIDL
+	}
+	return fmt.Sprintf("%08X%08X", m.UID, f.UIDValidity)
+}
+
+// importUser finds the user an import goes to; it must exist.
+func importUser(ctx context.Context, st *store.Store, s string) (store.User, error) {
+	addr, err := existingUser(ctx, st, s)
+	if err != nil {
+		return store.User{}, err
+	}
+	return st.UserByAddress(ctx, addr)
+}
+
+// progressEvery is how many messages pass between two progress lines.
+const progressEvery = 1000
+
+// progress returns the callback that writes a line to w every
+// progressEvery messages of a mailbox.
+func progress(w io.Writer, name string, n int) func(int) {
+	return func(done int) {
+		if done%progressEvery == 0 {
+			fmt.Fprintf(w, "mailctl: %s: %d/%d messages\n", name, done, n)
+		}
+	}
+}
+
+// report prints one mailbox's damaged files and counts, and adds them
+// to total.
+func report(e *env, name string, res store.ImportResult, total *store.ImportResult) {
+	for _, d := range res.Damaged {
+		fmt.Fprintf(e.stderr, "mailctl: skipped damaged message: %s\n", oneLine(d.Error()))
+	}
+	fmt.Fprintf(e.stdout, "%s: %d imported, %d already there\n", name, res.Added, res.Skipped)
+	total.Added += res.Added
+	total.Skipped += res.Skipped
+	total.Damaged = append(total.Damaged, res.Damaged...)
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"mailsuite/store"
+)
+
+// importEnv is a store with the user alice@example.com.
+func importEnv(t *testing.T) *testEnv {
+	e := newEnv(t)
+	e.ok("", "domain", "add", "example.com")
+	e.ok("s3cret pass\n", "user", "add", "alice@example.com", "--password-stdin")
+	return e
+}
+
+// mailboxState is what a client sees of a mailbox: UIDVALIDITY and each
+// UID's flags.
+func mailboxState(t *testing.T, st *store.Store, userID int64, name string) (store.Mailbox, map[uint32]string) {
+	t.Helper()
+	ctx := context.Background()
+	mb, err := st.MailboxByName(ctx, userID, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := st.Messages(ctx, mb.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[uint32]string)
+	for _, m := range msgs {
+		f := slices.Clone(m.Flags)
+		slices.Sort(f)
+		got[m.UID] = strings.Join(f, " ")
+	}
+	return mb, got
+}
+
+func TestImportMaildir(t *testing.T) {
+	e := importEnv(t)
+	out, errs, code := e.exec("", "import", "maildir", "alice@example.com", "testdata/dovecot-maildir")
+	if code != 0 {
+		t.Fatalf("import: exit %d, stderr %q", code, errs)
+	}
+	// The damaged uidlist line and the empty message file are named.
+	for _, want := range []string{"dovecot-uidlist:4", "cur/1700000005.M5P1.host:2,S: empty file"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr %q does not report %q", errs, want)
+		}
+	}
+	if !strings.Contains(out, "6 messages imported, 0 already there, 1 damaged") {
+		t.Errorf("stdout %q", out)
+	}
+	u := e.user("alice@example.com")
+	st := e.openStore()
+
+	inbox, flags := mailboxState(t, st, u.ID, "INBOX")
+	want := map[uint32]string{1: `\Seen`, 2: `$Forwarded Work \Answered \Flagged`, 4: "", 6: ""}
+	if inbox.UIDValidity != 1700000000 || fmt.Sprint(flags) != fmt.Sprint(want) || inbox.UIDNext != 7 {
+		t.Errorf("INBOX: UIDVALIDITY %d UIDNEXT %d flags %v, want 1700000000, 7, %v", inbox.UIDValidity, inbox.UIDNext, flags, want)
+	}
+	body, err := st.MessageBody(context.Background(), inbox.ID, 2)
+	if err != nil || !strings.HasPrefix(string(body), "From: bob@example.org\r\nTo:") {
+		t.Errorf("UID 2 body %q, %v: want the file with CRLF line ends", body, err)
+	}
+
+	work, flags := mailboxState(t, st, u.ID, "Work")
+	if work.UIDValidity != 1700000100 || work.UIDNext != 3 || fmt.Sprint(flags) != fmt.Sprint(map[uint32]string{2: `\Deleted \Seen`}) || !work.Subscribed {
+		t.Errorf("Work: %+v flags %v", work, flags)
+	}
+	arch, flags := mailboxState(t, st, u.ID, "Archive/Résumé")
+	if len(flags) != 1 || flags[1] != `\Seen` || arch.Subscribed {
+		t.Errorf("Archive/Résumé: %+v flags %v, want UID 1 seen, unsubscribed", arch, flags)
+	}
+
+	// POP3 keeps Dovecot's UIDLs: the P field, else %08Xu%08Xv; a file
+	// Dovecot had not listed gets mailsuite's own.
+	pop, err := st.POP3Messages(context.Background(), inbox.ID, func(b []byte) int64 { return int64(len(b)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uidls []string
+	for _, m := range pop {
+		uidls = append(uidls, fmt.Sprintf("%d=%s", m.UID, m.UIDL))
+	}
+	if got, want := strings.Join(uidls, " "), "1=000000016553F100 2=000000026553F100 4=0000abcd.uidl 6="; got != want {
+		t.Errorf("imported UIDLs %q, want %q", got, want)
+	}
+
+	// A second run adds nothing and changes nothing.
+	out = e.okStdout("", "import", "maildir", "alice@example.com", "testdata/dovecot-maildir")
+	if !strings.Contains(out, "0 messages imported, 6 already there") {
+		t.Errorf("second import: %q", out)
+	}
+	if _, again := mailboxState(t, st, u.ID, "INBOX"); len(again) != 4 {
+		t.Errorf("second import left INBOX with %v", again)
+	}
+}
+
+func TestImportMaildirRefusesForeignUIDVALIDITY(t *testing.T) {
+	e := importEnv(t)
+	st := e.openStore()
+	u := e.user("alice@example.com")
+	inbox, _ := mailboxState(t, st, u.ID, "INBOX")
+	if _, err := st.Append(context.Background(), inbox.ID, nil, st.Now(), []byte("Subject: x\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := e.exec("", "import", "maildir", "alice@example.com", "testdata/dovecot-maildir")
+	if code != 1 || !strings.Contains(errs, "another UIDVALIDITY") {
+		t.Errorf("import into a used INBOX: exit %d, stderr %q", code, errs)
+	}
+	if _, flags := mailboxState(t, st, u.ID, "INBOX"); len(flags) != 1 {
+		t.Errorf("refused import left INBOX with %v", flags)
+	}
+	e.fail(1, "unknown user bob@example.com", "", "import", "maildir", "bob@example.com", "testdata/dovecot-maildir")
+	e.fail(1, "not a maildir", "", "import", "maildir", "alice@example.com", "testdata")
+}
+
+// okStdout runs a command that must succeed; stderr may hold reports.
+func (e *testEnv) okStdout(stdin string, args ...string) string {
+	e.t.Helper()
+	out, errs, code := e.exec(stdin, args...)
+	if code != 0 {
+		e.t.Fatalf("mailctl %q: exit %d, stderr %q", args, code, errs)
+	}
+	return out
+}
