@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"mailsuite/internal/mailimport"
 	"mailsuite/store"
@@ -93,4 +95,53 @@ func report(e *env, name string, res store.ImportResult, total *store.ImportResu
 	total.Added += res.Added
 	total.Skipped += res.Skipped
 	total.Damaged = append(total.Damaged, res.Damaged...)
+}
+
+// importMbox appends the messages of an mbox file to a mailbox of an
+// existing user, creating it if absent. A message already imported into
+// that mailbox (same SHA-256 of its text) is skipped, so a second run
+// adds nothing; the whole file is one transaction.
+func importMbox(ctx context.Context, e *env, args []string) error {
+	u, err := importUser(ctx, e.st, args[0])
+	if err != nil {
+		return err
+	}
+	name, path := args[1], args[2]
+	if strings.EqualFold(name, "INBOX") {
+		name = "INBOX"
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	msgs, err := mailimport.ScanMbox(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	in := store.ImportMailbox{Name: name, Subscribed: true, Progress: progress(e.stderr, name, len(msgs))}
+	now := e.st.Now()
+	for _, m := range msgs {
+		date := m.Date
+		if date.IsZero() {
+			date = now
+		}
+		in.Messages = append(in.Messages, store.ImportMessage{
+			Flags: m.Flags, Date: date,
+			Read: func() ([]byte, error) {
+				b, err := mailimport.ReadMbox(f, m)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", path, err)
+				}
+				return b, nil
+			},
+		})
+	}
+	res, err := e.st.Import(ctx, u.ID, in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var total store.ImportResult
+	report(e, name, res, &total)
+	return nil
 }

@@ -129,3 +129,35 @@ func (e *testEnv) okStdout(stdin string, args ...string) string {
 	}
 	return out
 }
+
+func TestImportMbox(t *testing.T) {
+	e := importEnv(t)
+	out, errs, code := e.exec("", "import", "mbox", "alice@example.com", "Old/2006", "testdata/sample.mbox")
+	if code != 0 || !strings.Contains(out, "Old/2006: 2 imported, 0 already there") {
+		t.Fatalf("import: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if !strings.Contains(errs, "testdata/sample.mbox: message 2 ") || !strings.Contains(errs, "no header line") {
+		t.Errorf("stderr %q does not name the damaged message", errs)
+	}
+	u := e.user("alice@example.com")
+	st := e.openStore()
+	mb, flags := mailboxState(t, st, u.ID, "Old/2006")
+	if fmt.Sprint(flags) != fmt.Sprint(map[uint32]string{1: `\Answered \Flagged \Seen`, 2: ""}) {
+		t.Errorf("flags %v", flags)
+	}
+	body, err := st.MessageBody(context.Background(), mb.ID, 1)
+	want := "From: bob@example.org\r\nSubject: first\r\nStatus: RO\r\nX-Status: AF\r\n\r\nHello\r\nFrom the start\r\n>From quoted\r\n"
+	if err != nil || string(body) != want {
+		t.Errorf("body %q, %v\nwant %q", body, err, want)
+	}
+	msgs, _ := st.Messages(context.Background(), mb.ID)
+	if len(msgs) != 2 || msgs[0].InternalDate.UTC().Format("2006-01-02 15:04:05") != "2006-01-02 15:04:05" {
+		t.Errorf("messages %+v: want the date of the From line", msgs)
+	}
+
+	out = e.okStdout("", "import", "mbox", "alice@example.com", "Old/2006", "testdata/sample.mbox")
+	if !strings.Contains(out, "0 imported, 2 already there") {
+		t.Errorf("second import: %q", out)
+	}
+	e.fail(1, "not an mbox", "", "import", "mbox", "alice@example.com", "X", "testdata/dovecot-maildir/dovecot-keywords")
+}
