@@ -41,6 +41,7 @@ var commands = []*command{
 	{name: "queue flush", min: 0, max: 0, run: queueFlush},
 	{name: "import maildir", operands: "ADDRESS PATH", min: 2, max: 2, run: importMaildir},
 	{name: "import mbox", operands: "ADDRESS MAILBOX FILE", min: 3, max: 3, run: importMbox},
+	{name: "import users", operands: "FILE", min: 1, max: 1, run: importUsers},
 	{name: "backup", operands: "PATH", min: 1, max: 1, run: backup},
 }
 

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"mailsuite/internal/mailimport"
+	"mailsuite/shared/auth"
 	"mailsuite/store"
 )
 
@@ -143,5 +145,56 @@ func importMbox(ctx context.Context, e *env, args []string) error {
 	}
 	var total store.ImportResult
 	report(e, name, res, &total)
+	return nil
+}
+
+// importUsers creates the users of a Dovecot passwd-file with their
+// password hashes as they are (see auth.ImportHash). A user that exists
+// is left alone (its password may have changed since), so a second run
+// adds nothing. Users of a domain that is not local are refused, not
+// created with it: adding a domain makes mailsuite take its mail, which
+// the operator decides with "mailctl domain add".
+func importUsers(ctx context.Context, e *env, args []string) error {
+	f, err := os.Open(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	entries, problems, err := mailimport.ReadPasswd(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	skip := func(format string, a ...any) {
+		fmt.Fprintf(e.stderr, "mailctl: %s: skipped: %s\n", args[0], fmt.Sprintf(format, a...))
+	}
+	for _, p := range problems {
+		skip("%v", p)
+	}
+	var added, existing int
+	for _, ent := range entries {
+		addr, err := store.CanonAddress(ent.User)
+		if err != nil || !strings.Contains(addr, "@") {
+			skip("line %d: user %q is not an address", ent.Line, ent.User)
+			continue
+		}
+		hash, err := auth.ImportHash(ent.Password)
+		if err != nil {
+			skip("line %d: %s: %v", ent.Line, addr, err)
+			continue
+		}
+		_, err = e.st.AddUser(ctx, addr, hash, true)
+		switch {
+		case errors.Is(err, store.ErrExists):
+			existing++
+		case errors.Is(err, store.ErrNotFound):
+			_, d := store.SplitAddress(addr)
+			skip("line %d: %s: domain %s is not local (mailctl domain add %s first)", ent.Line, addr, d, d)
+		case err != nil:
+			return err
+		default:
+			added++
+		}
+	}
+	fmt.Fprintf(e.stdout, "%d users imported, %d already there\n", added, existing)
 	return nil
 }

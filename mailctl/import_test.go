@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"mailsuite/shared/auth"
 	"mailsuite/store"
 )
 
@@ -160,4 +161,42 @@ func TestImportMbox(t *testing.T) {
 		t.Errorf("second import: %q", out)
 	}
 	e.fail(1, "not an mbox", "", "import", "mbox", "alice@example.com", "X", "testdata/dovecot-maildir/dovecot-keywords")
+}
+
+func TestImportUsers(t *testing.T) {
+	e := newEnv(t)
+	e.ok("", "domain", "add", "example.com")
+	out, errs, code := e.exec("", "import", "users", "testdata/dovecot-passwd")
+	if code != 0 || out != "5 users imported, 0 already there\n" {
+		t.Fatalf("import: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	for _, want := range []string{
+		"line 7: md5@example.com: password scheme {PLAIN-MD5} is not supported",
+		"line 8: bad@example.com: malformed {SHA512-CRYPT} hash",
+		"line 9: far@elsewhere.example: domain elsewhere.example is not local",
+		`line 10: user "bare" is not an address`,
+		"line 11: no user and password",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr %q lacks %q", errs, want)
+		}
+	}
+	if strings.Contains(errs, "pass-") || strings.Contains(errs, "1a1dc91c") {
+		t.Errorf("stderr quotes a password: %q", errs)
+	}
+	st := e.openStore()
+	for _, c := range []struct{ addr, pw string }{
+		{"argon@example.com", "pass-ARGON2ID"}, {"blf@example.com", "pass-BLF-CRYPT"},
+		{"sha512@example.com", "pass-SHA512-CRYPT"}, {"sha256@example.com", "pass-SHA256-CRYPT"},
+		{"plain@example.com", "pass-PLAIN"},
+	} {
+		u, err := st.UserByAddress(context.Background(), c.addr)
+		if err != nil || !auth.CheckPassword(u.Hash, c.pw) || auth.CheckPassword(u.Hash, "x") || strings.Contains(u.Hash, "pass-") {
+			t.Errorf("%s: stored %q, %v: does not check its password", c.addr, u.Hash, err)
+		}
+	}
+	out = e.okStdout("", "import", "users", "testdata/dovecot-passwd")
+	if out != "0 users imported, 5 already there\n" {
+		t.Errorf("second import: %q", out)
+	}
 }
