@@ -54,7 +54,9 @@ func importMaildir(ctx context.Context, e *env, args []string) error {
 
 // importedUIDL is the POP3 UIDL Dovecot served for an INBOX message: the
 // uidlist's P field if it kept one from an earlier move, else its
-// default pop3_uidl_format %08Xu%08Xv. Other folders are not POP3's.
+// default pop3_uidl_format %08Xu%08Xv, which Dovecot 2.3 expands in
+// lower-case hex (seen on the wire: TestImportFromDovecot). Other
+// folders are not POP3's.
 func importedUIDL(f mailimport.Folder, m mailimport.Message) string {
 	switch {
 	case f.Name != "INBOX" || m.UID == 0 || f.UIDValidity == 0:
@@ -62,7 +64,7 @@ func importedUIDL(f mailimport.Folder, m mailimport.Message) string {
 	case m.UIDL != "":
 		return m.UIDL
 	}
-	return fmt.Sprintf("%08X%08X", m.UID, f.UIDValidity)
+	return fmt.Sprintf("%08x%08x", m.UID, f.UIDValidity)
 }
 
 // importUser finds the user an import goes to; it must exist.

@@ -88,7 +88,7 @@ func TestImportMaildir(t *testing.T) {
 	for _, m := range pop {
 		uidls = append(uidls, fmt.Sprintf("%d=%s", m.UID, m.UIDL))
 	}
-	if got, want := strings.Join(uidls, " "), "1=000000016553F100 2=000000026553F100 4=0000abcd.uidl 6="; got != want {
+	if got, want := strings.Join(uidls, " "), "1=000000016553f100 2=000000026553f100 4=0000abcd.uidl 6="; got != want {
 		t.Errorf("imported UIDLs %q, want %q", got, want)
 	}
 

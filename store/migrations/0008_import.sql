@@ -1,7 +1,7 @@
 -- Imports from another server (mailctl import, schema version 8).
 
 -- A message's POP3 unique id as the server it was imported from served
--- it (Dovecot's %08Xu%08Xv, or a uidlist P field), so a client that
+-- it (Dovecot's default %08Xu%08Xv, or a uidlist P field), so a client that
 -- leaves mail on the server does not download everything again after the
 -- move. pop3d serves it instead of UIDVALIDITY.UID when a row exists.
 CREATE TABLE imported_uidls (
