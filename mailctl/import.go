@@ -114,6 +114,10 @@ func importMbox(ctx context.Context, e *env, args []string) error {
 	if strings.EqualFold(name, "INBOX") {
 		name = "INBOX"
 	}
+	if name == "" || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") || strings.Contains(name, "//") ||
+		strings.ContainsAny(name, "*%\r\n\x00") {
+		return usagef("import mbox: %q is not a mailbox name (levels separated by /)", name)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err

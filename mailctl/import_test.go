@@ -161,6 +161,7 @@ func TestImportMbox(t *testing.T) {
 		t.Errorf("second import: %q", out)
 	}
 	e.fail(1, "not an mbox", "", "import", "mbox", "alice@example.com", "X", "testdata/dovecot-maildir/dovecot-keywords")
+	e.fail(2, "is not a mailbox name", "", "import", "mbox", "alice@example.com", "Old//x", "testdata/sample.mbox")
 }
 
 func TestImportUsers(t *testing.T) {
