@@ -19,6 +19,9 @@ type invocation struct {
 	noSMTP        bool
 	disable       bool
 	json          bool            // list commands: one JSON array instead of lines
+	selector      string          // dkim keygen
+	algorithm     string          // dkim keygen
+	force         bool            // dkim rm of the active key
 	set           map[string]bool // flags given explicitly
 	args          []string
 }
@@ -49,6 +52,9 @@ func parseArgs(argv []string) (*invocation, error) {
 	fs.BoolVar(&inv.noSMTP, "no-smtp", false, "create the user without SMTP authority")
 	fs.BoolVar(&inv.disable, "disable", false, "disable the domain-level credential")
 	fs.BoolVar(&inv.json, "json", false, "print a list as one JSON array of objects")
+	fs.StringVar(&inv.selector, "selector", "", "DKIM selector of a new key")
+	fs.StringVar(&inv.algorithm, "algorithm", "rsa", "algorithm of a new DKIM key: rsa or ed25519")
+	fs.BoolVar(&inv.force, "force", false, "remove the DKIM key a domain signs with")
 	rest := argv
 	for {
 		if err := fs.Parse(rest); err != nil {

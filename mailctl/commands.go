@@ -42,6 +42,13 @@ var commands = []*command{
 	{name: "import maildir", operands: "ADDRESS PATH", min: 2, max: 2, run: importMaildir},
 	{name: "import mbox", operands: "ADDRESS MAILBOX FILE", min: 3, max: 3, run: importMbox},
 	{name: "import users", operands: "FILE", min: 1, max: 1, run: importUsers},
+	{name: "dkim keygen", operands: "DOMAIN [--selector S] [--algorithm rsa|ed25519]", min: 1, max: 1,
+		flags: []string{"selector", "algorithm"}, run: dkimKeygen},
+	{name: "dkim list", operands: "[DOMAIN] [--json]", min: 0, max: 1, flags: jsonFlag, run: dkimList},
+	{name: "dkim use", operands: "DOMAIN SELECTOR", min: 2, max: 2, run: dkimUse},
+	{name: "dkim rm", operands: "DOMAIN SELECTOR [--force]", min: 2, max: 2, flags: []string{"force"}, run: dkimRm},
+	{name: "dns records", operands: "DOMAIN", min: 1, max: 1, run: dnsRecords},
+	{name: "dns check", operands: "DOMAIN", min: 1, max: 1, run: dnsCheck},
 	{name: "backup", operands: "PATH", min: 1, max: 1, run: backup},
 }
 
