@@ -36,7 +36,7 @@ func main() {
 // error is reported as one line on stderr, so scripts and the journal see
 // one record per failure.
 func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	err := dispatch(ctx, argv, stdin, stdout)
+	err := dispatch(ctx, argv, stdin, stdout, stderr)
 	if err == nil {
 		return 0
 	}
@@ -51,7 +51,7 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 // dispatch parses argv, finds the command, checks its arguments, and only
 // then loads the configuration and opens the store, so a typo never
 // touches (or creates) a store file.
-func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout io.Writer) error {
+func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	inv, err := parseArgs(argv)
 	if errors.Is(err, errHelp) {
 		return writeUsage(stdout)
@@ -90,7 +90,7 @@ func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout io.Wri
 			return err
 		}
 	}
-	e := &env{inv: inv, cfg: cfg, st: st, stdin: stdin, stdout: stdout}
+	e := &env{inv: inv, cfg: cfg, st: st, stdin: stdin, stdout: stdout, stderr: stderr}
 	if err := cmd.run(ctx, e, args); err != nil {
 		return err
 	}
@@ -104,6 +104,7 @@ type env struct {
 	st     *store.Store
 	stdin  io.Reader
 	stdout io.Writer
+	stderr io.Writer // progress of long commands (import)
 }
 
 // oneLine folds a multi-line error (errors.Join, config errors) onto one

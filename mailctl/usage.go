@@ -76,6 +76,23 @@ Outbound queue
   queue delete ID                  drop the message, no bounce
   queue flush                      make every queued message due now
 
+Moving from Dovecot (each prints what it did; a second run adds nothing)
+  import users FILE                Dovecot passwd-file: creates each user of a
+                                   local domain with its {ARGON2ID},
+                                   {BLF-CRYPT}, {SHA512-CRYPT}, {SHA256-CRYPT}
+                                   or {CRYPT} hash as it is ({PLAIN} is
+                                   hashed), re-hashed to argon2id at the next
+                                   login; existing users are left alone;
+                                   other domains and schemes are reported
+  import maildir ADDRESS PATH      Dovecot Maildir++ tree (INBOX and .Folder
+                                   subfolders): the same UIDVALIDITY, UIDs,
+                                   flags, keywords, subscriptions, and
+                                   Dovecot's POP3 UIDLs; one transaction per
+                                   mailbox; damaged files reported, skipped
+  import mbox ADDRESS MAILBOX FILE mboxrd/mboxo file appended to MAILBOX
+                                   (created if absent); a message already
+                                   imported there (same SHA-256) is skipped
+
 DKIM keys (see "DKIM signing" in README.md)
   dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519]
                                    new key (RSA-2048 by default; selector

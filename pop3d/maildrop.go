@@ -47,8 +47,13 @@ func (m *maildrop) stat() (n int, size int64) {
 }
 
 // uidl is the message's unique id: UIDVALIDITY.UID, the same pair imapd
-// uses, so it never changes and is never reused.
+// uses, so it never changes and is never reused; or, for a message
+// imported from another server, the id that server gave it, so clients
+// that leave mail on the server do not fetch it again (mailctl import).
 func (m *maildrop) uidl(i int) string {
+	if u := m.msgs[i].UIDL; u != "" {
+		return u
+	}
 	return fmt.Sprintf("%d.%d", m.uidValidity, m.msgs[i].UID)
 }
 

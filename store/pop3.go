@@ -10,7 +10,8 @@ import (
 type POP3Message struct {
 	ID   int64
 	UID  uint32
-	Size int64 // octets as POP3 sends it (see POP3Messages)
+	Size int64  // octets as POP3 sends it (see POP3Messages)
+	UIDL string // the unique id imported with the message, or ""
 }
 
 // POP3Messages lists a mailbox's messages in UID order with their POP3
@@ -19,8 +20,9 @@ type POP3Message struct {
 // from the body; the result is cached in pop3_sizes, so each body is read
 // at most once for this, not at every login.
 func (s *Store) POP3Messages(ctx context.Context, mailboxID int64, sizeOf func(body []byte) int64) ([]POP3Message, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT m.id, m.uid, p.size FROM messages m
+	rows, err := s.r.QueryContext(ctx, `SELECT m.id, m.uid, p.size, coalesce(i.uidl, '') FROM messages m
 		LEFT JOIN pop3_sizes p ON p.message_id = m.id
+		LEFT JOIN imported_uidls i ON i.message_id = m.id
 		WHERE m.mailbox_id = ? ORDER BY m.uid`, mailboxID)
 	if err != nil {
 		return nil, fmt.Errorf("store: pop3 list: %w", err)
@@ -30,7 +32,7 @@ func (s *Store) POP3Messages(ctx context.Context, mailboxID int64, sizeOf func(b
 	for rows.Next() {
 		var m POP3Message
 		var size sql.NullInt64
-		if err := rows.Scan(&m.ID, &m.UID, &size); err != nil {
+		if err := rows.Scan(&m.ID, &m.UID, &size, &m.UIDL); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: pop3 list: %w", err)
 		}

@@ -130,6 +130,7 @@ func (a *Authenticator) check(ctx context.Context, svc Service, ip, login, passw
 		}
 		a.cache.put(cred.Name, cred.Hash, password, now)
 	}
+	cred = a.upgrade(ctx, cred, password)
 	if cred.Kind == store.CredDomain && svc != ServiceSMTP {
 		return store.Credential{}, a.fail(ctx, att, svc, ip, login, "domain credential is for SMTP only")
 	}

@@ -54,7 +54,8 @@ func HashPassword(pw string) (string, error) {
 }
 
 // CheckPassword reports whether pw matches encoded, an argon2id PHC string
-// or a bcrypt hash ($2a$, $2b$, $2y$, as imported from older systems). The
+// a bcrypt hash ($2a$, $2b$, $2y$) or a SHA-crypt one ($5$, $6$), as
+// imported from older systems (mailctl import users). The
 // comparison is constant-time. A malformed hash never matches.
 func CheckPassword(encoded, pw string) bool {
 	// Each argon2id check allocates its memory parameter (19 MiB): bound
@@ -73,6 +74,8 @@ func CheckPassword(encoded, pw string) bool {
 	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
 		// bcrypt compares in constant time itself.
 		return bcrypt.CompareHashAndPassword([]byte(encoded), []byte(pw)) == nil
+	case strings.HasPrefix(encoded, "$5$"), strings.HasPrefix(encoded, "$6$"):
+		return checkSHACrypt(encoded, pw)
 	}
 	return false
 }
