@@ -19,6 +19,8 @@ type invocation struct {
 	noSMTP        bool
 	disable       bool
 	json          bool            // list commands: one JSON array instead of lines
+	auth          string          // relay check: the SMTP AUTH login
+	port          string          // relay check: "mx" or "submission"
 	set           map[string]bool // flags given explicitly
 	args          []string
 }
@@ -49,6 +51,8 @@ func parseArgs(argv []string) (*invocation, error) {
 	fs.BoolVar(&inv.noSMTP, "no-smtp", false, "create the user without SMTP authority")
 	fs.BoolVar(&inv.disable, "disable", false, "disable the domain-level credential")
 	fs.BoolVar(&inv.json, "json", false, "print a list as one JSON array of objects")
+	fs.StringVar(&inv.auth, "auth", "", "relay check: after SMTP AUTH as this login")
+	fs.StringVar(&inv.port, "port", "mx", "relay check: the listener, mx or submission")
 	rest := argv
 	for {
 		if err := fs.Parse(rest); err != nil {

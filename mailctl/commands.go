@@ -35,6 +35,8 @@ var commands = []*command{
 	{name: "alias list", operands: "[DOMAIN] [--json]", min: 0, max: 1, flags: jsonFlag, run: aliasList},
 	{name: "grants list", operands: "[--json]", min: 0, max: 0, flags: jsonFlag, run: grantsList},
 	{name: "grants revoke", operands: "IP", min: 1, max: 1, run: grantsRevoke},
+	{name: "relay check", operands: "IP SENDER RECIPIENT [--auth LOGIN] [--port mx|submission] [--json]", min: 3, max: 3,
+		flags: []string{"auth", "port", "json"}, run: relayCheck},
 	{name: "queue list", operands: "[--json]", min: 0, max: 0, flags: jsonFlag, run: queueList},
 	{name: "queue retry", operands: "ID", min: 1, max: 1, run: queueRetry},
 	{name: "queue delete", operands: "ID", min: 1, max: 1, run: queueDelete},

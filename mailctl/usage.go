@@ -61,6 +61,27 @@ Relay grants (POP/IMAP-before-SMTP)
                                    json: ip, user, expires
   grants revoke IP                 deletes every grant of IP
 
+Relay check (why can a client not send?)
+  relay check IP SENDER RECIPIENT [--auth LOGIN] [--port mx|submission] [--json]
+                                   applies smtpd's rules to the live store for
+                                   a client at IP (port mx unless --port; after
+                                   AUTH as LOGIN, password not checked; SENDER
+                                   "" or <> for the null sender) and prints
+                                   smtpd's replies: COMMAND<TAB>REPLY<TAB>RULE
+                                   per command up to the first refusal (RULE:
+                                   "rule N" of docs/ARCHITECTURE.md, quota or
+                                   auth), then the facts: result accepted|
+                                   refused, port, sender_check, credential,
+                                   grant (each live grant of IP: user, expiry,
+                                   smtp=on|off; only smtp=on ones count),
+                                   delivery (where RECIPIENT goes).
+                                   Exit status 0 accepted, 1 refused.
+                                   json: one object: ip, port, sender_check,
+                                   sender, recipient, accepted, auth, mail, rcpt
+                                   (each command, code, enhanced, text, rule;
+                                   absent after a refusal), credential, grants,
+                                   delivery
+
 Outbound queue
   queue list [--json]              ID<TAB>SENDER<TAB>RECIPIENTS<TAB>ATTEMPTS<TAB>
                                    NEXT-ATTEMPT<TAB>LAST-ERROR, one line each:

@@ -8,7 +8,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailsuite/shared"
-	"mailsuite/store"
+	"mailsuite/smtpd/policy"
 )
 
 // AuthMechanisms lists what EHLO advertises. go-smtp shows them only over
@@ -31,9 +31,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 
 // login checks a credential through the shared authenticator (which
 // throttles, records failures and logs "auth failed"/"auth ok" with the
-// IP). A user whose SMTP authority is off is refused here, with a reply
-// that says so, rather than accepted and then refused at every
-// recipient: the mail client shows the reason where the user looks.
+// IP), then applies policy.DecideAuth.
 func (s *session) login(login, password string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -49,16 +47,14 @@ func (s *session) login(login, password string) error {
 		s.srv.log.Error("auth lookup", "ip", s.ip, "err", err)
 		return errAuthTemporary
 	}
-	if !cred.SMTP {
+	if serr := policy.DecideAuth(cred); serr != nil {
 		s.srv.log.Warn("auth refused", "proto", "smtp", "ip", s.ip, "user", cred.Name, "reason", "smtp disabled")
-		return errLoginSMTPDisabled
+		return serr
 	}
-	var senders []string
-	if cred.Kind == store.CredUser {
-		if senders, err = s.srv.st.AliasesOf(ctx, cred.Name); err != nil {
-			s.srv.log.Error("auth aliases", "user", cred.Name, "err", err)
-			return errAuthTemporary
-		}
+	senders, err := policy.CredSenders(ctx, s.srv.st, cred)
+	if err != nil {
+		s.srv.log.Error("auth aliases", "user", cred.Name, "err", err)
+		return errAuthTemporary
 	}
 	s.cred, s.credSenders = &cred, senders
 	s.Reset()

@@ -19,6 +19,7 @@ import (
 
 	"mailsuite/internal/testutil"
 	"mailsuite/shared"
+	"mailsuite/smtpd/policy"
 	"mailsuite/store"
 )
 
@@ -88,9 +89,9 @@ func newEnvServer(t testing.TB, opt func(*server), edit ...func(*shared.Config))
 	if opt != nil {
 		opt(e.srv)
 	}
-	e.mx = e.serve(RoleMX, false)
-	e.sub = e.serve(RoleSubmission, false)
-	e.subs = e.serve(RoleSubmission, true)
+	e.mx = e.serve(policy.RoleMX, false)
+	e.sub = e.serve(policy.RoleSubmission, false)
+	e.subs = e.serve(policy.RoleSubmission, true)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -99,7 +100,7 @@ func newEnvServer(t testing.TB, opt func(*server), edit ...func(*shared.Config))
 	return e
 }
 
-func (e *testEnv) serve(role Role, implicitTLS bool) string {
+func (e *testEnv) serve(role policy.Role, implicitTLS bool) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		e.t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"context"
 
 	"mailsuite/shared"
+	"mailsuite/smtpd/policy"
 	"mailsuite/smtpd/queue"
 )
 
@@ -50,9 +51,9 @@ func listeners(cfg *shared.Config) []shared.Listener {
 	return append(specs, shared.Specs("smtpd.submissions", cfg.SMTPD.Submissions, true)...)
 }
 
-func roleOf(l shared.Listener) Role {
+func roleOf(l shared.Listener) policy.Role {
 	if l.Name == "smtpd.listen" {
-		return RoleMX
+		return policy.RoleMX
 	}
-	return RoleSubmission
+	return policy.RoleSubmission
 }

@@ -5,12 +5,12 @@ import (
 	"crypto/tls"
 	"net"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"mailsuite/shared"
+	"mailsuite/smtpd/policy"
 	"mailsuite/store"
 )
 
@@ -20,7 +20,7 @@ const lookupTimeout = 30 * time.Second
 // backend makes sessions for one listener role.
 type backend struct {
 	srv  *server
-	role Role
+	role policy.Role
 }
 
 // NewSession is called at the first EHLO/HELO, and again after STARTTLS:
@@ -44,7 +44,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 // session is one client connection between EHLO and QUIT (or STARTTLS).
 type session struct {
 	srv  *server
-	role Role
+	role policy.Role
 	conn net.Conn
 	ip   string
 	helo string
@@ -65,8 +65,8 @@ type session struct {
 type transaction struct {
 	active bool
 	from   string // canonical sender, "" for <>
-	mail   Mail
-	id     Identity
+	mail   policy.Mail
+	id     policy.Identity
 	// undecided: DecideMail has not run yet (MX port without AUTH, no
 	// remote recipient so far); mail is then the verdict for inbound
 	// mail, which is all local recipients need.
@@ -110,9 +110,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	var canon string
 	if from != "" {
-		a, err := ParseAddress(from)
+		a, err := policy.ParseAddress(from)
 		if err != nil {
-			return addressError(from, true, err)
+			return policy.AddressError(from, true, err)
 		}
 		canon = a.Canon
 	}
@@ -120,7 +120,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if opts != nil {
 		s.tx.size = opts.Size
 	}
-	if s.role != RoleMX || s.cred != nil {
+	if s.role != policy.RoleMX || s.cred != nil {
 		if serr := s.decideMail(); serr != nil {
 			s.tx = transaction{}
 			return serr
@@ -136,11 +136,11 @@ func (s *session) decideMail() *smtp.SMTPError {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	strict := s.srv.cfg.Relay.SenderCheck != shared.SenderCheckOff
-	id, err := s.identity(ctx, strict)
+	id, err := policy.GatherIdentity(ctx, s.srv.st, s.ip, s.cred, s.credSenders, s.tx.from, strict)
 	if err != nil {
 		return storeFailure(s.srv.log, "identity lookup", err, "ip", s.ip)
 	}
-	m, serr := DecideMail(s.role, strict, id, s.tx.from)
+	m, serr := policy.DecideMail(s.role, strict, id, s.tx.from)
 	if serr != nil {
 		s.srv.log.Info("sender refused", "ip", s.ip, "from", s.tx.from, "port", s.role.String(),
 			"auth", credName(s.cred), "reply", serr.Message)
@@ -150,68 +150,20 @@ func (s *session) decideMail() *smtp.SMTPError {
 	return nil
 }
 
-// identity gathers what the policy needs: the credential's sender
-// addresses and the grants of the peer IP held by users with SMTP
-// authority. DecideMail reads grants only for a non-null sender without
-// AUTH, and the grant users' aliases only under strict sender checking
-// when the sender is none of their own addresses, so only then are they
-// looked up.
-func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
-	id := Identity{Cred: s.cred, CredSenders: s.credSenders, IP: s.ip}
-	if s.cred != nil || s.tx.from == "" {
-		return id, nil
-	}
-	grants, err := s.srv.st.LiveGrants(ctx, s.ip)
-	if err != nil {
-		return id, err
-	}
-	for _, g := range grants {
-		if g.User.SMTP {
-			id.Granted = append(id.Granted, g.User.Address)
-		}
-	}
-	id.GrantSenders = id.Granted
-	if !strict || contains(id.Granted, s.tx.from) {
-		return id, nil
-	}
-	id.GrantSenders = slices.Clone(id.Granted)
-	for _, addr := range id.Granted {
-		aliases, err := s.srv.st.AliasesOf(ctx, addr)
-		if err != nil {
-			return id, err
-		}
-		id.GrantSenders = append(id.GrantSenders, aliases...)
-	}
-	return id, nil
-}
-
 // Rcpt applies the relay rules (docs/ARCHITECTURE.md rules 1 to 3, 5) to one
 // recipient.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !s.tx.active {
 		return errMailFirst
 	}
-	// RFC 5321 §4.5.1: "postmaster" without a domain is this server's
-	// postmaster, always local.
-	bare := strings.EqualFold(to, "postmaster")
-	var a Address
-	var err error
-	if bare {
-		a = hostPostmaster(s.srv.cfg.Hostname)
-	} else if a, err = ParseAddress(to); err != nil {
-		s.srv.log.Info("recipient refused", "ip", s.ip, "rcpt", printable(to, 300), "reply", "bad address")
-		return addressError(to, false, err)
+	a, err := policy.ParseRcpt(to, s.srv.cfg.Hostname)
+	if err != nil {
+		s.srv.log.Info("recipient refused", "ip", s.ip, "rcpt", policy.Printable(to, 300), "reply", "bad address")
+		return policy.AddressError(to, false, err)
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	r := Recipient{Addr: a.Canon}
-	var res store.Resolution
-	r.LocalDomain, err = s.srv.st.IsLocalDomain(ctx, a.Domain)
-	r.LocalDomain = r.LocalDomain || bare
-	if err == nil && r.LocalDomain {
-		res, err = s.srv.st.Resolve(ctx, a.Canon)
-		r.Known = !res.Empty()
-	}
+	r, res, err := policy.LookupRcpt(ctx, s.srv.st, a)
 	if err != nil {
 		return storeFailure(s.srv.log, "recipient lookup", err, "rcpt", a.Canon)
 	}
@@ -220,7 +172,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			return serr
 		}
 	}
-	if serr := DecideRcpt(s.role, s.tx.mail, r); serr != nil {
+	if _, serr := policy.DecideRcpt(s.role, s.tx.mail, r); serr != nil {
 		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", a.Canon,
 			"port", s.role.String(), "auth", credName(s.cred), "reply", serr.Message)
 		return serr
@@ -255,7 +207,7 @@ func (t *transaction) addLocal(id int64) {
 }
 
 func (t *transaction) addRemote(addr string) {
-	if contains(t.remote, addr) {
+	if slices.Contains(t.remote, addr) {
 		return
 	}
 	t.remote = append(t.remote, addr)

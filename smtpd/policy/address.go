@@ -1,4 +1,4 @@
-package main
+package policy
 
 import (
 	"errors"
@@ -20,6 +20,9 @@ type Address struct {
 	// the client wrote it (remote systems may treat case as significant)
 	// and the canonical domain.
 	Route string
+	// Host is set for the bare "postmaster" recipient: this server's
+	// postmaster, local whatever the store's domains are.
+	Host bool
 }
 
 // ParseAddress parses a path as go-smtp passes it: source routes
@@ -51,7 +54,7 @@ func ParseAddress(s string) (Address, error) {
 
 // printable makes client-supplied text safe to echo in a reply or log: no
 // control characters (a CR or LF would end the reply line), at most n bytes.
-func printable(s string, n int) string {
+func Printable(s string, n int) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s) && len(b) < n; i++ {
 		c := s[i]
@@ -63,15 +66,25 @@ func printable(s string, n int) string {
 	return string(b)
 }
 
-// hostPostmaster is the address of the bare "postmaster" recipient:
+// ParseRcpt parses a RCPT TO path: as ParseAddress, except that
+// "postmaster" without a domain is this server's postmaster (RFC 5321
+// §4.5.1), always local.
+func ParseRcpt(to, hostname string) (Address, error) {
+	if strings.EqualFold(to, "postmaster") {
+		return HostPostmaster(hostname), nil
+	}
+	return ParseAddress(to)
+}
+
+// HostPostmaster is the address of the bare "postmaster" recipient:
 // postmaster@ this server's hostname. It is built, not parsed, because a
 // hostname may have a single label ("localhost" in make run), which
 // ParseAddress refuses in an address a client writes.
-func hostPostmaster(hostname string) Address {
+func HostPostmaster(hostname string) Address {
 	host, err := store.CanonDomain(hostname)
 	if err != nil {
 		host = strings.ToLower(hostname)
 	}
 	addr := "postmaster@" + host
-	return Address{Canon: addr, Domain: host, Route: addr}
+	return Address{Canon: addr, Domain: host, Route: addr, Host: true}
 }

@@ -1,4 +1,4 @@
-package main
+package policy
 
 import (
 	"fmt"
@@ -141,7 +141,7 @@ func codeSays(c polCase) polOutcome {
 	if serr != nil {
 		return polOutcome{"MAIL", serr.Code, serr.EnhancedCode}
 	}
-	if serr := DecideRcpt(c.role, m, r); serr != nil {
+	if _, serr := DecideRcpt(c.role, m, r); serr != nil {
 		return polOutcome{"RCPT", serr.Code, serr.EnhancedCode}
 	}
 	return polOutcome{}
@@ -221,5 +221,37 @@ func TestPolicyTable(t *testing.T) {
 	}
 	for why, n := range departures {
 		t.Logf("%d combinations depart from the rules as written: %s", n, why)
+	}
+}
+
+// TestPolicyRules checks the rule DecideMail and DecideRcpt name for every
+// refusal of the table (what "mailctl relay check" prints), against the
+// rule of docs/ARCHITECTURE.md that gives that reply.
+func TestPolicyRules(t *testing.T) {
+	for _, c := range polCases() {
+		id, r := c.inputs()
+		m, serr := DecideMail(c.role, c.strict, id, c.from())
+		stage, rule := "MAIL", m.Rule
+		if serr == nil {
+			stage = "RCPT"
+			rule, serr = DecideRcpt(c.role, m, r)
+		}
+		if serr == nil {
+			continue
+		}
+		var want Rule
+		switch {
+		case serr.Code == 550:
+			want = Rule1 // unknown local user
+		case serr.Code == 554, serr.Code == 530 && c.cred == "user-nosmtp":
+			want = Rule2 // relaying without permission; no SMTP authority
+		case serr.Code == 530:
+			want = Rule3 // submission without AUTH or grant
+		case serr.Code == 553:
+			want = Rule4 // the sender check, the null sender included
+		}
+		if rule != want {
+			t.Errorf("%v: %s %d named %v, want %v", c, stage, serr.Code, rule, want)
+		}
 	}
 }
