@@ -121,6 +121,10 @@ type QueueConfig struct {
 	Retry []Duration `toml:"retry"`
 	// Lifetime is how long a message may stay queued before it bounces.
 	Lifetime Duration `toml:"lifetime"`
+	// DelayWarning is how long a message waits in the queue before its
+	// sender gets one "still trying" notice (RFC 3464 Action: delayed);
+	// zero ("") never warns.
+	DelayWarning Duration `toml:"delay_warning"`
 	// Smarthost, as "host:port", receives all outbound mail when set.
 	Smarthost string `toml:"smarthost"`
 	// Routes maps a recipient domain (lowercased on load) to a static next
@@ -207,7 +211,8 @@ func Default() *Config {
 					{5 * time.Minute}, {10 * time.Minute}, {30 * time.Minute},
 					{time.Hour}, {2 * time.Hour}, {4 * time.Hour},
 				},
-				Lifetime: Duration{120 * time.Hour},
+				Lifetime:     Duration{120 * time.Hour},
+				DelayWarning: Duration{4 * time.Hour},
 			},
 			MaxConnections:                500,
 			MaxConnectionsPerIP:           20,
