@@ -94,6 +94,11 @@ type SMTPDConfig struct {
 	MaxRecipients   int         `toml:"max_recipients"`
 	Queue           QueueConfig `toml:"queue"`
 
+	// LegacyAuthLine adds the pre-RFC 2554 "AUTH=PLAIN LOGIN" line to
+	// EHLO next to "AUTH PLAIN LOGIN", for Outlook Express 4 and other
+	// early clients (Postfix's broken_sasl_auth_clients).
+	LegacyAuthLine bool `toml:"legacy_auth_line"`
+
 	// MaxConnections and MaxConnectionsPerIP are the budget of the MX
 	// port (Listen); submission (Submission and Submissions together) has
 	// its own, so a flood of the MX port never locks out the users.

@@ -241,9 +241,14 @@ func (c *client) ehlo() string { c.t.Helper(); return c.must(250, "EHLO client.t
 func (c *client) starttls() {
 	c.t.Helper()
 	c.must(220, "STARTTLS")
+	c.switchTLS()
+	c.ehlo()
+}
+
+// switchTLS starts TLS on the connection after a 220 to STARTTLS.
+func (c *client) switchTLS() {
 	c.conn = tls.Client(c.conn, &tls.Config{InsecureSkipVerify: true})
 	c.tp = textproto.NewConn(c.conn)
-	c.ehlo()
 }
 
 // authPlain runs AUTH PLAIN with an initial response.

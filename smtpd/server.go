@@ -84,6 +84,7 @@ func (s *server) smtpServer(role policy.Role, implicitTLS bool) *smtp.Server {
 	srv.MaxMessageBytes = s.cfg.SMTPD.MaxMessageBytes
 	srv.MaxRecipients = s.cfg.SMTPD.MaxRecipients
 	srv.AllowInsecureAuth = s.cfg.Auth.AllowPlaintext
+	srv.LegacyAuthLine = s.cfg.SMTPD.LegacyAuthLine
 	srv.ReadTimeout = s.commandTimeout
 	srv.WriteTimeout = s.commandTimeout
 	srv.ErrorLog = slogPrinter{s.log}
