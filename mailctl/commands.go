@@ -29,6 +29,7 @@ var commands = []*command{
 	{name: "user smtp", operands: "ADDRESS on|off", min: 2, max: 2, run: userSMTP},
 	{name: "user rm", operands: "ADDRESS", min: 1, max: 1, run: userRm},
 	{name: "user list", operands: "[ADDRESS|DOMAIN] [--json]", min: 0, max: 1, flags: jsonFlag, run: userList},
+	{name: "user show", operands: "ADDRESS [--json]", min: 1, max: 1, flags: jsonFlag, run: userShow},
 	{name: "user quota", operands: "ADDRESS [SIZE|none|default]", min: 1, max: 2, run: userQuota},
 	{name: "alias add", operands: "SOURCE TARGET", min: 2, max: 2, run: aliasAdd},
 	{name: "alias rm", operands: "SOURCE TARGET", min: 2, max: 2, run: aliasRm},

@@ -43,6 +43,19 @@ Users
                                    json: address, smtp (true|false), used (bytes),
                                    quota (bytes, 0: unlimited), quota_default
                                    (true|false), messages
+  user show ADDRESS [--json]       one record per line: address, smtp on|off,
+                                   usage (as in user list), limits messages=N|
+                                   unlimited mailboxes=USED/N|unlimited,
+                                   aliases (that deliver to the user), then
+                                   mailbox NAME messages=N size=SIZE, grant
+                                   IP until EXPIRES, login PROTO IP LAST (the
+                                   latest successful login per protocol and
+                                   address, 30 days, to a minute; latest first)
+                                   json: one object: address, smtp, used, quota,
+                                   quota_default, messages, message_limit,
+                                   mailbox_limit, aliases, mailboxes (name,
+                                   messages, size), grants (ip, expires),
+                                   logins (proto, ip, last)
   user quota ADDRESS [SIZE]        without SIZE: the user's usage and quota, as in
                                    user list; SIZE sets the user's own storage
                                    quota: 500M, 2G (powers of 1024), a byte

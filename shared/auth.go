@@ -84,7 +84,7 @@ func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, passw
 	}
 	// Should this write fail, the attempt merely keeps counting as a
 	// failure for a minute: the login itself stands.
-	if err := a.Store.AttemptSucceeded(ctx, att); err != nil {
+	if err := a.Store.AttemptSucceeded(ctx, att, string(svc)); err != nil {
 		a.Log.Error("record login", "ip", ip, "user", cred.Name, "err", err)
 	}
 	LogAuthSuccess(a.Log, string(svc), ip, cred.Name)
