@@ -9,7 +9,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 	"mailsuite/smtpd/policy"
 	"mailsuite/store"
 )
@@ -111,7 +111,7 @@ func relayQueryOf(e *env, args []string) (relayQuery, error) {
 		return relayQuery{}, usagef("relay check: %v", err)
 	}
 	q := relayQuery{ip: ip, sender: trimPath(args[1]), rcpt: trimPath(args[2]), auth: e.inv.auth,
-		strict: e.cfg.Relay.SenderCheck != shared.SenderCheckOff, hostname: e.cfg.Hostname}
+		strict: e.cfg.Relay.SenderCheck != config.SenderCheckOff, hostname: e.cfg.Hostname}
 	switch e.inv.port {
 	case "", "mx":
 		q.role = policy.RoleMX
@@ -136,10 +136,10 @@ func trimPath(s string) string {
 // RCPT TO, each decided by the same policy functions on the same store
 // reads, stopping at the first refusal.
 func checkRelay(ctx context.Context, st *store.Store, q relayQuery) (relayReport, error) {
-	rep := relayReport{IP: q.ip, Port: q.role.String(), SenderCheck: shared.SenderCheckOff,
+	rep := relayReport{IP: q.ip, Port: q.role.String(), SenderCheck: config.SenderCheckOff,
 		Sender: q.sender, Recipient: q.rcpt, Grants: []grantFact{}}
 	if q.strict {
-		rep.SenderCheck = shared.SenderCheckStrict
+		rep.SenderCheck = config.SenderCheckStrict
 	}
 	grants, err := st.LiveGrants(ctx, q.ip)
 	if err != nil {

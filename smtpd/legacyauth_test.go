@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // authLines returns the AUTH lines of an EHLO reply.
@@ -26,7 +26,7 @@ func authLines(ehlo string) []string {
 // Outlook Express 4 does. Without the setting, there is no such line.
 func TestLegacyAuthLine(t *testing.T) {
 	both := []string{"AUTH PLAIN LOGIN", "AUTH=PLAIN LOGIN"}
-	e := newEnv(t, func(c *shared.Config) { c.SMTPD.LegacyAuthLine = true })
+	e := newEnv(t, func(c *config.Config) { c.SMTPD.LegacyAuthLine = true })
 	for _, port := range []string{e.mx, e.sub} {
 		c := dial(t, port, "", false)
 		if got := authLines(c.ehlo()); len(got) != 0 {
@@ -46,7 +46,7 @@ func TestLegacyAuthLine(t *testing.T) {
 		t.Errorf("implicit TLS: %q, want %q", got, both)
 	}
 
-	plain := newEnv(t, func(c *shared.Config) { c.SMTPD.LegacyAuthLine, c.Auth.AllowPlaintext = true, true })
+	plain := newEnv(t, func(c *config.Config) { c.SMTPD.LegacyAuthLine, c.Auth.AllowPlaintext = true, true })
 	if got := authLines(dial(t, plain.sub, "", false).ehlo()); !slices.Equal(got, both) {
 		t.Errorf("allow_plaintext, before TLS: %q, want %q", got, both)
 	}

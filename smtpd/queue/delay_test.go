@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // runUntilEmpty moves the clock to each next attempt and delivers, until
@@ -38,7 +38,7 @@ func runUntilEmpty(t *testing.T, e *testEnv, r *Runner) []string {
 // attempt 3 minutes in, and the bounce at the lifetime's end.
 func TestDelayNoticeThenBounce(t *testing.T) {
 	e := newEnv(t)
-	e.cfg.SMTPD.Queue.DelayWarning = shared.Duration{Duration: 3 * time.Minute}
+	e.cfg.SMTPD.Queue.DelayWarning = config.Duration{Duration: 3 * time.Minute}
 	f := newFakeServer(t, nil)
 	f.tempfail = 1000
 	e.cfg.SMTPD.Queue.Routes["remote.test"] = f.addr
@@ -113,7 +113,7 @@ func TestNoDelayNotice(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.cfg.SMTPD.Queue.DelayWarning = shared.Duration{Duration: tc.warn}
+			e.cfg.SMTPD.Queue.DelayWarning = config.Duration{Duration: tc.warn}
 			f := newFakeServer(t, nil)
 			f.tempfail = 1000
 			e.cfg.SMTPD.Queue.Routes["remote.test"] = f.addr
