@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -43,14 +42,8 @@ type loginFact struct {
 // userShow prints everything about one user: usage against quota and
 // limits, mailboxes, aliases, live grants and the latest logins.
 func userShow(ctx context.Context, e *env, args []string) error {
-	addr, err := store.CanonAddress(args[0])
+	u, err := findUser(ctx, e.st, args[0])
 	if err != nil {
-		return err
-	}
-	u, err := e.st.UserByAddress(ctx, addr)
-	if errors.Is(err, store.ErrNotFound) {
-		return unknownUser(addr)
-	} else if err != nil {
 		return err
 	}
 	rep, err := newUserReport(ctx, e, u)
