@@ -94,4 +94,8 @@ func TestRelayCheck(t *testing.T) {
 	e.fail(2, "invalid IP address", "", "relay", "check", "not-an-ip", "a@example.com", "x@far.test")
 	e.fail(2, "--port is mx or submission", "", "relay", "check", "127.0.0.1", "a@example.com", "x@far.test", "--port", "25")
 	e.fail(2, "missing operand", "", "relay", "check", "127.0.0.1", "a@example.com")
+	// 1 is the answer "refused": a broken configuration is not.
+	e.writeConfig("hostname = \"mail.test\"\ndata_dir = \"data\"\n[relay]\nsender_check = \"loose\"\n")
+	e.fail(2, "relay.sender_check", "", "relay", "check", "127.0.0.1", "a@example.com", "x@far.test")
+	e.fail(1, "relay.sender_check", "", "domain", "list")
 }

@@ -88,7 +88,9 @@ Relay check (why can a client not send?)
                                    grant (each live grant of IP: user, expiry,
                                    smtp=on|off; only smtp=on ones count),
                                    delivery (where RECIPIENT goes).
-                                   Exit status 0 accepted, 1 refused.
+                                   Exit status 0 accepted, 1 refused, 2 when
+                                   it cannot tell (bad command line,
+                                   configuration or store).
                                    json: one object: ip, port, sender_check,
                                    sender, recipient, accepted, auth, mail, rcpt
                                    (each command, code, enhanced, text, rule;
