@@ -9,6 +9,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailsuite/shared/auth"
 	"mailsuite/shared/config"
 	"mailsuite/smtpd/policy"
 	"mailsuite/store"
@@ -214,7 +215,8 @@ func checkMail(ctx context.Context, st *store.Store, q relayQuery, cred *store.C
 		}
 		from = a.Canon
 	}
-	id, err := policy.GatherIdentity(ctx, st, q.ip, cred, credSenders, from, q.strict)
+	known := st.Now().Add(-auth.KnownDeviceFor)
+	id, err := policy.GatherIdentity(ctx, st, q.ip, cred, credSenders, from, q.strict, known)
 	if err != nil {
 		return "", policy.Mail{}, false, err
 	}
@@ -236,12 +238,16 @@ func checkRcpt(ctx context.Context, st *store.Store, q relayQuery, m policy.Mail
 		rep.Rcpt = stepOf(cmd, serr, policy.Rule5)
 		return nil
 	}
-	a, err := policy.ParseRcpt(path, q.hostname)
+	route, err := policy.RcptRoute(path)
 	if err != nil {
 		rep.Rcpt = stepOf(cmd, policy.AddressError(path, false, err), policy.Rule5)
 		return nil
 	}
-	r, res, err := policy.LookupRcpt(ctx, st, a)
+	r, res, err := policy.LookupRcpt(ctx, st, route, q.hostname)
+	if errors.Is(err, store.ErrInvalidAddress) {
+		rep.Rcpt = stepOf(cmd, policy.AddressError(path, false, err), policy.Rule5)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -250,9 +256,6 @@ func checkRcpt(ctx context.Context, st *store.Store, q relayQuery, m policy.Mail
 	for i, u := range res.Users {
 		ids[i] = u.ID
 		rep.Delivery.Users = append(rep.Delivery.Users, u.Address)
-	}
-	if !r.LocalDomain {
-		rep.Delivery.Remote = []string{a.Route}
 	}
 	rule, serr := policy.DecideRcpt(q.role, m, r)
 	if serr != nil {
@@ -263,7 +266,7 @@ func checkRcpt(ctx context.Context, st *store.Store, q relayQuery, m policy.Mail
 	if err != nil {
 		return err
 	}
-	if serr := policy.DecideRcptQuota(a.Canon, qs, 0); serr != nil {
+	if serr := policy.DecideRcptQuota(r.Addr, qs, 0); serr != nil {
 		rep.Rcpt = stepOf(cmd, serr, policy.RuleQuota)
 		return nil
 	}

@@ -87,7 +87,7 @@ func (s *session) recheckAuth() *smtp.SMTPError {
 	case err != nil:
 		return storeFailure(s.srv.log, "auth recheck", err, "ip", s.ip, "user", s.cred.Name)
 	case !cred.SMTP:
-		s.revoke(errSendingDisabled, "smtp disabled")
+		s.revoke(policy.ErrSendingDisabled, "smtp disabled")
 	}
 	return s.revoked
 }

@@ -50,10 +50,6 @@ var (
 	// credential was removed or its password changed.
 	errCredRevoked = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 		Message: "Authentication no longer valid (password changed or account removed), log in again"}
-	// errSendingDisabled is sent at every MAIL FROM once the session's
-	// credential lost its SMTP authority.
-	errSendingDisabled = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
-		Message: "Sending is disabled for this account"}
 )
 
 // Message data.

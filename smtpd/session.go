@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"slices"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
+	"mailsuite/shared/auth"
 	"mailsuite/shared/config"
 	"mailsuite/shared/daemon"
 	"mailsuite/smtpd/policy"
@@ -137,7 +139,8 @@ func (s *session) decideMail() *smtp.SMTPError {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	strict := s.srv.cfg.Relay.SenderCheck != config.SenderCheckOff
-	id, err := policy.GatherIdentity(ctx, s.srv.st, s.ip, s.cred, s.credSenders, s.tx.from, strict)
+	known := s.srv.st.Now().Add(-auth.KnownDeviceFor)
+	id, err := policy.GatherIdentity(ctx, s.srv.st, s.ip, s.cred, s.credSenders, s.tx.from, strict, known)
 	if err != nil {
 		return storeFailure(s.srv.log, "identity lookup", err, "ip", s.ip)
 	}
@@ -157,16 +160,19 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !s.tx.active {
 		return errMailFirst
 	}
-	a, err := policy.ParseRcpt(to, s.srv.cfg.Hostname)
+	route, err := policy.RcptRoute(to)
 	if err != nil {
 		s.srv.log.Info("recipient refused", "ip", s.ip, "rcpt", policy.Printable(to, 300), "reply", "bad address")
 		return policy.AddressError(to, false, err)
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	r, res, err := policy.LookupRcpt(ctx, s.srv.st, a)
+	r, res, err := policy.LookupRcpt(ctx, s.srv.st, route, s.srv.cfg.Hostname)
+	if errors.Is(err, store.ErrInvalidAddress) {
+		return policy.AddressError(to, false, err)
+	}
 	if err != nil {
-		return storeFailure(s.srv.log, "recipient lookup", err, "rcpt", a.Canon)
+		return storeFailure(s.srv.log, "recipient lookup", err, "rcpt", policy.Printable(to, 300))
 	}
 	if !r.LocalDomain && s.tx.undecided {
 		if serr := s.decideMail(); serr != nil {
@@ -174,26 +180,22 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		}
 	}
 	if _, serr := policy.DecideRcpt(s.role, s.tx.mail, r); serr != nil {
-		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", a.Canon,
+		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", r.Addr,
 			"port", s.role.String(), "auth", credName(s.cred), "reply", serr.Message)
 		return serr
 	}
-	if serr := s.rcptQuota(ctx, a.Canon, res.Users); serr != nil {
-		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", a.Canon,
+	if serr := s.rcptQuota(ctx, r.Addr, res.Users); serr != nil {
+		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", r.Addr,
 			"port", s.role.String(), "reply", serr.Message)
 		return serr
 	}
-	if r.LocalDomain {
-		for _, u := range res.Users {
-			s.tx.addLocal(u.ID)
-		}
-		for _, rem := range res.Remote {
-			s.tx.addRemote(rem)
-		}
-	} else {
-		s.tx.addRemote(a.Route)
+	for _, u := range res.Users {
+		s.tx.addLocal(u.ID)
 	}
-	s.tx.rcpts = append(s.tx.rcpts, a.Canon)
+	for _, rem := range res.Remote {
+		s.tx.addRemote(rem)
+	}
+	s.tx.rcpts = append(s.tx.rcpts, r.Addr)
 	s.progressed()
 	return nil
 }

@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"mailsuite/store"
@@ -20,9 +19,6 @@ type Address struct {
 	// the client wrote it (remote systems may treat case as significant)
 	// and the canonical domain.
 	Route string
-	// Host is set for the bare "postmaster" recipient: this server's
-	// postmaster, local whatever the store's domains are.
-	Host bool
 }
 
 // ParseAddress parses a path as go-smtp passes it: source routes
@@ -64,27 +60,4 @@ func Printable(s string, n int) string {
 		b = append(b, c)
 	}
 	return string(b)
-}
-
-// ParseRcpt parses a RCPT TO path: as ParseAddress, except that
-// "postmaster" without a domain is this server's postmaster (RFC 5321
-// §4.5.1), always local.
-func ParseRcpt(to, hostname string) (Address, error) {
-	if strings.EqualFold(to, "postmaster") {
-		return HostPostmaster(hostname), nil
-	}
-	return ParseAddress(to)
-}
-
-// HostPostmaster is the address of the bare "postmaster" recipient:
-// postmaster@ this server's hostname. It is built, not parsed, because a
-// hostname may have a single label ("localhost" in make run), which
-// ParseAddress refuses in an address a client writes.
-func HostPostmaster(hostname string) Address {
-	host, err := store.CanonDomain(hostname)
-	if err != nil {
-		host = strings.ToLower(hostname)
-	}
-	addr := "postmaster@" + host
-	return Address{Canon: addr, Domain: host, Route: addr, Host: true}
 }

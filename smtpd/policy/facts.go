@@ -3,6 +3,8 @@ package policy
 import (
 	"context"
 	"slices"
+	"strings"
+	"time"
 
 	"mailsuite/store"
 )
@@ -22,12 +24,15 @@ func CredSenders(ctx context.Context, st *store.Store, cred store.Credential) ([
 }
 
 // GatherIdentity gathers what DecideMail needs for a canonical sender
-// from (""for <>): the credential's sender addresses and the grants of
+// from ("" for <>): the credential's sender addresses and the grants of
 // the peer IP held by users with SMTP authority. DecideMail reads grants
 // only for a non-null sender without AUTH, and the grant users' aliases
 // only under strict sender checking when the sender is none of their own
-// addresses, so only then are they looked up.
-func GatherIdentity(ctx context.Context, st *store.Store, ip string, cred *store.Credential, credSenders []string, from string, strict bool) (Identity, error) {
+// addresses, so only then are they looked up. Without a grant, whether
+// the sender is a user without SMTP authority who logged in from the
+// peer IP since known decides the wording of the refusal.
+func GatherIdentity(ctx context.Context, st *store.Store, ip string, cred *store.Credential, credSenders []string,
+	from string, strict bool, known time.Time) (Identity, error) {
 	id := Identity{Cred: cred, CredSenders: credSenders, IP: ip}
 	if cred != nil || from == "" {
 		return id, nil
@@ -40,6 +45,10 @@ func GatherIdentity(ctx context.Context, st *store.Store, ip string, cred *store
 		if g.User.SMTP {
 			id.Granted = append(id.Granted, g.User.Address)
 		}
+	}
+	if len(id.Granted) == 0 {
+		id.SendingDisabled, err = st.SendingDisabledOn(ctx, ip, from, known)
+		return id, err
 	}
 	id.GrantSenders = id.Granted
 	if !strict || contains(id.Granted, from) {
@@ -56,18 +65,29 @@ func GatherIdentity(ctx context.Context, st *store.Store, ip string, cred *store
 	return id, nil
 }
 
-// LookupRcpt finds out whether a parsed recipient is local and, if so,
-// who receives it.
-func LookupRcpt(ctx context.Context, st *store.Store, a Address) (Recipient, store.Resolution, error) {
-	r := Recipient{Addr: a.Canon}
-	var res store.Resolution
-	local, err := st.IsLocalDomain(ctx, a.Domain)
-	r.LocalDomain = local || a.Host
-	if err == nil && r.LocalDomain {
-		res, err = st.Resolve(ctx, a.Canon)
-		r.Known = !res.Empty()
+// RcptRoute is what smtpd routes for a RCPT TO path: "postmaster"
+// without a domain as it is (RFC 5321 §4.5.1: this server's postmaster,
+// which store.Route knows), any other address as ParseAddress accepts it
+// (rule 5).
+func RcptRoute(to string) (string, error) {
+	if strings.EqualFold(to, "postmaster") {
+		return to, nil
 	}
-	return r, res, err
+	a, err := ParseAddress(to)
+	if err != nil {
+		return "", err
+	}
+	return a.Route, nil
+}
+
+// LookupRcpt routes a recipient (store.Route) and returns what DecideRcpt
+// needs, with where the mail goes.
+func LookupRcpt(ctx context.Context, st *store.Store, route, hostname string) (Recipient, store.Resolution, error) {
+	res, err := st.Route(ctx, route, hostname)
+	if err != nil {
+		return Recipient{}, res, err
+	}
+	return Recipient{Addr: res.Addr, LocalDomain: res.Local, Known: !res.Empty()}, res, nil
 }
 
 // Quotas reads the usage and limits of local users: one row each.

@@ -51,6 +51,11 @@ type Identity struct {
 	// GrantSenders are the addresses those users may send as (their own
 	// and their aliases).
 	GrantSenders []string
+	// SendingDisabled: the client has neither AUTH nor a grant, and the
+	// sender is a user without SMTP authority who logs in (POP3, IMAP)
+	// from IP. She is told that sending is disabled for her account, not
+	// to log in first, which she just did.
+	SendingDisabled bool
 }
 
 // Mail is the verdict on MAIL FROM.
@@ -84,7 +89,7 @@ func DecideMail(role Role, strict bool, id Identity, from string) (Mail, *smtp.S
 	}
 	if id.Cred != nil {
 		if !id.Cred.SMTP {
-			return Mail{Rule: Rule2}, ErrAuthRequired
+			return Mail{Rule: Rule2}, ErrSendingDisabled
 		}
 		if strict && !credMaySend(id, from) {
 			return Mail{Rule: Rule4}, SenderRefused(from, describeCred(id.Cred))
@@ -104,6 +109,12 @@ func DecideMail(role Role, strict bool, id Identity, from string) (Mail, *smtp.S
 		// (rule 1), an office behind the granted NAT address included;
 		// only relaying needs the sender to match (rule 4).
 		return Mail{RelayRefusal: refusal, Rule: Rule4}, nil
+	}
+	if id.SendingDisabled {
+		if role == RoleSubmission {
+			return Mail{Rule: Rule2}, ErrSendingDisabled
+		}
+		return Mail{RelayRefusal: ErrRelaySendingDisabled, Rule: Rule2}, nil
 	}
 	if role == RoleSubmission {
 		return Mail{Rule: Rule3}, ErrAuthRequired
@@ -163,7 +174,7 @@ func DecideRcpt(role Role, m Mail, r Recipient) (Rule, *smtp.SMTPError) {
 		return Rule2, nil
 	}
 	if m.RelayRefusal != nil {
-		return Rule4, m.RelayRefusal
+		return m.Rule, m.RelayRefusal
 	}
 	return Rule2, RelayDenied(r.Addr)
 }

@@ -17,13 +17,23 @@ var ErrLoginSMTPDisabled = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.Enhance
 // Sender and relay rules (docs/ARCHITECTURE.md, "smtpd decides").
 var (
 	// ErrAuthRequired is sent on a submission port to a client with
-	// neither AUTH nor a grant, and at MAIL FROM to a credential without
-	// SMTP authority.
+	// neither AUTH nor a grant.
 	ErrAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 		Message: "Authentication required: log in with SMTP AUTH (or POP3/IMAP first) to send on this port"}
 	// ErrNullSenderSubmission is sent for MAIL FROM:<> on a submission port.
 	ErrNullSenderSubmission = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
 		Message: "The null sender <> is accepted only on the MX port"}
+	// ErrSendingDisabled is sent at MAIL FROM to a credential without SMTP
+	// authority (smtpd also at every MAIL FROM once the session's
+	// credential lost it), and on a submission port to a user without SMTP
+	// authority who logs in from the client's address
+	// (Identity.SendingDisabled).
+	ErrSendingDisabled = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
+		Message: "Sending is disabled for this account"}
+	// ErrRelaySendingDisabled is sent on the MX port at RCPT TO of a remote
+	// recipient for such a user's mail.
+	ErrRelaySendingDisabled = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: "Relay access denied: sending is disabled for this account"}
 )
 
 // SenderRefused is sent under strict sender checking for a MAIL FROM the
