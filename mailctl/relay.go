@@ -76,7 +76,7 @@ type grantFact struct {
 // rcptFact says where a recipient goes.
 type rcptFact struct {
 	LocalDomain bool     `json:"local_domain"`
-	Known       bool     `json:"known"`
+	Known       bool     `json:"known"`            // a local user or alias receives it
 	Users       []string `json:"users,omitempty"`  // local users receiving it
 	Remote      []string `json:"remote,omitempty"` // remote alias targets
 }
@@ -251,7 +251,7 @@ func checkRcpt(ctx context.Context, st *store.Store, q relayQuery, m policy.Mail
 	if err != nil {
 		return err
 	}
-	rep.Delivery = &rcptFact{LocalDomain: r.LocalDomain, Known: r.Known, Remote: res.Remote}
+	rep.Delivery = &rcptFact{LocalDomain: r.LocalDomain, Known: r.LocalDomain && r.Known, Remote: res.Remote}
 	ids := make([]int64, len(res.Users))
 	for i, u := range res.Users {
 		ids[i] = u.ID

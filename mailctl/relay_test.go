@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailsuite/store"
 )
 
 // TestRelayCheck checks what "relay check" prints and its exit status.
@@ -53,6 +55,21 @@ func TestRelayCheck(t *testing.T) {
 	if code != 1 || !strings.HasPrefix(out, "AUTH\t535 5.7.8 This account may not send mail") ||
 		strings.Contains(out, "MAIL FROM") || !strings.Contains(out, "credential\tb@example.com\tuser\tsmtp=off") {
 		t.Errorf("no-SMTP credential: exit %d\n%s", code, out)
+	}
+
+	// b reads mail from 127.0.0.7 (a known device) but may not send:
+	// told so, not to log in first.
+	lim := store.ThrottleLimits{Window: time.Minute, PerIP: 10, PerAccount: 5, KnownFor: time.Hour}
+	att, err := st.ReserveAttempt(context.Background(), "127.0.0.7", "b@example.com", lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AttemptSucceeded(context.Background(), att, "pop3"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = e.exec("", "relay", "check", "127.0.0.7", "b@example.com", "x@far.test", "--port", "submission")
+	if code != 1 || !strings.HasPrefix(out, "MAIL FROM:<b@example.com>\t530 5.7.0 Sending is disabled for this account\trule 2\n") {
+		t.Errorf("sending disabled: exit %d\n%s", code, out)
 	}
 
 	// Null sender on submission after AUTH; --json.
