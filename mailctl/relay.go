@@ -157,7 +157,7 @@ func checkRelay(ctx context.Context, st *store.Store, q relayQuery) (relayReport
 			return rep, err
 		}
 	}
-	_, m, ok, err := checkMail(ctx, st, q, cred, credSenders, &rep)
+	m, ok, err := checkMail(ctx, st, q, cred, credSenders, &rep)
 	if err != nil || !ok {
 		return rep, err
 	}
@@ -199,34 +199,34 @@ func credKind(k store.CredKind) string {
 // checkMail decides MAIL FROM as smtpd's session does. smtpd defers the
 // decision on the MX port without AUTH to the first remote recipient;
 // there DecideMail refuses nothing, so deciding now gives the same replies.
-func checkMail(ctx context.Context, st *store.Store, q relayQuery, cred *store.Credential, credSenders []string, rep *relayReport) (string, policy.Mail, bool, error) {
+func checkMail(ctx context.Context, st *store.Store, q relayQuery, cred *store.Credential, credSenders []string, rep *relayReport) (policy.Mail, bool, error) {
 	cmd := "MAIL FROM:<" + q.sender + ">"
 	path, serr := smtp.ParsePath("<"+q.sender+">", false)
 	if serr != nil {
 		rep.Mail = stepOf(cmd, serr, policy.Rule5)
-		return "", policy.Mail{}, false, nil
+		return policy.Mail{}, false, nil
 	}
 	var from string
 	if path != "" {
 		a, err := policy.ParseAddress(path)
 		if err != nil {
 			rep.Mail = stepOf(cmd, policy.AddressError(path, true, err), policy.Rule5)
-			return "", policy.Mail{}, false, nil
+			return policy.Mail{}, false, nil
 		}
 		from = a.Canon
 	}
 	known := st.Now().Add(-auth.KnownDeviceFor)
 	id, err := policy.GatherIdentity(ctx, st, q.ip, cred, credSenders, from, q.strict, known)
 	if err != nil {
-		return "", policy.Mail{}, false, err
+		return policy.Mail{}, false, err
 	}
 	m, serr := policy.DecideMail(q.role, q.strict, id, from)
 	if serr != nil {
 		rep.Mail = stepOf(cmd, serr, m.Rule)
-		return "", m, false, nil
+		return m, false, nil
 	}
 	rep.Mail = accepted(cmd, 250, fmt.Sprintf("Roger, accepting mail from <%s>", path), m.Rule)
-	return from, m, true, nil
+	return m, true, nil
 }
 
 // checkRcpt decides RCPT TO as smtpd's session does: the relay rules,

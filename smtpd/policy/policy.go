@@ -67,10 +67,11 @@ type Mail struct {
 	Via string
 	// RelayRefusal, when set, is the answer to a remote recipient instead
 	// of "relay access denied": the client holds a grant but the sender
-	// belongs to none of its users.
+	// belongs to none of its users, or the sender is a user without SMTP
+	// authority who logs in from the client's address.
 	RelayRefusal *smtp.SMTPError
-	// Rule is the rule that decided, refusal or not (for "mailctl relay
-	// check" and logs).
+	// Rule is the rule that decided, refusal or not, RelayRefusal's
+	// included (for "mailctl relay check").
 	Rule Rule
 }
 
