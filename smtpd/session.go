@@ -78,6 +78,7 @@ type transaction struct {
 	remote    []string
 	rcpts     []string // as accepted, for the log
 	size      int64    // declared by MAIL FROM SIZE=, 0 if not
+	checks    string   // the inbound checks' results, for the log
 }
 
 func (s *session) Reset() {
