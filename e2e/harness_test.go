@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -64,17 +65,14 @@ func needTool(t testing.TB, names ...string) {
 	}
 }
 
-// freePort returns a loopback port that was free a moment ago. The daemons
-// bind addresses from their configuration, so the harness cannot hand them
-// a listener; a race with another process is possible but rare.
+// freePort returns a loopback port that was free a moment ago (see
+// testutil.FreePort). The daemons bind addresses from their configuration,
+// so the harness cannot hand them a listener.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	_, port, _ := net.SplitHostPort(testutil.FreePort(t))
+	p, _ := strconv.Atoi(port)
+	return p
 }
 
 // Ports of one suite, by config key.
