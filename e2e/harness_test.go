@@ -91,6 +91,7 @@ type suite struct {
 	ports   ports
 	routes  map[string]string // smtpd.queue.routes
 	extra   string            // extra TOML appended to the config
+	metrics map[string]int    // daemon: port of its /metrics (none: off)
 	daemons map[string]*daemon
 }
 
@@ -150,7 +151,7 @@ min_password_length = 5  # the client tests' passwords are short
 listen      = ["127.0.0.1:%d"]
 submission  = ["127.0.0.1:%d"]
 submissions = ["127.0.0.1:%d"]
-
+%s
 [smtpd.queue]
 retry  = ["1s"]
 routes = { %s }
@@ -158,15 +159,24 @@ routes = { %s }
 [pop3d]
 listen     = ["127.0.0.1:%d"]
 tls_listen = ["127.0.0.1:%d"]
-
+%s
 [imapd]
 listen     = ["127.0.0.1:%d"]
 tls_listen = ["127.0.0.1:%d"]
-%s`, p.SMTP, p.Submission, p.Submissions, strings.Join(routes, ", "),
-		p.POP3, p.POP3S, p.IMAP, p.IMAPS, s.extra)
+%s%s`, p.SMTP, p.Submission, p.Submissions, s.metricsKey("smtpd"), strings.Join(routes, ", "),
+		p.POP3, p.POP3S, s.metricsKey("pop3d"), p.IMAP, p.IMAPS, s.metricsKey("imapd"), s.extra)
 	if err := os.WriteFile(s.conf, []byte(text), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
+}
+
+// metricsKey is the metrics key of daemon's section when s.metrics turns
+// them on, else nothing.
+func (s *suite) metricsKey(daemon string) string {
+	if p := s.metrics[daemon]; p != 0 {
+		return fmt.Sprintf("metrics = %q\n", addr(p))
+	}
+	return ""
 }
 
 // addr is a loopback "host:port".

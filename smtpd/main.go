@@ -17,7 +17,8 @@ func main() {
 	d := daemon.Start("smtpd", listeners)
 	cfg, st, log := d.Config, d.Store, d.Log
 
-	runner := queue.New(cfg, st, log)
+	runner := queue.New(cfg, st, log, queue.WithMetrics(d.Metrics))
+	d.Metrics.WatchStore(st)
 	ctx, stopQueue := context.WithCancel(context.Background())
 	queueDone := make(chan struct{})
 	go func() {
@@ -32,6 +33,7 @@ func main() {
 		daemon.Fatal(log, "cannot start", err)
 	}
 	srv.kick = runner.Kick
+	srv.metrics, srv.auth.Metrics = d.Metrics, d.Metrics
 	for i, ln := range d.Listeners {
 		spec := d.Specs[i]
 		log.Info("listening", "addr", ln.Addr().String(), "role", spec.Name, "tls", spec.TLS)

@@ -75,6 +75,7 @@ func (r *Runner) notify(ctx context.Context, m store.QueuedMessage, rcpts []stor
 		r.log.Info("delay notified", "queue_id", m.ID, "to", m.Sender, "delayed", len(rcpts))
 	} else {
 		r.log.Info("bounced", "queue_id", m.ID, "to", m.Sender, "failed", len(rcpts))
+		r.metrics.Bounce()
 	}
 	if len(env.Remote) > 0 {
 		r.Kick()
