@@ -58,15 +58,9 @@ func (r aliasRow) fields() []string { return []string{r.Source, r.Target} }
 
 // aliasList prints "SOURCE\tTARGET" for every alias or those of DOMAIN.
 func aliasList(ctx context.Context, e *env, args []string) error {
-	d := ""
-	if len(args) == 1 {
-		var err error
-		if d, err = store.CanonDomain(args[0]); err != nil {
-			return err
-		}
-		if err := requireDomain(ctx, e.st, d); err != nil {
-			return err
-		}
+	d, err := domainOperand(ctx, e, args)
+	if err != nil {
+		return err
 	}
 	aliases, err := e.st.Aliases(ctx, d)
 	if err != nil {

@@ -46,6 +46,13 @@ var commands = []*command{
 	{name: "queue retry", operands: "ID", min: 1, max: 1, run: queueRetry},
 	{name: "queue delete", operands: "ID", min: 1, max: 1, run: queueDelete},
 	{name: "queue flush", min: 0, max: 0, run: queueFlush},
+	{name: "dkim keygen", operands: "DOMAIN [--selector S] [--algorithm rsa|ed25519]", min: 1, max: 1,
+		flags: []string{"selector", "algorithm"}, run: dkimKeygen},
+	{name: "dkim list", operands: "[DOMAIN] [--json]", min: 0, max: 1, flags: jsonFlag, run: dkimList},
+	{name: "dkim use", operands: "DOMAIN SELECTOR", min: 2, max: 2, run: dkimUse},
+	{name: "dkim rm", operands: "DOMAIN SELECTOR [--force]", min: 2, max: 2, flags: []string{"force"}, run: dkimRm},
+	{name: "dns records", operands: "DOMAIN", min: 1, max: 1, run: dnsRecords},
+	{name: "dns check", operands: "DOMAIN", min: 1, max: 1, run: dnsCheck},
 	{name: "backup", operands: "PATH", min: 1, max: 1, run: backup},
 }
 

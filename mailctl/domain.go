@@ -115,6 +115,19 @@ func requireDomain(ctx context.Context, st *store.Store, d string) error {
 	return nil
 }
 
+// domainOperand is the optional DOMAIN of a list command, canonical and
+// local; "" when none was given.
+func domainOperand(ctx context.Context, e *env, args []string) (string, error) {
+	if len(args) == 0 {
+		return "", nil
+	}
+	d, err := store.CanonDomain(args[0])
+	if err != nil {
+		return "", err
+	}
+	return d, requireDomain(ctx, e.st, d)
+}
+
 func unknownDomain(d string) error {
 	return fmt.Errorf("unknown domain %s (add it with: mailctl domain add %s)", d, d)
 }

@@ -1,6 +1,7 @@
 // Command mailctl is the operator's tool over the mailsuite store:
 // domains, users, aliases, domain credentials, relay grants, the outbound
-// queue and backups. Run "mailctl help" for the commands.
+// queue, DKIM keys, the DNS records to publish, and backups. Run "mailctl
+// help" for the commands.
 package main
 
 import (

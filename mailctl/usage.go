@@ -112,6 +112,35 @@ Outbound queue
   queue delete ID                  drop the message, no bounce
   queue flush                      make every queued message due now
 
+DKIM keys (see "DKIM signing" in README.md)
+  dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519]
+                                   new key (RSA-2048 by default; selector
+                                   ALGORITHM-YYYYMMDD by default); prints the
+                                   TXT record to publish, as a zone-file line.
+                                   A domain's first key of an algorithm signs
+                                   at once; a later one waits for dkim use
+  dkim list [DOMAIN] [--json]      DOMAIN<TAB>SELECTOR<TAB>rsa|ed25519<TAB>
+                                   active|inactive<TAB>CREATED (RFC 3339, UTC)
+                                   json: domain, selector, algorithm, active
+                                   (true|false), created, record (TXT value)
+  dkim use DOMAIN SELECTOR         sign with this key (it replaces the active
+                                   key of its algorithm, which stays stored)
+  dkim rm DOMAIN SELECTOR [--force]
+                                   the active key only with --force
+
+DNS (through dns.resolver)
+  dns records DOMAIN               every record DOMAIN needs, as a zone-file
+                                   fragment: MX, A/AAAA of hostname, SPF, each
+                                   DKIM selector, DMARC, MTA-STS (TXT, the
+                                   policy file to serve, its host), and the
+                                   PTR to ask the address's provider for
+  dns check DOMAIN                 looks each record up, and fetches the
+                                   MTA-STS policy over HTTPS (trusting
+                                   tls.ca_file): STATUS<TAB>NAME<TAB>TYPE<TAB>
+                                   DETAIL, STATUS present, missing, different
+                                   (another record of the kind) or failed (no
+                                   answer); exit 1 if any is missing or failed
+
 Maintenance
   backup PATH                      consistent copy of the live store to PATH
                                    (which must not exist), by VACUUM INTO

@@ -55,6 +55,7 @@ func (s *session) Data(r io.Reader) (err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
+	trace = s.withDKIM(ctx, id, body, trace)
 	if serr := s.dataQuota(ctx, len(env.LocalPrefix)+len(trace)+int(body.Len())); serr != nil {
 		s.srv.log.Info("message refused", "id", id, "ip", s.ip, "from", s.tx.from, "reply", serr.Message)
 		return serr

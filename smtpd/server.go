@@ -56,6 +56,8 @@ type server struct {
 	kick func()
 	// failureDelay slows down password guessing on one connection.
 	failureDelay time.Duration
+	// dkim keeps the parsed DKIM keys (see withDKIM).
+	dkim dkimKeys
 
 	// checker runs the inbound checks of mail on the MX port; nil: none
 	// (a benchmark's baseline).

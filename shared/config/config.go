@@ -53,6 +53,10 @@ type DNSConfig struct {
 type TLSConfig struct {
 	Cert string `toml:"cert"`
 	Key  string `toml:"key"`
+	// CAFile is the trust store (PEM) for the servers smtpd connects to
+	// where a certificate must be valid: MTA-STS policy hosts, and MX
+	// hosts under an enforced MTA-STS policy. Empty: the system's roots.
+	CAFile string `toml:"ca_file"`
 }
 
 // AuthConfig controls how clients may log in.
@@ -313,7 +317,7 @@ func (c *Config) resolvePaths() error {
 	if err != nil {
 		return fmt.Errorf("config %s: resolve directory: %w", c.Path, err)
 	}
-	for _, p := range []*string{&c.DataDir, &c.TLS.Cert, &c.TLS.Key} {
+	for _, p := range []*string{&c.DataDir, &c.TLS.Cert, &c.TLS.Key, &c.TLS.CAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"mailsuite/shared/tlsconf"
 )
 
 // validate checks every value after decoding and reports all problems at
@@ -18,6 +20,9 @@ func (c *Config) validate(text string) error {
 	v.check(c.DataDir != "", "data_dir", "must not be empty")
 	v.check(c.TLS.Cert != "", "tls.cert", "must not be empty")
 	v.check(c.TLS.Key != "", "tls.key", "must not be empty")
+	if _, err := tlsconf.LoadRoots(c.TLS.CAFile); err != nil {
+		v.fail("tls.ca_file", err.Error())
+	}
 
 	v.check(c.Auth.MinPasswordLength > 0, "auth.min_password_length",
 		fmt.Sprintf("must be positive, got %d", c.Auth.MinPasswordLength))

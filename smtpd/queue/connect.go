@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 
+	"mailsuite/shared/mtasts"
 	"mailsuite/shared/resolve"
 )
 
@@ -13,6 +14,10 @@ import (
 // When none does it returns the failure to record for every recipient.
 func (r *Runner) connect(ctx context.Context, h hop) (*session, result) {
 	names, port, implicit, fail := r.hosts(ctx, h)
+	if fail != nil {
+		return nil, *fail
+	}
+	names, policy, fail := r.stsHosts(ctx, h, names)
 	if fail != nil {
 		return nil, *fail
 	}
@@ -35,7 +40,7 @@ func (r *Runner) connect(ctx context.Context, h hop) (*session, result) {
 				break
 			}
 			tried++
-			s, err := r.openFallback(ctx, name, net.JoinHostPort(a, port))
+			s, err := r.openFallback(ctx, name, net.JoinHostPort(a, port), policy)
 			if err == nil {
 				return s, result{}
 			}
@@ -50,12 +55,13 @@ func (r *Runner) connect(ctx context.Context, h hop) (*session, result) {
 }
 
 // openFallback opens a session and, when STARTTLS failed and plain
-// fallback is configured, opens another one without TLS.
-func (r *Runner) openFallback(ctx context.Context, name, addr string) (*session, error) {
-	s, err := r.open(ctx, name, addr, false)
-	if err != nil && r.fallback && errors.Is(err, errTLS) {
+// fallback is configured, opens another one without TLS; never under an
+// enforced MTA-STS policy.
+func (r *Runner) openFallback(ctx context.Context, name, addr string, p *stsPolicy) (*session, error) {
+	s, err := r.open(ctx, name, addr, false, p)
+	if err != nil && r.fallback && errors.Is(err, errTLS) && (p == nil || p.Mode != mtasts.Enforce) {
 		r.log.Warn("STARTTLS failed, retrying in plain text", "host", name, "addr", addr, "err", err)
-		return r.open(ctx, name, addr, true)
+		return r.open(ctx, name, addr, true, nil)
 	}
 	return s, err
 }

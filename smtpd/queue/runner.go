@@ -11,6 +11,7 @@ package queue
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
 	"net"
 	"sync"
@@ -64,6 +65,10 @@ type Runner struct {
 	poll     time.Duration
 	fallback bool // retry in plain text when STARTTLS fails
 	metrics  *metrics.Metrics
+	// roots verifies certificates that must be valid (tls.ca_file, nil
+	// for the system's); sts finds MTA-STS policies (nil: off).
+	roots *x509.CertPool
+	sts   *mtaSTS
 
 	kick chan struct{}
 
@@ -127,6 +132,7 @@ func New(cfg *config.Config, st *store.Store, log *slog.Logger, opts ...Option) 
 	for _, o := range opts {
 		o(r)
 	}
+	r.setupMTASTS()
 	return r
 }
 

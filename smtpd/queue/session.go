@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"mailsuite/shared/mtasts"
 )
 
 // session is an open SMTP connection to one remote host, greeted and,
@@ -32,8 +34,9 @@ var errTLS = errors.New("STARTTLS failed")
 // open connects to addr ("ip:port") of the host called name and prepares
 // it for mail: greeting, EHLO, STARTTLS when offered (unless plain), EHLO
 // again. Cancelling ctx closes the connection, which abandons whatever
-// the session is doing.
-func (r *Runner) open(ctx context.Context, name, addr string, plain bool) (*session, error) {
+// the session is doing. An MTA-STS policy p (nil: none) decides how the
+// host's certificate is checked, and under enforce requires STARTTLS.
+func (r *Runner) open(ctx context.Context, name, addr string, plain bool, p *stsPolicy) (*session, error) {
 	t := r.timeouts
 	dctx, cancel := context.WithTimeout(ctx, t.Connect)
 	raw, err := r.dialer.DialContext(dctx, "tcp", addr)
@@ -43,7 +46,7 @@ func (r *Runner) open(ctx context.Context, name, addr string, plain bool) (*sess
 	}
 	conn := &blockConn{Conn: raw, block: t.DataBlock}
 	s := &session{conn: raw, mta: name, stop: context.AfterFunc(ctx, func() { raw.Close() })}
-	if err := r.handshake(s, conn, plain); err != nil {
+	if err := r.handshake(s, conn, plain, p); err != nil {
 		s.close()
 		return nil, fmt.Errorf("%s[%s]: %w", name, addr, err)
 	}
@@ -54,7 +57,7 @@ func (r *Runner) open(ctx context.Context, name, addr string, plain bool) (*sess
 // STARTTLS is offered: go-smtp's client can only start TLS by itself
 // saying EHLO as "localhost". Then go-smtp takes over the connection, fed
 // a copy of the greeting it did not see, and says EHLO as our hostname.
-func (r *Runner) handshake(s *session, conn net.Conn, plain bool) error {
+func (r *Runner) handshake(s *session, conn net.Conn, plain bool, p *stsPolicy) error {
 	t := r.timeouts
 	tp := textproto.NewConn(conn)
 	conn.SetDeadline(time.Now().Add(t.Greeting))
@@ -70,13 +73,20 @@ func (r *Runner) handshake(s *session, conn net.Conn, plain bool) error {
 	}
 	var next net.Conn = conn
 	var rd io.Reader = tp.R // anything the server sent early is in tp's buffer
+	if p != nil && p.Mode == mtasts.Enforce && !starttls {
+		return fmt.Errorf("MTA-STS policy of %s (enforce) requires TLS: no STARTTLS offered", p.domain)
+	}
 	if starttls && !plain {
 		conn.SetDeadline(time.Now().Add(t.Command))
 		if _, _, err := cmd(tp, 220, "STARTTLS"); err != nil {
 			return fmt.Errorf("%w: %s", errTLS, describe(err))
 		}
 		conn.SetDeadline(time.Now().Add(t.Command))
-		tc := tls.Client(conn, r.tlsConfig(s.mta))
+		cfg := r.tlsConfig(s.mta)
+		if p != nil {
+			cfg = r.stsTLS(s.mta, p)
+		}
+		tc := tls.Client(conn, cfg)
 		if err := tc.Handshake(); err != nil {
 			return fmt.Errorf("%w: handshake: %w", errTLS, err)
 		}
