@@ -19,6 +19,8 @@ type invocation struct {
 	noSMTP        bool
 	disable       bool
 	json          bool            // list commands: one JSON array instead of lines
+	auth          string          // relay check: the SMTP AUTH login
+	port          string          // relay check: "mx" or "submission"
 	selector      string          // dkim keygen
 	algorithm     string          // dkim keygen
 	force         bool            // dkim rm of the active key
@@ -52,6 +54,8 @@ func parseArgs(argv []string) (*invocation, error) {
 	fs.BoolVar(&inv.noSMTP, "no-smtp", false, "create the user without SMTP authority")
 	fs.BoolVar(&inv.disable, "disable", false, "disable the domain-level credential")
 	fs.BoolVar(&inv.json, "json", false, "print a list as one JSON array of objects")
+	fs.StringVar(&inv.auth, "auth", "", "relay check: after SMTP AUTH as this login")
+	fs.StringVar(&inv.port, "port", "mx", "relay check: the listener, mx or submission")
 	fs.StringVar(&inv.selector, "selector", "", "DKIM selector of a new key")
 	fs.StringVar(&inv.algorithm, "algorithm", "rsa", "algorithm of a new DKIM key: rsa or ed25519")
 	fs.BoolVar(&inv.force, "force", false, "remove the DKIM key a domain signs with")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 )
 
@@ -12,7 +13,10 @@ type command struct {
 	flags    []string // flags it accepts besides -config
 	min, max int      // operand count; max < 0 means any
 	password bool     // takes a password: surplus operands are refused as one
-	run      func(ctx context.Context, e *env, args []string) error
+	// verdict: exit status 1 is the command's answer ("refused"), so
+	// every other failure (configuration, store) exits 2.
+	verdict bool
+	run     func(ctx context.Context, e *env, args []string) error
 }
 
 // commands is every mailctl command; "mailctl help" documents them.
@@ -29,12 +33,15 @@ var commands = []*command{
 	{name: "user smtp", operands: "ADDRESS on|off", min: 2, max: 2, run: userSMTP},
 	{name: "user rm", operands: "ADDRESS", min: 1, max: 1, run: userRm},
 	{name: "user list", operands: "[ADDRESS|DOMAIN] [--json]", min: 0, max: 1, flags: jsonFlag, run: userList},
+	{name: "user show", operands: "ADDRESS [--json]", min: 1, max: 1, flags: jsonFlag, run: userShow},
 	{name: "user quota", operands: "ADDRESS [SIZE|none|default]", min: 1, max: 2, run: userQuota},
 	{name: "alias add", operands: "SOURCE TARGET", min: 2, max: 2, run: aliasAdd},
 	{name: "alias rm", operands: "SOURCE TARGET", min: 2, max: 2, run: aliasRm},
 	{name: "alias list", operands: "[DOMAIN] [--json]", min: 0, max: 1, flags: jsonFlag, run: aliasList},
 	{name: "grants list", operands: "[--json]", min: 0, max: 0, flags: jsonFlag, run: grantsList},
 	{name: "grants revoke", operands: "IP", min: 1, max: 1, run: grantsRevoke},
+	{name: "relay check", operands: "IP SENDER RECIPIENT [--auth LOGIN] [--port mx|submission] [--json]", min: 3, max: 3,
+		flags: []string{"auth", "port", "json"}, verdict: true, run: relayCheck},
 	{name: "queue list", operands: "[--json]", min: 0, max: 0, flags: jsonFlag, run: queueList},
 	{name: "queue retry", operands: "ID", min: 1, max: 1, run: queueRetry},
 	{name: "queue delete", operands: "ID", min: 1, max: 1, run: queueDelete},
@@ -108,4 +115,20 @@ func (c *command) check(inv *invocation, args []string) error {
 // synopsis is the command's usage line.
 func (c *command) synopsis() string {
 	return strings.TrimSpace("mailctl " + c.name + " " + c.operands)
+}
+
+// noVerdictError is a failure of a verdict command other than its answer:
+// it exits 2, so that 1 keeps meaning the answer.
+type noVerdictError struct{ err error }
+
+func (e *noVerdictError) Error() string { return e.err.Error() }
+func (e *noVerdictError) Unwrap() error { return e.err }
+
+// verdictErr wraps the failures of a verdict command that are not its
+// answer (errRefused).
+func (c *command) verdictErr(err error) error {
+	if err == nil || !c.verdict || errors.Is(err, errRefused) {
+		return err
+	}
+	return &noVerdictError{err}
 }

@@ -42,7 +42,8 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintf(stderr, "mailctl: %s\n", oneLine(err.Error()))
 	var ue *usageError
-	if errors.As(err, &ue) {
+	var ne *noVerdictError
+	if errors.As(err, &ue) || errors.As(err, &ne) {
 		return exitUsage
 	}
 	return exitFailure
@@ -72,6 +73,11 @@ func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout, stder
 	if err := cmd.check(inv, args); err != nil {
 		return err
 	}
+	return cmd.verdictErr(open(ctx, cmd, inv, args, stdin, stdout, stderr))
+}
+
+// open loads the configuration, opens the store and runs cmd.
+func open(ctx context.Context, cmd *command, inv *invocation, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := daemon.CheckCgo(); err != nil {
 		return err
 	}

@@ -40,9 +40,15 @@ func writeList[R row](e *env, rows []R) error {
 	if rows == nil {
 		rows = []R{}
 	}
+	return writeJSON(e, rows)
+}
+
+// writeJSON prints v as indented JSON: the --json form of a list (an
+// array) or of a report (one object).
+func writeJSON(e *env, v any) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(rows); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
 	return nil

@@ -32,10 +32,8 @@ func userQuota(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	u, err := e.st.UserByAddress(ctx, addr)
-	if errors.Is(err, store.ErrNotFound) {
-		return unknownUser(addr)
-	} else if err != nil {
+	u, err := findUser(ctx, e.st, addr)
+	if err != nil {
 		return err
 	}
 	r, err := newUserRow(ctx, e.st, u)

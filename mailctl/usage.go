@@ -43,6 +43,19 @@ Users
                                    json: address, smtp (true|false), used (bytes),
                                    quota (bytes, 0: unlimited), quota_default
                                    (true|false), messages
+  user show ADDRESS [--json]       one record per line: address, smtp on|off,
+                                   usage (as in user list), limits messages=N|
+                                   unlimited mailboxes=USED/N|unlimited,
+                                   aliases (that deliver to the user), then
+                                   mailbox NAME messages=N size=SIZE, grant
+                                   IP until EXPIRES, login PROTO IP LAST (the
+                                   latest successful login per protocol and
+                                   address, 30 days, to a minute; latest first)
+                                   json: one object: address, smtp, used, quota,
+                                   quota_default, messages, message_limit,
+                                   mailbox_limit, aliases, mailboxes (name,
+                                   messages, size), grants (ip, expires),
+                                   logins (proto, ip, last)
   user quota ADDRESS [SIZE]        without SIZE: the user's usage and quota, as in
                                    user list; SIZE sets the user's own storage
                                    quota: 500M, 2G (powers of 1024), a byte
@@ -60,6 +73,29 @@ Relay grants (POP/IMAP-before-SMTP)
   grants list [--json]             IP<TAB>USER<TAB>EXPIRES (RFC 3339, UTC)
                                    json: ip, user, expires
   grants revoke IP                 deletes every grant of IP
+
+Relay check (why can a client not send?)
+  relay check IP SENDER RECIPIENT [--auth LOGIN] [--port mx|submission] [--json]
+                                   applies smtpd's rules to the live store for
+                                   a client at IP (port mx unless --port; after
+                                   AUTH as LOGIN, password not checked; SENDER
+                                   "" or <> for the null sender) and prints
+                                   smtpd's replies: COMMAND<TAB>REPLY<TAB>RULE
+                                   per command up to the first refusal (RULE:
+                                   "rule N" of docs/ARCHITECTURE.md, quota or
+                                   auth), then the facts: result accepted|
+                                   refused, port, sender_check, credential,
+                                   grant (each live grant of IP: user, expiry,
+                                   smtp=on|off; only smtp=on ones count),
+                                   delivery (where RECIPIENT goes).
+                                   Exit status 0 accepted, 1 refused, 2 when
+                                   it cannot tell (bad command line,
+                                   configuration or store).
+                                   json: one object: ip, port, sender_check,
+                                   sender, recipient, accepted, auth, mail, rcpt
+                                   (each command, code, enhanced, text, rule;
+                                   absent after a refusal), credential, grants,
+                                   delivery
 
 Outbound queue
   queue list [--json]              ID<TAB>SENDER<TAB>RECIPIENTS<TAB>ATTEMPTS<TAB>

@@ -109,14 +109,8 @@ func userList(ctx context.Context, e *env, args []string) error {
 		}
 		users = all
 	case strings.Contains(args[0], "@"):
-		addr, err := store.CanonAddress(args[0])
+		u, err := findUser(ctx, e.st, args[0])
 		if err != nil {
-			return err
-		}
-		u, err := e.st.UserByAddress(ctx, addr)
-		if errors.Is(err, store.ErrNotFound) {
-			return unknownUser(addr)
-		} else if err != nil {
 			return err
 		}
 		users = []store.User{u}
@@ -145,16 +139,21 @@ func userList(ctx context.Context, e *env, args []string) error {
 
 // existingUser canonicalises s and checks that the user exists.
 func existingUser(ctx context.Context, st *store.Store, s string) (string, error) {
+	u, err := findUser(ctx, st, s)
+	return u.Address, err
+}
+
+// findUser returns the user an operand names, or "unknown user".
+func findUser(ctx context.Context, st *store.Store, s string) (store.User, error) {
 	addr, err := store.CanonAddress(s)
 	if err != nil {
-		return "", err
+		return store.User{}, err
 	}
-	if _, err := st.UserByAddress(ctx, addr); errors.Is(err, store.ErrNotFound) {
-		return "", unknownUser(addr)
-	} else if err != nil {
-		return "", err
+	u, err := st.UserByAddress(ctx, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, unknownUser(addr)
 	}
-	return addr, nil
+	return u, err
 }
 
 func unknownUser(addr string) error {

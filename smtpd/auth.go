@@ -7,7 +7,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailsuite/shared/auth"
-	"mailsuite/store"
+	"mailsuite/smtpd/policy"
 )
 
 // AuthMechanisms lists what EHLO advertises. go-smtp shows them only over
@@ -33,8 +33,8 @@ func (s *session) loginPath() auth.Login {
 // login ends an AUTH exchange: the shared login path checks the
 // credential (it throttles, pauses after a failure, logs "auth
 // failed"/"auth ok" with the IP, and refuses a user whose SMTP authority
-// is off, with a reply that says so rather than a refusal at every
-// recipient); smtpd then reads the addresses the credential may send as.
+// is off, which authReply answers with policy.DecideAuth's reply); smtpd
+// then reads the addresses the credential may send as.
 func (s *session) login(user, password string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -43,12 +43,10 @@ func (s *session) login(user, password string) error {
 		return err
 	}
 	cred := ok.Cred
-	var senders []string
-	if cred.Kind == store.CredUser {
-		if senders, err = s.srv.st.AliasesOf(ctx, cred.Name); err != nil {
-			s.srv.log.Error("auth aliases", "user", cred.Name, "err", err)
-			return err
-		}
+	senders, err := policy.CredSenders(ctx, s.srv.st, cred)
+	if err != nil {
+		s.srv.log.Error("auth aliases", "user", cred.Name, "err", err)
+		return err
 	}
 	s.cred, s.credSenders = &cred, senders
 	s.Reset()
@@ -74,7 +72,7 @@ func (s *session) recheckAuth() *smtp.SMTPError {
 	case err != nil:
 		return storeFailure(s.srv.log, "auth recheck", err, "ip", s.ip, "user", s.cred.Name)
 	case !cred.SMTP:
-		s.revoke(errSendingDisabled, "smtp disabled")
+		s.revoke(policy.ErrSendingDisabled, "smtp disabled")
 	}
 	return s.revoked
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-msgauth/dmarc"
 
 	"mailsuite/shared/resolve"
+	"mailsuite/smtpd/policy"
 )
 
 // This file holds the inbound checks of mail arriving on the MX port:
@@ -199,7 +200,7 @@ func formatAuthResults(host string, results []authres.Result) []byte {
 // parameter: printable ASCII, bounded, and nothing that could end the
 // quoted string authres writes around it.
 func headerValue(s string) string {
-	return strings.NewReplacer(`\`, "/", `"`, "'").Replace(printable(s, 200))
+	return strings.NewReplacer(`\`, "/", `"`, "'").Replace(policy.Printable(s, 200))
 }
 
 // isDomainName reports whether a HELO name can have an SPF record: a

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailsuite/smtpd/policy"
 	"mailsuite/store"
 )
 
@@ -104,7 +105,7 @@ func (s *session) received(id string, now time.Time) []byte {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s (mailsuite smtpd) with %s id %s",
-		printable(headerWord(s.helo), 100), s.ip, s.srv.cfg.Hostname, proto, id)
+		policy.Printable(headerWord(s.helo), 100), s.ip, s.srv.cfg.Hostname, proto, id)
 	var notes []string
 	if s.tls != nil {
 		notes = append(notes, tls.VersionName(s.tls.Version)+" "+tls.CipherSuiteName(s.tls.CipherSuite))
@@ -133,7 +134,7 @@ func (s *session) received(id string, now time.Time) []byte {
 // headerWord keeps a client-chosen word safe inside a header: no spaces,
 // parentheses or control characters.
 func headerWord(s string) string {
-	b := []byte(printable(s, 100))
+	b := []byte(policy.Printable(s, 100))
 	for i, c := range b {
 		if c == ' ' || c == '(' || c == ')' || c == ';' {
 			b[i] = '_'

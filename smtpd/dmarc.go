@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 
 	"blitiri.com.ar/go/spf"
@@ -182,7 +183,7 @@ func fromDomains(h []byte) []string {
 		}
 		for _, d := range addressDomains(unfold(value)) {
 			d = strings.ToLower(strings.TrimSuffix(d, "."))
-			if d != "" && !contains(out, d) {
+			if d != "" && !slices.Contains(out, d) {
 				out = append(out, d)
 			}
 		}

@@ -22,6 +22,7 @@ import (
 	"mailsuite/shared/config"
 	"mailsuite/shared/resolve"
 	"mailsuite/shared/tlsconf"
+	"mailsuite/smtpd/policy"
 	"mailsuite/store"
 )
 
@@ -99,9 +100,9 @@ func newEnvServer(t testing.TB, opt func(*server), edit ...func(*config.Config))
 	if opt != nil {
 		opt(e.srv)
 	}
-	e.mx = e.serve(RoleMX, false)
-	e.sub = e.serve(RoleSubmission, false)
-	e.subs = e.serve(RoleSubmission, true)
+	e.mx = e.serve(policy.RoleMX, false)
+	e.sub = e.serve(policy.RoleSubmission, false)
+	e.subs = e.serve(policy.RoleSubmission, true)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -110,7 +111,7 @@ func newEnvServer(t testing.TB, opt func(*server), edit ...func(*config.Config))
 	return e
 }
 
-func (e *testEnv) serve(role Role, implicitTLS bool) string {
+func (e *testEnv) serve(role policy.Role, implicitTLS bool) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		e.t.Fatal(err)
@@ -251,9 +252,14 @@ func (c *client) ehlo() string { c.t.Helper(); return c.must(250, "EHLO client.t
 func (c *client) starttls() {
 	c.t.Helper()
 	c.must(220, "STARTTLS")
+	c.switchTLS()
+	c.ehlo()
+}
+
+// switchTLS starts TLS on the connection after a 220 to STARTTLS.
+func (c *client) switchTLS() {
 	c.conn = tls.Client(c.conn, &tls.Config{InsecureSkipVerify: true})
 	c.tp = textproto.NewConn(c.conn)
-	c.ehlo()
 }
 
 // authPlain runs AUTH PLAIN with an initial response.

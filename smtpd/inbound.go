@@ -7,6 +7,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailsuite/shared/config"
+	"mailsuite/smtpd/policy"
 )
 
 // inbound prepares an arriving message's header. From every message it
@@ -42,7 +43,7 @@ func (s *session) inbound(id string, body *spool) (ar []byte, junk bool, serr *s
 // checked reports whether the message gets the inbound checks: mail on
 // the MX port without AUTH or a grant known to permit it.
 func (s *session) checked() bool {
-	return s.srv.checker != nil && s.role == RoleMX && s.cred == nil && s.tx.mail.Via != "grant"
+	return s.srv.checker != nil && s.role == policy.RoleMX && s.cred == nil && s.tx.mail.Via != "grant"
 }
 
 // enforce applies a failed DMARC policy under smtpd.dmarc = "enforce":

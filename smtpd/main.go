@@ -9,6 +9,7 @@ import (
 
 	"mailsuite/shared/config"
 	"mailsuite/shared/daemon"
+	"mailsuite/smtpd/policy"
 	"mailsuite/smtpd/queue"
 )
 
@@ -53,9 +54,9 @@ func listeners(cfg *config.Config) []daemon.ListenerSpec {
 	return append(specs, daemon.Specs("smtpd.submissions", cfg.SMTPD.Submissions, true)...)
 }
 
-func roleOf(l daemon.ListenerSpec) Role {
+func roleOf(l daemon.ListenerSpec) policy.Role {
 	if l.Name == "smtpd.listen" {
-		return RoleMX
+		return policy.RoleMX
 	}
-	return RoleSubmission
+	return policy.RoleSubmission
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailsuite/metrics"
+	"mailsuite/smtpd/policy"
 )
 
 // refusalReasons names the refusals for mailsuite_smtp_messages_refused_total
@@ -67,7 +68,7 @@ func (s *session) countData(err error) {
 
 // countRelay counts the relay decision on a remote recipient: the route
 // that permitted it, or refused.
-func (s *session) countRelay(r Recipient, refusal *smtp.SMTPError) {
+func (s *session) countRelay(r policy.Recipient, refusal *smtp.SMTPError) {
 	switch {
 	case r.LocalDomain:
 	case refusal != nil:

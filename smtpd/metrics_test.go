@@ -9,6 +9,7 @@ import (
 
 	"mailsuite/internal/scrape"
 	"mailsuite/metrics"
+	"mailsuite/smtpd/policy"
 )
 
 // TestRefusalReasons: every reply smtpd refuses with has its own reason
@@ -21,17 +22,17 @@ func TestRefusalReasons(t *testing.T) {
 		{errTemporary, "local_error"},
 		{errShuttingDown, "shutting_down"},
 		{errMailFirst, "bad_sequence"},
-		{errAuthRequired, "auth_required"},
+		{policy.ErrAuthRequired, "auth_required"},
 		{errCredRevoked, "auth_required"},
-		{errSendingDisabled, "auth_required"},
-		{errNullSenderSubmission, "sender_refused"},
-		{senderRefused("a@example.com", "x"), "sender_refused"},
-		{userUnknown("a@example.com"), "unknown_user"},
-		{relayDenied("a@remote.test"), "relay_denied"},
-		{addressError("x", true, errors.New("bad")), "bad_address"},
-		{addressError("x", false, errors.New("bad")), "bad_address"},
-		{mailboxFull("a@example.com"), "over_quota"},
-		{errMessageOverQuota, "over_quota"},
+		{policy.ErrSendingDisabled, "auth_required"},
+		{policy.ErrNullSenderSubmission, "sender_refused"},
+		{policy.SenderRefused("a@example.com", "x"), "sender_refused"},
+		{policy.UserUnknown("a@example.com"), "unknown_user"},
+		{policy.RelayDenied("a@remote.test"), "relay_denied"},
+		{policy.AddressError("x", true, errors.New("bad")), "bad_address"},
+		{policy.AddressError("x", false, errors.New("bad")), "bad_address"},
+		{policy.MailboxFull("a@example.com"), "over_quota"},
+		{policy.ErrMessageOverQuota, "over_quota"},
 		{smtp.ErrDataTooLarge, "too_large"},
 		{errBareLineEnd, "bad_data"},
 		{errNUL, "bad_data"},

@@ -26,12 +26,20 @@ type relayCase struct {
 // routes must work end to end (DATA committed).
 func TestRelayBattery(t *testing.T) {
 	e := newEnv(t)
+	for _, tc := range relayBattery(e) {
+		t.Run(tc.name, func(t *testing.T) { runRelayCase(t, e, tc) })
+	}
+}
+
+// relayBattery records the battery's grants in e's store and returns its
+// cases.
+func relayBattery(e *testEnv) []relayCase {
 	e.grant("127.0.0.2", alice, time.Hour)
 	e.grant("127.0.0.4", alice, -time.Minute) // expired
 	e.grant("127.0.0.5", bob, time.Hour)      // bob has no SMTP authority
 	const far = "victim@far.test"
 
-	cases := []relayCase{
+	return []relayCase{
 		// Refused.
 		{name: "no auth", port: "mx", from: "spam@spam.test", rcpt: far, wantMail: 250, wantRcpt: 554},
 		{name: "no auth spoofing local sender", port: "mx", from: alice, rcpt: far, wantMail: 250, wantRcpt: 554},
@@ -73,12 +81,12 @@ func TestRelayBattery(t *testing.T) {
 		{name: "grant relays on submission", port: "sub", ip: "127.0.0.2", from: alice, rcpt: far, wantMail: 250, wantRcpt: 250},
 		{name: "grant, local rcpt on submission", port: "sub", ip: "127.0.0.2", from: "info@example.com", rcpt: carol, wantMail: 250, wantRcpt: 250},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { runRelayCase(t, e, tc) })
-	}
 }
 
-func runRelayCase(t *testing.T, e *testEnv, tc relayCase) {
+// runRelayCase runs one case over a real socket, checks the replies and,
+// for an accepted recipient, that the message was stored once. It returns
+// the codes of MAIL FROM and of RCPT TO (0 when MAIL was refused).
+func runRelayCase(t *testing.T, e *testEnv, tc relayCase) (mailCode, rcptCode int) {
 	addr := map[string]string{"mx": e.mx, "sub": e.sub, "subs": e.subs}[tc.port]
 	c := dial(t, addr, tc.ip, tc.port == "subs")
 	c.ehlo()
@@ -90,26 +98,23 @@ func runRelayCase(t *testing.T, e *testEnv, tc relayCase) {
 			t.Fatalf("AUTH: %d %s", code, msg)
 		}
 	}
-	code, msg := c.cmd("MAIL FROM:<%s>", tc.from)
-	if code != tc.wantMail {
-		t.Fatalf("MAIL FROM:<%s>: got %d %s, want %d", tc.from, code, msg, tc.wantMail)
+	mailCode, msg := c.cmd("MAIL FROM:<%s>", tc.from)
+	if mailCode != tc.wantMail {
+		t.Fatalf("MAIL FROM:<%s>: got %d %s, want %d", tc.from, mailCode, msg, tc.wantMail)
 	}
-	if code != 250 {
-		return
+	if mailCode != 250 {
+		return mailCode, 0
 	}
-	rcpt := tc.rcpt
-	if rcpt == "" {
-		rcpt = alice
+	rcpt := tc.recipient()
+	rcptCode, msg = c.cmd("RCPT TO:<%s>", rcpt)
+	if rcptCode != tc.wantRcpt {
+		t.Fatalf("RCPT TO:<%s>: got %d %s, want %d", rcpt, rcptCode, msg, tc.wantRcpt)
 	}
-	code, msg = c.cmd("RCPT TO:<%s>", rcpt)
-	if code != tc.wantRcpt {
-		t.Fatalf("RCPT TO:<%s>: got %d %s, want %d", rcpt, code, msg, tc.wantRcpt)
-	}
-	if code != 250 {
+	if rcptCode != 250 {
 		if code, _ := c.cmd("DATA"); code/100 != 5 {
 			t.Fatalf("DATA without recipients: %d", code)
 		}
-		return
+		return mailCode, rcptCode
 	}
 	subject := "battery " + tc.name
 	if code, msg := c.data(testBody(subject)); code != 250 {
@@ -133,4 +138,13 @@ func runRelayCase(t *testing.T, e *testEnv, tc relayCase) {
 	if n != 1 {
 		t.Fatalf("message %q stored %d times, want 1", subject, n)
 	}
+	return mailCode, rcptCode
+}
+
+// recipient is the case's RCPT TO address: alice when it names none.
+func (tc relayCase) recipient() string {
+	if tc.rcpt == "" {
+		return alice
+	}
+	return tc.rcpt
 }

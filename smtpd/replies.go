@@ -7,8 +7,9 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// This file holds every reply smtpd writes itself, so their codes and texts
-// can be read and kept consistent in one place. A client's user sees many of
+// This file holds every reply smtpd writes itself, except those of the
+// relay, sender and quota rules (smtpd/policy/replies.go), so their codes
+// and texts can be read and kept consistent in one place. A client's user sees many of
 // them in bounce dialogs; outside tests check them byte for byte.
 
 // Session and transaction.
@@ -40,10 +41,6 @@ var (
 	// errAuthTemporary is sent at AUTH when the credential cannot be read.
 	errAuthTemporary = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
 		Message: "Temporary authentication failure"}
-	// errLoginSMTPDisabled is sent at AUTH for a right password of a
-	// credential whose SMTP authority is off.
-	errLoginSMTPDisabled = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},
-		Message: "This account may not send mail (SMTP disabled by the administrator)"}
 	// errMalformedAuth is sent for SASL data that does not parse.
 	errMalformedAuth = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
 		Message: "Malformed authentication data"}
@@ -54,74 +51,7 @@ var (
 	// credential was removed or its password changed.
 	errCredRevoked = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 		Message: "Authentication no longer valid (password changed or account removed), log in again"}
-	// errSendingDisabled is sent at every MAIL FROM once the session's
-	// credential lost its SMTP authority, and on a submission port at MAIL
-	// FROM a user without SMTP authority who logs in from the client's
-	// address (Identity.SendingDisabled).
-	errSendingDisabled = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
-		Message: "Sending is disabled for this account"}
-	// errRelaySendingDisabled is sent on the MX port at RCPT TO of a remote
-	// recipient for such a user's mail.
-	errRelaySendingDisabled = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
-		Message: "Relay access denied: sending is disabled for this account"}
 )
-
-// Sender and relay rules (docs/ARCHITECTURE.md, "smtpd decides").
-var (
-	// errAuthRequired is sent on a submission port to a client with
-	// neither AUTH nor a grant.
-	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
-		Message: "Authentication required: log in with SMTP AUTH (or POP3/IMAP first) to send on this port"}
-	// errNullSenderSubmission is sent for MAIL FROM:<> on a submission port.
-	errNullSenderSubmission = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
-		Message: "The null sender <> is accepted only on the MX port"}
-)
-
-// senderRefused is sent under strict sender checking for a MAIL FROM the
-// credential or grant (described by who) may not use.
-func senderRefused(from, who string) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
-		Message: fmt.Sprintf("Sender <%s> is not permitted for %s", from, who)}
-}
-
-// userUnknown is sent at RCPT TO for a local-domain address nobody receives.
-func userUnknown(addr string) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
-		Message: fmt.Sprintf("<%s>: user unknown", addr)}
-}
-
-// relayDenied is sent at RCPT TO for a remote address when the client may
-// not relay.
-func relayDenied(addr string) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
-		Message: fmt.Sprintf("<%s>: relay access denied (authenticate, or log in with POP3/IMAP first)", addr)}
-}
-
-// addressError is sent for an address ParseAddress refused. 553 5.1.3
-// (bad destination syntax) or 5.1.7 (bad sender syntax): permanent, and
-// never a hint that a differently smuggled form might work.
-func addressError(addr string, sender bool, err error) *smtp.SMTPError {
-	code := smtp.EnhancedCode{5, 1, 3}
-	if sender {
-		code = smtp.EnhancedCode{5, 1, 7}
-	}
-	return &smtp.SMTPError{Code: 553, EnhancedCode: code,
-		Message: fmt.Sprintf("Address not accepted: %s", printable(err.Error(), 200))}
-}
-
-// Quota (RFC 3463 X.2.2 "mailbox full"; temporary, see policy.go).
-
-// mailboxFull is sent at RCPT TO for a recipient whose user is full, or
-// would be by the size declared with MAIL FROM SIZE=.
-func mailboxFull(addr string) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2},
-		Message: fmt.Sprintf("<%s>: mailbox full (over quota), try again later", addr)}
-}
-
-// errMessageOverQuota is sent at the end of data for a message that fits
-// none of its local recipients and has no other one.
-var errMessageOverQuota = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2},
-	Message: "Mailbox full: the message does not fit the recipient's quota, try again later"}
 
 // Message data.
 var (

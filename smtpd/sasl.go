@@ -6,6 +6,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailsuite/shared/auth"
+	"mailsuite/smtpd/policy"
 )
 
 // authReply maps the outcome of an AUTH exchange (see auth.Login) to
@@ -19,7 +20,7 @@ func authReply(err error) error {
 	case errors.Is(err, auth.ErrThrottled):
 		return errThrottled
 	case errors.Is(err, auth.ErrSMTPDisabled):
-		return errLoginSMTPDisabled
+		return policy.ErrLoginSMTPDisabled
 	case errors.Is(err, auth.ErrMalformed):
 		return errMalformedAuth
 	case errors.Is(err, auth.ErrAuthzDenied):

@@ -18,6 +18,7 @@ import (
 	"mailsuite/shared/config"
 	"mailsuite/shared/daemon"
 	"mailsuite/shared/resolve"
+	"mailsuite/smtpd/policy"
 	"mailsuite/store"
 )
 
@@ -90,12 +91,13 @@ func newServer(cfg *config.Config, st *store.Store, log *slog.Logger, tlsConfig 
 
 // smtpServer returns a go-smtp server for one role. Implicit TLS is the
 // listener's business (tls.NewListener), not the server's.
-func (s *server) smtpServer(role Role, implicitTLS bool) *smtp.Server {
+func (s *server) smtpServer(role policy.Role, implicitTLS bool) *smtp.Server {
 	srv := smtp.NewServer(&backend{srv: s, role: role})
 	srv.Domain = s.cfg.Hostname
 	srv.MaxMessageBytes = s.cfg.SMTPD.MaxMessageBytes
 	srv.MaxRecipients = s.cfg.SMTPD.MaxRecipients
 	srv.AllowInsecureAuth = s.cfg.Auth.AllowPlaintext
+	srv.LegacyAuthLine = s.cfg.SMTPD.LegacyAuthLine
 	srv.ReadTimeout = s.commandTimeout
 	srv.WriteTimeout = s.commandTimeout
 	srv.ErrorLog = slogPrinter{s.log}
@@ -109,7 +111,7 @@ func (s *server) smtpServer(role Role, implicitTLS bool) *smtp.Server {
 }
 
 // serve serves one listener in the background until shutdown.
-func (s *server) serve(ln net.Listener, role Role, implicitTLS bool) {
+func (s *server) serve(ln net.Listener, role policy.Role, implicitTLS bool) {
 	srv := s.smtpServer(role, implicitTLS)
 	ln = s.limit(ln, role, implicitTLS)
 	ln = &trackListener{Listener: ln, set: s.conns, idle: s.idle}
@@ -126,9 +128,9 @@ func (s *server) serve(ln net.Listener, role Role, implicitTLS bool) {
 // limit admits a listener's connections within its role's budget. Plain
 // ports answer a refused client; an implicit-TLS port closes (see
 // daemon.LimitListener).
-func (s *server) limit(ln net.Listener, role Role, implicitTLS bool) net.Listener {
+func (s *server) limit(ln net.Listener, role policy.Role, implicitTLS bool) net.Listener {
 	lim := s.mx
-	if role == RoleSubmission {
+	if role == policy.RoleSubmission {
 		lim = s.submission
 	}
 	refusal := ""

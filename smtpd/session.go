@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -14,6 +13,7 @@ import (
 	"mailsuite/shared/auth"
 	"mailsuite/shared/config"
 	"mailsuite/shared/daemon"
+	"mailsuite/smtpd/policy"
 	"mailsuite/store"
 )
 
@@ -23,7 +23,7 @@ const lookupTimeout = 30 * time.Second
 // backend makes sessions for one listener role.
 type backend struct {
 	srv  *server
-	role Role
+	role policy.Role
 }
 
 // NewSession is called at the first EHLO/HELO, and again after STARTTLS:
@@ -47,7 +47,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 // session is one client connection between EHLO and QUIT (or STARTTLS).
 type session struct {
 	srv  *server
-	role Role
+	role policy.Role
 	conn net.Conn
 	ip   string
 	helo string
@@ -68,8 +68,8 @@ type session struct {
 type transaction struct {
 	active bool
 	from   string // canonical sender, "" for <>
-	mail   Mail
-	id     Identity
+	mail   policy.Mail
+	id     policy.Identity
 	// undecided: DecideMail has not run yet (MX port without AUTH, no
 	// remote recipient so far); mail is then the verdict for inbound
 	// mail, which is all local recipients need.
@@ -115,9 +115,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) (err error) {
 	}
 	var canon string
 	if from != "" {
-		a, err := ParseAddress(from)
+		a, err := policy.ParseAddress(from)
 		if err != nil {
-			return addressError(from, true, err)
+			return policy.AddressError(from, true, err)
 		}
 		canon = a.Canon
 	}
@@ -125,7 +125,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) (err error) {
 	if opts != nil {
 		s.tx.size = opts.Size
 	}
-	if s.role != RoleMX || s.cred != nil {
+	if s.role != policy.RoleMX || s.cred != nil {
 		if serr := s.decideMail(); serr != nil {
 			s.tx = transaction{}
 			return serr
@@ -141,11 +141,12 @@ func (s *session) decideMail() *smtp.SMTPError {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	strict := s.srv.cfg.Relay.SenderCheck != config.SenderCheckOff
-	id, err := s.identity(ctx, strict)
+	known := s.srv.st.Now().Add(-auth.KnownDeviceFor)
+	id, err := policy.GatherIdentity(ctx, s.srv.st, s.ip, s.cred, s.credSenders, s.tx.from, strict, known)
 	if err != nil {
 		return storeFailure(s.srv.log, "identity lookup", err, "ip", s.ip)
 	}
-	m, serr := DecideMail(s.role, strict, id, s.tx.from)
+	m, serr := policy.DecideMail(s.role, strict, id, s.tx.from)
 	if serr != nil {
 		s.srv.log.Info("sender refused", "ip", s.ip, "from", s.tx.from, "port", s.role.String(),
 			"auth", credName(s.cred), "reply", serr.Message)
@@ -155,48 +156,6 @@ func (s *session) decideMail() *smtp.SMTPError {
 	return nil
 }
 
-// identity gathers what the policy needs: the credential's sender
-// addresses and the grants of the peer IP held by users with SMTP
-// authority. DecideMail reads grants only for a non-null sender without
-// AUTH, and the grant users' aliases only under strict sender checking
-// when the sender is none of their own addresses, so only then are they
-// looked up. Without a grant, whether the sender is a user without SMTP
-// authority who logs in from the peer IP decides the wording of the
-// refusal.
-func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
-	id := Identity{Cred: s.cred, CredSenders: s.credSenders, IP: s.ip}
-	if s.cred != nil || s.tx.from == "" {
-		return id, nil
-	}
-	grants, err := s.srv.st.LiveGrants(ctx, s.ip)
-	if err != nil {
-		return id, err
-	}
-	for _, g := range grants {
-		if g.User.SMTP {
-			id.Granted = append(id.Granted, g.User.Address)
-		}
-	}
-	if len(id.Granted) == 0 {
-		since := s.srv.st.Now().Add(-auth.KnownDeviceFor)
-		id.SendingDisabled, err = s.srv.st.SendingDisabledOn(ctx, s.ip, s.tx.from, since)
-		return id, err
-	}
-	id.GrantSenders = id.Granted
-	if !strict || contains(id.Granted, s.tx.from) {
-		return id, nil
-	}
-	id.GrantSenders = slices.Clone(id.Granted)
-	for _, addr := range id.Granted {
-		aliases, err := s.srv.st.AliasesOf(ctx, addr)
-		if err != nil {
-			return id, err
-		}
-		id.GrantSenders = append(id.GrantSenders, aliases...)
-	}
-	return id, nil
-}
-
 // Rcpt applies the relay rules (docs/ARCHITECTURE.md rules 1 to 3, 5) to one
 // recipient.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) (err error) {
@@ -204,33 +163,26 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) (err error) {
 	if !s.tx.active {
 		return errMailFirst
 	}
-	// RFC 5321 §4.5.1: "postmaster" without a domain is this server's
-	// postmaster, always local; store.Route knows it.
-	route := to
-	if !strings.EqualFold(to, "postmaster") {
-		a, err := ParseAddress(to)
-		if err != nil {
-			s.srv.log.Info("recipient refused", "ip", s.ip, "rcpt", printable(to, 300), "reply", "bad address")
-			return addressError(to, false, err)
-		}
-		route = a.Route
+	route, err := policy.RcptRoute(to)
+	if err != nil {
+		s.srv.log.Info("recipient refused", "ip", s.ip, "rcpt", policy.Printable(to, 300), "reply", "bad address")
+		return policy.AddressError(to, false, err)
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	res, err := s.srv.st.Route(ctx, route, s.srv.cfg.Hostname)
+	r, res, err := policy.LookupRcpt(ctx, s.srv.st, route, s.srv.cfg.Hostname)
 	if errors.Is(err, store.ErrInvalidAddress) {
-		return addressError(to, false, err)
+		return policy.AddressError(to, false, err)
 	}
 	if err != nil {
-		return storeFailure(s.srv.log, "recipient lookup", err, "rcpt", printable(to, 300))
+		return storeFailure(s.srv.log, "recipient lookup", err, "rcpt", policy.Printable(to, 300))
 	}
-	r := Recipient{Addr: res.Addr, LocalDomain: res.Local, Known: !res.Empty()}
 	if !r.LocalDomain && s.tx.undecided {
 		if serr := s.decideMail(); serr != nil {
 			return serr
 		}
 	}
-	serr := DecideRcpt(s.role, s.tx.mail, r)
+	_, serr := policy.DecideRcpt(s.role, s.tx.mail, r)
 	s.countRelay(r, serr)
 	if serr != nil {
 		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", r.Addr,
@@ -263,7 +215,7 @@ func (t *transaction) addLocal(id int64) {
 }
 
 func (t *transaction) addRemote(addr string) {
-	if contains(t.remote, addr) {
+	if slices.Contains(t.remote, addr) {
 		return
 	}
 	t.remote = append(t.remote, addr)

@@ -160,6 +160,7 @@ func (s *Store) AddUser(ctx context.Context, address, hash string, smtp bool) (i
 const (
 	dropGrants  = `DELETE FROM grants WHERE user_id = (SELECT id FROM users WHERE address = ?)`
 	dropDevices = `DELETE FROM known_devices WHERE account = ?`
+	dropLogins  = `DELETE FROM logins WHERE account = ?`
 )
 
 // SetUserPassword replaces a user's password hash. The relay grants and
@@ -198,12 +199,14 @@ func (s *Store) updateUser(ctx context.Context, address, query string, v any, th
 	}))
 }
 
-// RemoveUser deletes a user with all mailboxes, messages, grants and
-// known devices.
+// RemoveUser deletes a user with all mailboxes, messages, grants, known
+// devices and recorded logins.
 func (s *Store) RemoveUser(ctx context.Context, address string) error {
 	return s.credentialChange(s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(dropDevices, address); err != nil {
-			return fmt.Errorf("store: remove user %s: %w", address, err)
+		for _, q := range []string{dropDevices, dropLogins} {
+			if _, err := tx.Exec(q, address); err != nil {
+				return fmt.Errorf("store: remove user %s: %w", address, err)
+			}
 		}
 		res, err := tx.Exec(`DELETE FROM users WHERE address = ?`, address)
 		if err != nil {

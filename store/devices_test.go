@@ -21,7 +21,7 @@ func TestSendingDisabledOn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AttemptSucceeded(ctx, a); err != nil {
+		if err := s.AttemptSucceeded(ctx, a, "pop3"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -26,13 +26,15 @@ type DueRcpt struct {
 	Sender   string
 	Created  time.Time
 	IsBounce bool
+	// Warned: the sender already got the delayed-delivery notice.
+	Warned bool
 }
 
 // DueRecipients lists up to limit pending recipients whose next attempt
 // is at or before now, oldest first.
 func (s *Store) DueRecipients(ctx context.Context, now time.Time, limit int) ([]DueRcpt, error) {
 	rows, err := s.r.QueryContext(ctx, `
-		SELECT r.id, r.queue_id, r.rcpt, r.attempts, q.sender, q.created, q.is_bounce
+		SELECT r.id, r.queue_id, r.rcpt, r.attempts, q.sender, q.created, q.is_bounce, q.warned
 		FROM queue_rcpts r JOIN queue q ON q.id = r.queue_id
 		WHERE r.status = 'pending' AND r.next_attempt <= ?
 		ORDER BY r.next_attempt, r.id LIMIT ?`, now.Unix(), limit)
@@ -44,7 +46,7 @@ func (s *Store) DueRecipients(ctx context.Context, now time.Time, limit int) ([]
 	for rows.Next() {
 		var d DueRcpt
 		var created int64
-		if err := rows.Scan(&d.ID, &d.QueueID, &d.Rcpt, &d.Attempts, &d.Sender, &created, &d.IsBounce); err != nil {
+		if err := rows.Scan(&d.ID, &d.QueueID, &d.Rcpt, &d.Attempts, &d.Sender, &created, &d.IsBounce, &d.Warned); err != nil {
 			return nil, fmt.Errorf("store: due recipients: %w", err)
 		}
 		d.Created = time.Unix(created, 0)
@@ -130,6 +132,39 @@ func (s *Store) RecordAttempts(ctx context.Context, queueID int64, outs []Outcom
 		return Progress{}, fmt.Errorf("store: record delivery of queued message %d: %w", queueID, err)
 	}
 	return p, nil
+}
+
+// ClaimDelayWarning marks a queued message as warned about and reports
+// whether this call did: the one caller that gets true sends the
+// delayed-delivery notice, so the sender gets at most one. A caller that
+// then fails to send it gives the claim back with UnclaimDelayWarning.
+func (s *Store) ClaimDelayWarning(ctx context.Context, queueID int64) (bool, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE queue SET warned = 1 WHERE id = ? AND warned = 0`, queueID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: claim delay warning of queued message %d: %w", queueID, err)
+	}
+	return n == 1, nil
+}
+
+// UnclaimDelayWarning undoes ClaimDelayWarning, so the notice is tried
+// again at the next attempt.
+func (s *Store) UnclaimDelayWarning(ctx context.Context, queueID int64) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE queue SET warned = 0 WHERE id = ?`, queueID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: unclaim delay warning of queued message %d: %w", queueID, err)
+	}
+	return nil
 }
 
 // QueuedRcpt is one recipient of a queued message.

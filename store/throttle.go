@@ -39,6 +39,7 @@ var (
 // that ends in a wrong password (or a crash) needs no second write.
 type Attempt struct {
 	ip, account string   // throttle keys, see ClientKey and accountKey
+	peer        string   // the client's address as it is, for logins
 	rows        [2]int64 // its auth_failures rows
 	knownFor    time.Duration
 }
@@ -101,7 +102,10 @@ func ClientKey(ip string) string {
 // the owner's: one that logged in to the account within KnownFor, or that
 // holds a live relay grant of it.
 func (s *Store) ReserveAttempt(ctx context.Context, ip, login string, lim ThrottleLimits) (Attempt, error) {
-	a := Attempt{ip: ClientKey(ip), account: accountKey(login), knownFor: lim.KnownFor}
+	a := Attempt{ip: ClientKey(ip), account: accountKey(login), peer: ip, knownFor: lim.KnownFor}
+	if c, err := CanonIP(ip); err == nil {
+		a.peer = c
+	}
 	now := s.unix()
 	since := now - int64(lim.Window/time.Second)
 	err := s.writeLazy(ctx, func(tx *sql.Tx) error {
@@ -192,12 +196,15 @@ func isOwnerTx(tx *sql.Tx, a Attempt, ip string, now int64) (bool, error) {
 	return owner, nil
 }
 
-// AttemptSucceeded un-counts an attempt whose password was right and
-// remembers its address as a known device of the account. The device's
-// time is moved at most once an hour, so a client polling every minute
-// does not rewrite it each time.
-func (s *Store) AttemptSucceeded(ctx context.Context, a Attempt) error {
+// AttemptSucceeded un-counts an attempt whose password was right,
+// remembers its address as a known device of the account, and records
+// the login by protocol (proto: "pop3", "imap", "smtp") and address for
+// Logins. The device's time is moved at most once an hour and the login's
+// once a minute, so a client polling often does not rewrite them each
+// time.
+func (s *Store) AttemptSucceeded(ctx context.Context, a Attempt, proto string) error {
 	now := s.unix()
+	keep := now - int64(a.knownFor/time.Second)
 	return s.writeLazy(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`DELETE FROM auth_failures WHERE rowid IN (?, ?)`, a.rows[0], a.rows[1]); err != nil {
 			return fmt.Errorf("store: clear login attempt: %w", err)
@@ -207,10 +214,10 @@ func (s *Store) AttemptSucceeded(ctx context.Context, a Attempt) error {
 			a.account, a.ip, now); err != nil {
 			return fmt.Errorf("store: record known device: %w", err)
 		}
-		if _, err := tx.Exec(`DELETE FROM known_devices WHERE last < ?`, now-int64(a.knownFor/time.Second)); err != nil {
+		if _, err := tx.Exec(`DELETE FROM known_devices WHERE last < ?`, keep); err != nil {
 			return fmt.Errorf("store: prune known devices: %w", err)
 		}
-		return nil
+		return recordLoginTx(tx, a, proto, now, keep)
 	})
 }
 

@@ -109,7 +109,7 @@ func TestThrottleOwnerExempt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AttemptSucceeded(ctx, a); err != nil {
+	if err := s.AttemptSucceeded(ctx, a, "imap"); err != nil {
 		t.Fatal(err)
 	}
 	if _, acctN, _ := s.AuthFailures(ctx, "192.0.2.1", "a@example.com", c.t.Add(-time.Minute)); acctN != 0 {
@@ -138,7 +138,7 @@ func TestThrottleOwnerExempt(t *testing.T) {
 	}
 	// A device is known for KnownFor only.
 	a, _ = s.ReserveAttempt(ctx, "192.0.2.3", "b@example.com", testLimits)
-	s.AttemptSucceeded(ctx, a)
+	s.AttemptSucceeded(ctx, a, "imap")
 	c.t = c.t.Add(testLimits.KnownFor + time.Hour)
 	for i := 0; i < testLimits.PerAccount; i++ {
 		failAttempt(s, "198.51.100."+string(rune('1'+i)), "b@example.com")
@@ -187,7 +187,7 @@ func TestWriteLazyKeepsWriterDurable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AttemptSucceeded(context.Background(), a); err != nil {
+	if err := s.AttemptSucceeded(context.Background(), a, "imap"); err != nil {
 		t.Fatal(err)
 	}
 	var mode int
@@ -213,7 +213,7 @@ func TestPendingAttempts(t *testing.T) {
 	if _, err := s.ReserveAttempt(ctx, "192.0.2.1", "a@example.com", testLimits); !errors.Is(err, ErrAttemptsPending) {
 		t.Fatalf("with %d in flight: %v, want ErrAttemptsPending", len(inFlight), err)
 	}
-	s.AttemptSucceeded(ctx, inFlight[0])
+	s.AttemptSucceeded(ctx, inFlight[0], "imap")
 	a, err := s.ReserveAttempt(ctx, "192.0.2.1", "a@example.com", testLimits)
 	if err != nil {
 		t.Fatalf("after one succeeded: %v", err)

@@ -136,7 +136,7 @@ func (a *Authenticator) check(ctx context.Context, svc Service, ip, login, passw
 	}
 	// Should this write fail, the attempt merely keeps counting as a
 	// failure for a minute: the login itself stands.
-	if err := a.Store.AttemptSucceeded(ctx, att); err != nil {
+	if err := a.Store.AttemptSucceeded(ctx, att, string(svc)); err != nil {
 		a.Log.Error("record login", "ip", ip, "user", cred.Name, "err", err)
 	}
 	a.settled.broadcast()

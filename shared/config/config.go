@@ -101,6 +101,11 @@ type SMTPDConfig struct {
 	MaxRecipients   int         `toml:"max_recipients"`
 	Queue           QueueConfig `toml:"queue"`
 
+	// LegacyAuthLine adds the pre-RFC 2554 "AUTH=PLAIN LOGIN" line to
+	// EHLO next to "AUTH PLAIN LOGIN", for Outlook Express 4 and other
+	// early clients (Postfix's broken_sasl_auth_clients).
+	LegacyAuthLine bool `toml:"legacy_auth_line"`
+
 	// MaxConnections and MaxConnectionsPerIP are the budget of the MX
 	// port (Listen); submission (Submission and Submissions together) has
 	// its own, so a flood of the MX port never locks out the users.
@@ -145,6 +150,10 @@ type QueueConfig struct {
 	Retry []Duration `toml:"retry"`
 	// Lifetime is how long a message may stay queued before it bounces.
 	Lifetime Duration `toml:"lifetime"`
+	// DelayWarning is how long a message waits in the queue before its
+	// sender gets one "still trying" notice (RFC 3464 Action: delayed);
+	// zero ("") never warns.
+	DelayWarning Duration `toml:"delay_warning"`
 	// Smarthost, as "host:port", receives all outbound mail when set.
 	Smarthost string `toml:"smarthost"`
 	// Routes maps a recipient domain (lowercased on load) to a static next
@@ -237,7 +246,8 @@ func Default() *Config {
 					{5 * time.Minute}, {10 * time.Minute}, {30 * time.Minute},
 					{time.Hour}, {2 * time.Hour}, {4 * time.Hour},
 				},
-				Lifetime: Duration{120 * time.Hour},
+				Lifetime:     Duration{120 * time.Hour},
+				DelayWarning: Duration{4 * time.Hour},
 			},
 			MaxConnections:                500,
 			MaxConnectionsPerIP:           20,

@@ -46,6 +46,8 @@ func (c *Config) validate(text string) error {
 		v.positive("smtpd.queue.retry", d)
 	}
 	v.positive("smtpd.queue.lifetime", q.Lifetime)
+	v.check(q.DelayWarning.Duration >= 0, "smtpd.queue.delay_warning",
+		fmt.Sprintf("must not be negative, got %v (\"\" never warns)", q.DelayWarning.Duration))
 	if q.Smarthost != "" {
 		v.hop("smtpd.queue.smarthost", q.Smarthost)
 	}

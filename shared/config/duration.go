@@ -9,8 +9,14 @@ import (
 // as "30m" or "120h", which reads better in a config file than nanoseconds.
 type Duration struct{ time.Duration }
 
-// UnmarshalText parses a duration string like "30m".
+// UnmarshalText parses a duration string like "30m". The empty string is
+// zero, which keys such as smtpd.queue.delay_warning read as "never"
+// (validation refuses it where zero makes no sense).
 func (d *Duration) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		d.Duration = 0
+		return nil
+	}
 	v, err := time.ParseDuration(string(text))
 	if err != nil {
 		return fmt.Errorf("invalid duration %q (want e.g. \"30m\" or \"4h\")", text)

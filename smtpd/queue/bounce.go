@@ -32,7 +32,7 @@ func (r *Runner) finish(ctx context.Context, id int64) {
 		}
 	}
 	if len(failed) > 0 && m.Sender != "" && !m.IsBounce {
-		if err := r.bounce(ctx, m, failed); err != nil {
+		if err := r.notify(ctx, m, failed, notice{}); err != nil {
 			r.log.Error("bounce", "queue_id", id, "to", m.Sender, "err", err)
 			return
 		}
@@ -42,16 +42,17 @@ func (r *Runner) finish(ctx context.Context, id int64) {
 	}
 }
 
-// bounce composes the DSN and delivers it like any message from <>:
-// into the sender's mailbox when the sender is local, else into the
-// queue, marked as a bounce so that it is never bounced itself. A local
-// sender that no longer exists gets nothing (logged).
-func (r *Runner) bounce(ctx context.Context, m store.QueuedMessage, failed []store.QueuedRcpt) error {
+// notify composes the DSN (a bounce, or a delay notice) about rcpts and
+// delivers it like any message from <>: into the sender's mailbox when
+// the sender is local, else into the queue, marked as a bounce so that it
+// is never bounced itself. A local sender that no longer exists gets
+// nothing (logged).
+func (r *Runner) notify(ctx context.Context, m store.QueuedMessage, rcpts []store.QueuedRcpt, n notice) error {
 	body, err := r.st.QueueBody(ctx, m.ID)
 	if err != nil {
 		return err
 	}
-	dsn, err := composeDSN(r.cfg.Hostname, m, failed, body, r.now())
+	dsn, err := composeDSN(r.cfg.Hostname, m, rcpts, body, r.now(), n)
 	if err != nil {
 		return err
 	}
@@ -59,15 +60,23 @@ func (r *Runner) bounce(ctx context.Context, m store.QueuedMessage, failed []sto
 	if err != nil {
 		return err
 	}
+	what := "bounce"
+	if n.delayed {
+		what = "delay notice"
+	}
 	if len(env.Local) == 0 && len(env.Remote) == 0 {
-		r.log.Warn("bounce dropped", "queue_id", m.ID, "to", m.Sender, "reason", "no mailbox for the sender")
+		r.log.Warn(what+" dropped", "queue_id", m.ID, "to", m.Sender, "reason", "no mailbox for the sender")
 		return nil
 	}
 	if err := r.st.Accept(ctx, env, dsn); err != nil {
 		return err
 	}
-	r.log.Info("bounced", "queue_id", m.ID, "to", m.Sender, "failed", len(failed))
-	r.metrics.Bounce()
+	if n.delayed {
+		r.log.Info("delay notified", "queue_id", m.ID, "to", m.Sender, "delayed", len(rcpts))
+	} else {
+		r.log.Info("bounced", "queue_id", m.ID, "to", m.Sender, "failed", len(rcpts))
+		r.metrics.Bounce()
+	}
 	if len(env.Remote) > 0 {
 		r.Kick()
 	}

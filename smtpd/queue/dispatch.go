@@ -15,7 +15,8 @@ type delivery struct {
 	sender   string
 	created  time.Time
 	isBounce bool
-	attempts int // the most attempts any of rcpts has had
+	warned   bool // the sender got the delay notice already
+	attempts int  // the most attempts any of rcpts has had
 	rcpts    []store.DueRcpt
 }
 
@@ -110,7 +111,7 @@ func (r *Runner) plan(due []store.DueRcpt) []*job {
 		}
 		m := g.byID[d.QueueID]
 		if m == nil {
-			m = &delivery{queueID: d.QueueID, sender: d.Sender, created: d.Created, isBounce: d.IsBounce}
+			m = &delivery{queueID: d.QueueID, sender: d.Sender, created: d.Created, isBounce: d.IsBounce, warned: d.Warned}
 			g.byID[d.QueueID] = m
 			g.msgs = append(g.msgs, m)
 			r.busy[d.QueueID]++

@@ -85,7 +85,7 @@ func TestComposeDSNOddInput(t *testing.T) {
 		{Rcpt: "üser@example.net", LastError: "550 5.7.1 multi line one two", RemoteMTA: "mx.example.net", DSNStatus: "5.7.1"},
 		{Rcpt: "x@[192.0.2.1]", LastError: "domain accepts no mail", DSNStatus: "4.4.1"},
 	}
-	body, err := composeDSN("mx.test", m, failed, []byte("Subject: no body separator\r\n"), time.Unix(1700000100, 0))
+	body, err := composeDSN("mx.test", m, failed, []byte("Subject: no body separator\r\n"), time.Unix(1700000100, 0), notice{})
 	if err != nil {
 		t.Fatal(err)
 	}

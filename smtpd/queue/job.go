@@ -78,7 +78,8 @@ func (r *Runner) releaseAll(ds []*delivery) {
 }
 
 // record stores the results of one attempt and, when the message has no
-// recipient left to try, finishes it (bounce, then delete). After
+// recipient left to try, finishes it (bounce, then delete); when some
+// are left, it may warn the sender of the delay (warnDelayed). After
 // shutdown began, temporary results are dropped: they come from the
 // abandoned connection, not from the remote server, and the recipients
 // stay due.
@@ -103,6 +104,9 @@ func (r *Runner) record(ctx context.Context, d *delivery, res []result, tls bool
 		// Not recorded: the recipients are tried again (at least once).
 		r.log.Error("queue record", "queue_id", d.queueID, "err", err)
 		return
+	}
+	if p.Pending > 0 {
+		r.warnDelayed(ctx, d, now)
 	}
 	if p.Pending == 0 && !p.Deleted {
 		r.finish(ctx, d.queueID)

@@ -269,6 +269,10 @@ func (c *Conn) handleGreet(enhanced bool, arg string) {
 
 		if len(mechs) > 0 {
 			caps = append(caps, authCap)
+			// mailsuite: the legacy line, right after the standard one.
+			if c.server.LegacyAuthLine {
+				caps = append(caps, "AUTH="+strings.Join(mechs, " "))
+			}
 		}
 	}
 	if c.server.EnableSMTPUTF8 {

@@ -244,3 +244,28 @@ func (p *parser) parseLocalPart() (string, error) {
 		}
 	}
 }
+
+// mailsuite: ParsePath parses the address of MAIL FROM (rcpt false) or
+// RCPT TO (rcpt true) as the server does before it calls Session.Mail or
+// Session.Rcpt: the source route dropped, a quoted local part unquoted,
+// "<>" the null sender (MAIL only). A tool that predicts the server's
+// replies (mailsuite's "mailctl relay check") thus hands the backend the
+// same string. It returns the reply the server sends for a path it cannot
+// parse; text after the path is refused, as there are no parameters.
+func ParsePath(path string, rcpt bool) (string, *SMTPError) {
+	p := parser{s: strings.TrimSpace(path)}
+	var addr string
+	var err error
+	if rcpt {
+		addr, err = p.parsePath()
+	} else {
+		addr, err = p.parseReversePath()
+	}
+	if err != nil || strings.TrimSpace(p.s) != "" {
+		if rcpt {
+			return "", &SMTPError{Code: 501, EnhancedCode: EnhancedCode{5, 5, 2}, Message: "Was expecting RCPT arg syntax of TO:<address>"}
+		}
+		return "", &SMTPError{Code: 501, EnhancedCode: EnhancedCode{5, 5, 2}, Message: "Was expecting MAIL arg syntax of FROM:<address>"}
+	}
+	return addr, nil
+}

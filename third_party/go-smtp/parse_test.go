@@ -42,3 +42,31 @@ func TestParser(t *testing.T) {
 		}
 	}
 }
+
+// mailsuite: ParsePath gives what the server hands Session.Mail and
+// Session.Rcpt, and the server's reply for a path it cannot parse.
+func TestParsePath(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		rcpt bool
+		want string
+		code int
+	}{
+		{"<>", false, "", 0},
+		{"<>", true, "", 501},
+		{"<@a.example,@b.example:u@c.example>", true, "u@c.example", 0},
+		{`<"u@far.example"@c.example>`, true, "u@far.example@c.example", 0},
+		{"<postmaster>", true, "postmaster", 0},
+		{"<u@c.example> SIZE=10", false, "", 501},
+		{"<u@c.example", false, "", 501},
+	} {
+		got, serr := ParsePath(tc.path, tc.rcpt)
+		code := 0
+		if serr != nil {
+			code = serr.Code
+		}
+		if got != tc.want || code != tc.code {
+			t.Errorf("ParsePath(%q, %v) = %q, %v; want %q, code %d", tc.path, tc.rcpt, got, serr, tc.want, tc.code)
+		}
+	}
+}

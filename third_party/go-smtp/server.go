@@ -41,6 +41,12 @@ type Server struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 
+	// mailsuite: LegacyAuthLine adds "AUTH=" followed by the mechanisms
+	// to EHLO wherever AUTH is advertised: the pre-RFC 2554 form that
+	// Outlook Express 4 and other early clients look for (Postfix's
+	// broken_sasl_auth_clients).
+	LegacyAuthLine bool
+
 	// Advertise SMTPUTF8 (RFC 6531) capability.
 	// Should be used only if backend supports it.
 	EnableSMTPUTF8 bool

@@ -1890,3 +1890,31 @@ func TestServer_tooBigAnsweredEarly(t *testing.T) {
 		t.Fatal("Invalid NOOP response:", scanner.Text())
 	}
 }
+
+// mailsuite: LegacyAuthLine adds "AUTH=PLAIN ..." after "AUTH PLAIN ...",
+// only where AUTH is offered.
+func TestServer_legacyAuthLine(t *testing.T) {
+	_, s, c, _, caps := testServerEhlo(t, func(s *smtp.Server) { s.LegacyAuthLine = true })
+	defer s.Close()
+	defer c.Close()
+	if !caps["AUTH PLAIN"] || !caps["AUTH=PLAIN"] {
+		t.Errorf("caps %v, want AUTH PLAIN and AUTH=PLAIN", caps)
+	}
+	_, s2, c2, _, caps := testServerEhlo(t)
+	defer s2.Close()
+	defer c2.Close()
+	if caps["AUTH=PLAIN"] {
+		t.Errorf("caps %v: legacy line without LegacyAuthLine", caps)
+	}
+	_, s3, c3, _, caps := testServerEhlo(t, func(s *smtp.Server) {
+		s.LegacyAuthLine = true
+		s.AllowInsecureAuth = false
+	})
+	defer s3.Close()
+	defer c3.Close()
+	for cap := range caps {
+		if strings.HasPrefix(cap, "AUTH") {
+			t.Errorf("caps %v: %q where AUTH is not offered (no TLS)", caps, cap)
+		}
+	}
+}

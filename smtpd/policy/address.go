@@ -1,4 +1,4 @@
-package main
+package policy
 
 import (
 	"errors"
@@ -50,7 +50,7 @@ func ParseAddress(s string) (Address, error) {
 
 // printable makes client-supplied text safe to echo in a reply or log: no
 // control characters (a CR or LF would end the reply line), at most n bytes.
-func printable(s string, n int) string {
+func Printable(s string, n int) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s) && len(b) < n; i++ {
 		c := s[i]

@@ -1,4 +1,4 @@
-package main
+package policy
 
 import (
 	"fmt"
@@ -146,7 +146,7 @@ func codeSays(c polCase) (polOutcome, string) {
 	if serr != nil {
 		return polOutcome{"MAIL", serr.Code, serr.EnhancedCode}, serr.Message
 	}
-	if serr := DecideRcpt(c.role, m, r); serr != nil {
+	if _, serr := DecideRcpt(c.role, m, r); serr != nil {
 		return polOutcome{"RCPT", serr.Code, serr.EnhancedCode}, serr.Message
 	}
 	return polOutcome{}, ""
@@ -194,7 +194,7 @@ func deliberate(c polCase) (o polOutcome, why string, ok bool) {
 	case c.cred == "user-nosmtp" && from != "":
 		// Unreachable through AUTH, which refuses such a credential
 		// with 535 5.7.8; a session whose credential lost SMTP
-		// authority is answered the same way (errSendingDisabled).
+		// authority is answered the same way (ErrSendingDisabled).
 		return polOutcome{"MAIL", 530, smtp.EnhancedCode{5, 7, 0}},
 			"a credential without SMTP authority is refused at MAIL on every port", true
 	case from == "" && c.role == RoleMX && c.rcpt == "remote":
@@ -247,5 +247,37 @@ func TestPolicyTable(t *testing.T) {
 	}
 	for why, n := range departures {
 		t.Logf("%d combinations depart from the rules as written: %s", n, why)
+	}
+}
+
+// TestPolicyRules checks the rule DecideMail and DecideRcpt name for every
+// refusal of the table (what "mailctl relay check" prints), against the
+// rule of docs/ARCHITECTURE.md that gives that reply.
+func TestPolicyRules(t *testing.T) {
+	for _, c := range polCases() {
+		id, r := c.inputs()
+		m, serr := DecideMail(c.role, c.strict, id, c.from())
+		stage, rule := "MAIL", m.Rule
+		if serr == nil {
+			stage = "RCPT"
+			rule, serr = DecideRcpt(c.role, m, r)
+		}
+		if serr == nil {
+			continue
+		}
+		var want Rule
+		switch {
+		case serr.Code == 550:
+			want = Rule1 // unknown local user
+		case serr.Code == 554, sendingDisabled(c, polOutcome{stage, serr.Code, serr.EnhancedCode}):
+			want = Rule2 // relaying without permission; no SMTP authority
+		case serr.Code == 530:
+			want = Rule3 // submission without AUTH or grant
+		case serr.Code == 553:
+			want = Rule4 // the sender check, the null sender included
+		}
+		if rule != want {
+			t.Errorf("%v: %s %d named %v, want %v", c, stage, serr.Code, rule, want)
+		}
 	}
 }

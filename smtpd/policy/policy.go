@@ -1,4 +1,9 @@
-package main
+// Package policy holds the relay and sender rules of docs/ARCHITECTURE.md
+// ("smtpd decides, at RCPT TO") as pure functions over facts gathered from
+// the store (facts.go), with the replies they give (replies.go). smtpd
+// applies them to every session; mailctl's "relay check" applies the very
+// same functions to a question an operator asks.
+package policy
 
 import (
 	"fmt"
@@ -9,10 +14,8 @@ import (
 	"mailsuite/store"
 )
 
-// This file holds the relay and sender rules of docs/ARCHITECTURE.md ("smtpd
-// decides, at RCPT TO") as pure functions over facts the session gathered
-// from the store, so every route through them is table-tested
-// (TestPolicyTable in policy_test.go).
+// Every route through these functions is table-tested (TestPolicyTable in
+// policy_test.go).
 
 // Role is what a listener is for.
 type Role int
@@ -64,55 +67,60 @@ type Mail struct {
 	Via string
 	// RelayRefusal, when set, is the answer to a remote recipient instead
 	// of "relay access denied": the client holds a grant but the sender
-	// belongs to none of its users.
+	// belongs to none of its users, or the sender is a user without SMTP
+	// authority who logs in from the client's address.
 	RelayRefusal *smtp.SMTPError
+	// Rule is the rule that decided, refusal or not, RelayRefusal's
+	// included (for "mailctl relay check").
+	Rule Rule
 }
 
 // DecideMail applies the sender rule (docs/ARCHITECTURE.md rule 4) to a canonical
 // sender address ("" for the null sender). strict is sender_check =
 // "strict". On the MX port a client with no identity, or a grant whose
 // users the sender does not match, may still send to local recipients:
-// that is ordinary inbound mail.
+// that is ordinary inbound mail. The Mail returned with a refusal carries
+// only the rule that refused.
 func DecideMail(role Role, strict bool, id Identity, from string) (Mail, *smtp.SMTPError) {
 	if from == "" {
 		if role != RoleMX {
-			return Mail{}, errNullSenderSubmission
+			return Mail{Rule: Rule4}, ErrNullSenderSubmission
 		}
-		return Mail{}, nil // bounces are delivered locally, never relayed
+		return Mail{Rule: Rule4}, nil // bounces are delivered locally, never relayed
 	}
 	if id.Cred != nil {
 		if !id.Cred.SMTP {
-			return Mail{}, errSendingDisabled
+			return Mail{Rule: Rule2}, ErrSendingDisabled
 		}
 		if strict && !credMaySend(id, from) {
-			return Mail{}, senderRefused(from, describeCred(id.Cred))
+			return Mail{Rule: Rule4}, SenderRefused(from, describeCred(id.Cred))
 		}
-		return Mail{Relay: true, Via: "auth"}, nil
+		return Mail{Relay: true, Via: "auth", Rule: Rule2}, nil
 	}
 	if len(id.Granted) > 0 {
 		if !strict || contains(id.GrantSenders, from) {
-			return Mail{Relay: true, Via: "grant"}, nil
+			return Mail{Relay: true, Via: "grant", Rule: Rule2}, nil
 		}
-		refusal := senderRefused(from, fmt.Sprintf("the POP/IMAP-before-SMTP login from %s (%s)",
+		refusal := SenderRefused(from, fmt.Sprintf("the POP/IMAP-before-SMTP login from %s (%s)",
 			id.IP, strings.Join(id.Granted, ", ")))
 		if role == RoleSubmission {
-			return Mail{}, refusal
+			return Mail{Rule: Rule4}, refusal
 		}
 		// On the MX port mail to local users is accepted from anyone
 		// (rule 1), an office behind the granted NAT address included;
 		// only relaying needs the sender to match (rule 4).
-		return Mail{RelayRefusal: refusal}, nil
+		return Mail{RelayRefusal: refusal, Rule: Rule4}, nil
 	}
 	if id.SendingDisabled {
 		if role == RoleSubmission {
-			return Mail{}, errSendingDisabled
+			return Mail{Rule: Rule2}, ErrSendingDisabled
 		}
-		return Mail{RelayRefusal: errRelaySendingDisabled}, nil
+		return Mail{RelayRefusal: ErrRelaySendingDisabled, Rule: Rule2}, nil
 	}
 	if role == RoleSubmission {
-		return Mail{}, errAuthRequired
+		return Mail{Rule: Rule3}, ErrAuthRequired
 	}
-	return Mail{}, nil
+	return Mail{Rule: Rule1}, nil
 }
 
 // credMaySend reports whether the authenticated credential may use from.
@@ -131,6 +139,17 @@ func describeCred(c *store.Credential) string {
 	return "the authenticated user " + c.Name
 }
 
+// DecideAuth applies rule 2 at AUTH, after the password was checked: a
+// credential without SMTP authority is refused there, with a reply that
+// says so, rather than accepted and then refused at every recipient: the
+// mail client shows the reason where the user looks.
+func DecideAuth(cred store.Credential) *smtp.SMTPError {
+	if !cred.SMTP {
+		return ErrLoginSMTPDisabled
+	}
+	return nil
+}
+
 // Recipient is what the session knows about one RCPT TO address.
 type Recipient struct {
 	Addr string // canonical
@@ -141,24 +160,24 @@ type Recipient struct {
 }
 
 // DecideRcpt applies rules 1 to 3 to one recipient, given the verdict on
-// MAIL FROM. It returns nil to accept.
-func DecideRcpt(role Role, m Mail, r Recipient) *smtp.SMTPError {
+// MAIL FROM. It returns the rule that decided, and nil to accept.
+func DecideRcpt(role Role, m Mail, r Recipient) (Rule, *smtp.SMTPError) {
 	if role == RoleSubmission && !m.Relay {
-		return errAuthRequired
+		return Rule3, ErrAuthRequired
 	}
 	if r.LocalDomain {
 		if r.Known {
-			return nil
+			return Rule1, nil
 		}
-		return userUnknown(r.Addr)
+		return Rule1, UserUnknown(r.Addr)
 	}
 	if m.Relay {
-		return nil
+		return Rule2, nil
 	}
 	if m.RelayRefusal != nil {
-		return m.RelayRefusal
+		return m.Rule, m.RelayRefusal
 	}
-	return relayDenied(r.Addr)
+	return Rule2, RelayDenied(r.Addr)
 }
 
 func contains(list []string, s string) bool {
@@ -187,12 +206,12 @@ func contains(list []string, s string) bool {
 // DecideRcptQuota applies the quota to one recipient's local users, given
 // the size declared at MAIL FROM (0: none). It returns nil to accept.
 func DecideRcptQuota(addr string, users []store.Quota, declared int64) *smtp.SMTPError {
-	if quotaExempt(addr) {
+	if QuotaExempt(addr) {
 		return nil
 	}
 	for _, q := range users {
 		if q.Full() || (declared > 0 && !q.Fits(declared)) {
-			return mailboxFull(addr)
+			return MailboxFull(addr)
 		}
 	}
 	return nil
@@ -211,12 +230,12 @@ func DecideDataQuota(users []store.Quota, others bool, size int64) *smtp.SMTPErr
 			return nil
 		}
 	}
-	return errMessageOverQuota
+	return ErrMessageOverQuota
 }
 
 // quotaExempt reports whether a canonical recipient is postmaster@ or
 // abuse@ of a domain.
-func quotaExempt(addr string) bool {
+func QuotaExempt(addr string) bool {
 	local, _ := store.SplitAddress(addr)
 	return local == "postmaster" || local == "abuse"
 }
