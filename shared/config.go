@@ -34,6 +34,15 @@ type Config struct {
 	POP3D POP3DConfig `toml:"pop3d"`
 	IMAPD IMAPDConfig `toml:"imapd"`
 	Quota QuotaConfig `toml:"quota"`
+	DNS   DNSConfig   `toml:"dns"`
+}
+
+// DNSConfig chooses where every DNS lookup goes (MX, addresses, TXT for
+// SPF, DKIM, DMARC and MTA-STS); see package shared/resolve.
+type DNSConfig struct {
+	// Resolver is "host:port" of the one DNS server to ask; empty: the
+	// system's resolvers from /etc/resolv.conf.
+	Resolver string `toml:"resolver"`
 }
 
 // TLSConfig names the certificate chain and key used by every daemon.

@@ -76,6 +76,10 @@ func (c *Config) validate(text string) error {
 	v.check(c.Quota.MaxMailboxes >= 0, "quota.max_mailboxes", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxMailboxes))
 	v.check(c.Quota.MaxKeywords >= 0, "quota.max_keywords", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxKeywords))
 
+	if c.DNS.Resolver != "" {
+		v.hop("dns.resolver", c.DNS.Resolver)
+	}
+
 	return errors.Join(v.errs...)
 }
 

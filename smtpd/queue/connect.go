@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+
+	"mailsuite/shared/resolve"
 )
 
 // connect opens a session to the first host of the hop that answers,
@@ -19,7 +21,7 @@ func (r *Runner) connect(ctx context.Context, h hop) (*session, result) {
 	for _, name := range names {
 		addrs, err := r.addrs(ctx, name)
 		if err != nil || len(addrs) == 0 {
-			if implicit && (len(addrs) == 0 && err == nil || notFound(err)) {
+			if implicit && (len(addrs) == 0 && err == nil || resolve.IsNotFound(err)) {
 				return nil, perm("5.1.2", "domain %s has no MX and no address records", name)
 			}
 			last = err

@@ -2,10 +2,11 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"net"
 	"slices"
 	"strings"
+
+	"mailsuite/shared/resolve"
 )
 
 // hopKind says how a recipient's next hop is found.
@@ -80,7 +81,7 @@ func (r *Runner) hosts(ctx context.Context, h hop) (names []string, port string,
 	}
 	mxs, err := r.resolver.LookupMX(ctx, h.addr)
 	if err != nil && len(mxs) == 0 {
-		if notFound(err) {
+		if resolve.IsNotFound(err) {
 			return []string{h.addr}, "25", true, nil
 		}
 		res := temp("4.4.3", "MX lookup for %s failed: %v", h.addr, err)
@@ -109,9 +110,4 @@ func (r *Runner) addrs(ctx context.Context, name string) ([]string, error) {
 		return []string{ip.String()}, nil
 	}
 	return r.resolver.LookupHost(ctx, name)
-}
-
-func notFound(err error) bool {
-	var de *net.DNSError
-	return errors.As(err, &de) && de.IsNotFound
 }

@@ -17,11 +17,12 @@ import (
 	"time"
 
 	"mailsuite/shared"
+	"mailsuite/shared/resolve"
 	"mailsuite/store"
 )
 
-// Resolver looks up the next hop. *net.Resolver satisfies it; tests use
-// a map so they need no DNS.
+// Resolver looks up the next hop. By default it is the resolver set by
+// dns.resolver (package shared/resolve); tests of odd answers use a map.
 type Resolver interface {
 	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
 	LookupHost(ctx context.Context, host string) ([]string, error)
@@ -106,7 +107,7 @@ func New(cfg *shared.Config, st *store.Store, log *slog.Logger, opts ...Option) 
 		cfg:      cfg,
 		st:       st,
 		log:      log.With("component", "queue"),
-		resolver: net.DefaultResolver,
+		resolver: resolve.New(cfg.DNS.Resolver),
 		dialer:   &net.Dialer{},
 		now:      time.Now,
 		holder:   defaultHolder(),
