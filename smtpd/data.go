@@ -42,7 +42,7 @@ func (s *session) Data(r io.Reader) error {
 	defer body.Close()
 	id := messageID()
 	received := s.received(id, time.Now())
-	env := store.Envelope{From: s.tx.from, Local: s.tx.local, Remote: s.tx.remote}
+	env := store.Envelope{From: s.tx.from, Local: s.tx.local, Remote: s.tx.remote, Sending: s.sendingEnvelope(body)}
 	if len(s.tx.local) > 0 {
 		env.LocalPrefix = []byte("Return-Path: <" + s.tx.from + ">\r\n")
 	}
@@ -63,6 +63,9 @@ func (s *session) Data(r io.Reader) error {
 	s.logAccepted(id, body.Len())
 	if len(s.tx.remote) > 0 && s.srv.kick != nil {
 		s.srv.kick()
+	}
+	if s.tx.from == "" {
+		s.srv.bounceStorms(ctx, s.tx.local)
 	}
 	return nil
 }

@@ -15,7 +15,11 @@ func main() {
 	d := shared.Start("smtpd", listeners)
 	cfg, st, log := d.Config, d.Store, d.Log
 
-	runner := queue.New(cfg, st, log)
+	srv := newServer(cfg, st, log, d.Certs.Config())
+	if err := cleanSpoolDir(srv.spoolDir); err != nil {
+		shared.Fatal(log, "cannot start", err)
+	}
+	runner := queue.New(cfg, st, log, queue.WithBounced(srv.bounceStorms))
 	ctx, stopQueue := context.WithCancel(context.Background())
 	queueDone := make(chan struct{})
 	go func() {
@@ -25,10 +29,6 @@ func main() {
 		}
 	}()
 
-	srv := newServer(cfg, st, log, d.Certs.Config())
-	if err := cleanSpoolDir(srv.spoolDir); err != nil {
-		shared.Fatal(log, "cannot start", err)
-	}
 	srv.kick = runner.Kick
 	for i, ln := range d.Listeners {
 		spec := d.Specs[i]

@@ -132,3 +132,17 @@ var (
 	// errDataRead is sent when the data is cut off before its end.
 	errDataRead = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading the message"}
 )
+
+// Sending limits (RFC 3463 X.7.1; temporary, see policy.go).
+
+// sendLimitReached is sent at RCPT TO for a remote recipient past one of
+// the account's sending limits; suspended says the account lost its SMTP
+// authority for it, which the window's reset does not give back.
+func sendLimitReached(account string, hit LimitHit, suspended bool) *smtp.SMTPError {
+	msg := fmt.Sprintf("Sending limit reached for %s: %s; it resets at %s", account, hit,
+		hit.Resets.UTC().Format("2006-01-02 15:04 MST"))
+	if suspended {
+		msg += "; sending is suspended until the administrator restores it"
+	}
+	return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: msg}
+}

@@ -75,6 +75,7 @@ type transaction struct {
 	remote    []string
 	rcpts     []string // as accepted, for the log
 	size      int64    // declared by MAIL FROM SIZE=, 0 if not
+	sending   *sending // set at the first remote recipient (see sending.go)
 }
 
 func (s *session) Reset() {
@@ -225,7 +226,11 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			"port", s.role.String(), "auth", credName(s.cred), "reply", serr.Message)
 		return serr
 	}
-	if serr := s.rcptQuota(ctx, a.Canon, res.Users); serr != nil {
+	serr := s.rcptQuota(ctx, a.Canon, res.Users)
+	if serr == nil && !r.LocalDomain {
+		serr = s.rcptLimit(ctx, a.Canon)
+	}
+	if serr != nil {
 		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", a.Canon,
 			"port", s.role.String(), "reply", serr.Message)
 		return serr

@@ -217,3 +217,14 @@ func checkData(b []byte) *smtp.SMTPError {
 	}
 	return l.end()
 }
+
+// head returns up to n bytes of the start of the message, for what is
+// read from its header (the subject a suspension notice names).
+func (sp *spool) head(n int) []byte {
+	if sp.file == nil {
+		return sp.buf[:min(n, len(sp.buf))]
+	}
+	b := make([]byte, min(int64(n), sp.size))
+	k, _ := sp.file.ReadAt(b, 0)
+	return b[:k]
+}

@@ -70,6 +70,9 @@ func (r *Runner) bounce(ctx context.Context, m store.QueuedMessage, failed []sto
 	if len(env.Remote) > 0 {
 		r.Kick()
 	}
+	if len(env.Local) > 0 && r.bounced != nil {
+		r.bounced(ctx, env.Local)
+	}
 	return nil
 }
 

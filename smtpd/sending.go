@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"mime"
+	"net/textproto"
+	"strings"
+	"unicode"
+
+	"github.com/emersion/go-smtp"
+
+	"mailsuite/store"
+)
+
+// This file applies the sending limits (docs/ARCHITECTURE.md, "Sending
+// limits") to a session: at each remote recipient it reads the account's
+// usage once per transaction, applies DecideSendLimit with what the
+// transaction adds, and at the end of data hands the count to the
+// store, which adds it in the message's own commit.
+
+// sending is the limit state of one transaction that relays.
+type sending struct {
+	state   store.SendingState
+	relayed []string // canonical remote recipients accepted so far
+	fresh   int      // of them, addresses the account never sent to
+}
+
+// sendAccount is who a relayed message counts against: the AUTH
+// credential (a user's address, or the domain for a domain credential),
+// else the granted user whose address is the sender, else the first
+// granted user (an alias of one of them, or sender_check = "off").
+func sendAccount(id Identity, from string) string {
+	switch {
+	case id.Cred != nil:
+		return id.Cred.Name
+	case contains(id.Granted, from):
+		return from
+	case len(id.Granted) > 0:
+		return id.Granted[0]
+	}
+	return ""
+}
+
+// rcptLimit applies the sending limits to a remote recipient (canonical)
+// the relay rules accepted. Local recipients are never counted.
+func (s *session) rcptLimit(ctx context.Context, rcpt string) *smtp.SMTPError {
+	sn := s.tx.sending
+	if sn == nil {
+		account := sendAccount(s.tx.id, s.tx.from)
+		if account == "" {
+			return nil
+		}
+		st, err := s.srv.st.SendingState(ctx, account)
+		if err != nil {
+			return storeFailure(s.srv.log, "sending state", err, "account", account)
+		}
+		sn = &sending{state: st}
+		s.tx.sending = sn
+	}
+	if contains(sn.relayed, rcpt) {
+		return nil
+	}
+	seen, err := s.srv.st.SentBefore(ctx, sn.state.Account, rcpt)
+	if err != nil {
+		return storeFailure(s.srv.log, "sending history", err, "account", sn.state.Account)
+	}
+	limits := sn.state.Limits(s.srv.cfg.Relay.SendLimits())
+	if hit := DecideSendLimit(limits, sn.state.Usage, len(sn.relayed), sn.fresh, !seen); hit != nil {
+		return s.overLimit(ctx, sn.state.Account, *hit)
+	}
+	sn.relayed = append(sn.relayed, rcpt)
+	if !seen {
+		sn.fresh++
+	}
+	return nil
+}
+
+// overLimit logs a limit reached, suspends the account when
+// relay.suspend_on_limit says so, and returns the reply.
+func (s *session) overLimit(ctx context.Context, account string, hit LimitHit) *smtp.SMTPError {
+	s.srv.log.Warn("sending limit reached", "account", account, "limit", hit.String(), "ip", s.ip,
+		"resets", hit.Resets.UTC().Format("2006-01-02 15:04 MST"))
+	suspended := false
+	if s.srv.cfg.Relay.SuspendOnLimit {
+		suspended = s.srv.suspend(ctx, account, hit.String(), s.ip)
+	}
+	return sendLimitReached(account, hit, suspended)
+}
+
+// sendingEnvelope is what Accept counts for the transaction, nil when it
+// relays nothing.
+func (s *session) sendingEnvelope(body *spool) *store.Sending {
+	sn := s.tx.sending
+	if sn == nil || len(sn.relayed) == 0 {
+		return nil
+	}
+	return &store.Sending{Account: sn.state.Account, IP: s.ip, Subject: subjectOf(body.head(headerPeek)),
+		Rcpts: sn.relayed}
+}
+
+// headerPeek is how much of a message subjectOf reads.
+const headerPeek = 16 << 10
+
+// subjectOf returns the decoded Subject of a message's header, made safe
+// for one line of a notice and cut to 200 characters.
+func subjectOf(head []byte) string {
+	h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(head))).ReadMIMEHeader()
+	subj := h.Get("Subject")
+	if dec, err := new(mime.WordDecoder).DecodeHeader(subj); err == nil {
+		subj = dec
+	}
+	subj = strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return ' '
+		}
+		return r
+	}, subj)
+	if r := []rune(subj); len(r) > 200 {
+		subj = string(r[:200])
+	}
+	return subj
+}
