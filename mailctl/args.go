@@ -18,9 +18,11 @@ type invocation struct {
 	passwordStdin bool
 	noSMTP        bool
 	disable       bool
-	json          bool            // list commands: one JSON array instead of lines
-	set           map[string]bool // flags given explicitly
-	args          []string
+	json          bool // list commands: one JSON array instead of lines
+	// The limit flags of "user limits" and "domain limits" (see limits.go).
+	messagesPerHour, recipientsPerDay, newRecipientsPerDay string
+	set                                                    map[string]bool // flags given explicitly
+	args                                                   []string
 }
 
 // errHelp asks for the usage text on stdout.
@@ -49,6 +51,9 @@ func parseArgs(argv []string) (*invocation, error) {
 	fs.BoolVar(&inv.noSMTP, "no-smtp", false, "create the user without SMTP authority")
 	fs.BoolVar(&inv.disable, "disable", false, "disable the domain-level credential")
 	fs.BoolVar(&inv.json, "json", false, "print a list as one JSON array of objects")
+	fs.StringVar(&inv.messagesPerHour, "messages-per-hour", "", "sending limit: messages per hour")
+	fs.StringVar(&inv.recipientsPerDay, "recipients-per-day", "", "sending limit: recipients per day")
+	fs.StringVar(&inv.newRecipientsPerDay, "new-recipients-per-day", "", "sending limit: first-time recipients per day")
 	rest := argv
 	for {
 		if err := fs.Parse(rest); err != nil {
