@@ -18,11 +18,12 @@ type invocation struct {
 	passwordStdin bool
 	noSMTP        bool
 	disable       bool
-	json          bool // list commands: one JSON array instead of lines
+	json          bool            // list commands: one JSON array instead of lines
+	set           map[string]bool // flags given explicitly
+	args          []string
+
 	// The limit flags of "user limits" and "domain limits" (see limits.go).
 	messagesPerHour, recipientsPerDay, newRecipientsPerDay string
-	set                                                    map[string]bool // flags given explicitly
-	args                                                   []string
 }
 
 // errHelp asks for the usage text on stdout.
