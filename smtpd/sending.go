@@ -25,6 +25,9 @@ type sending struct {
 	state   store.SendingState
 	relayed []string // canonical remote recipients accepted so far
 	fresh   int      // of them, addresses the account never sent to
+	// off: every limit of the account is unlimited, so nothing is counted
+	// (limits set later count from then on).
+	off bool
 }
 
 // sendAccount is who a relayed message counts against: the AUTH
@@ -48,24 +51,41 @@ func sendAccount(id Identity, from string) string {
 func (s *session) rcptLimit(ctx context.Context, rcpt string) *smtp.SMTPError {
 	sn := s.tx.sending
 	if sn == nil {
-		account := sendAccount(s.tx.id, s.tx.from)
-		if account == "" {
-			return nil
-		}
-		st, err := s.srv.st.SendingState(ctx, account)
-		if err != nil {
-			return storeFailure(s.srv.log, "sending state", err, "account", account)
-		}
-		sn = &sending{state: st}
-		s.tx.sending = sn
+		return s.firstRcptLimit(ctx, rcpt)
 	}
-	if contains(sn.relayed, rcpt) {
+	if sn.off || contains(sn.relayed, rcpt) {
 		return nil
 	}
 	seen, err := s.srv.st.SentBefore(ctx, sn.state.Account, rcpt)
 	if err != nil {
 		return storeFailure(s.srv.log, "sending history", err, "account", sn.state.Account)
 	}
+	return s.applyLimits(ctx, rcpt, seen)
+}
+
+// firstRcptLimit reads the account's state with the transaction's first
+// remote recipient (one query) and applies the limits to it.
+func (s *session) firstRcptLimit(ctx context.Context, rcpt string) *smtp.SMTPError {
+	account := sendAccount(s.tx.id, s.tx.from)
+	if account == "" {
+		return nil
+	}
+	st, seen, err := s.srv.st.SendingStateTo(ctx, account, rcpt)
+	if err != nil {
+		return storeFailure(s.srv.log, "sending state", err, "account", account)
+	}
+	sn := &sending{state: st, off: st.Limits(s.srv.cfg.Relay.SendLimits()) == store.SendLimits{}}
+	s.tx.sending = sn
+	if sn.off {
+		return nil
+	}
+	return s.applyLimits(ctx, rcpt, seen)
+}
+
+// applyLimits applies DecideSendLimit to a remote recipient not yet in
+// the transaction; seen says the account sent to it before.
+func (s *session) applyLimits(ctx context.Context, rcpt string, seen bool) *smtp.SMTPError {
+	sn := s.tx.sending
 	limits := sn.state.Limits(s.srv.cfg.Relay.SendLimits())
 	if hit := DecideSendLimit(limits, sn.state.Usage, len(sn.relayed), sn.fresh, !seen); hit != nil {
 		return s.overLimit(ctx, sn.state.Account, *hit)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 )
@@ -109,77 +110,62 @@ type Sending struct {
 
 // SendingState reads an account's limits, usage and suspension: account
 // is a user's address, or a domain name for its domain-level credential.
+// smtpd reads it once per relaying transaction: one query.
 func (s *Store) SendingState(ctx context.Context, account string) (SendingState, error) {
-	st := SendingState{Account: account}
-	if err := s.readOverrides(ctx, &st); err != nil {
-		return st, fmt.Errorf("store: sending state of %s: %w", account, err)
-	}
-	u, err := s.sendUsage(ctx, account)
-	if err != nil {
-		return st, fmt.Errorf("store: sending state of %s: %w", account, err)
-	}
-	st.Usage = u
-	return st, nil
+	st, _, err := s.SendingStateTo(ctx, account, "")
+	return st, err
 }
 
-const overrideCols = `limit_messages_per_hour, limit_recipients_per_day, limit_new_recipients_per_day`
-
-func (s *Store) readOverrides(ctx context.Context, st *SendingState) error {
-	var at int64
-	var err error
-	if strings.Contains(st.Account, "@") {
-		var d LimitOverrides
-		err = s.r.QueryRowContext(ctx, `SELECT u.suspended, u.suspended_at,
-			u.limit_messages_per_hour, u.limit_recipients_per_day, u.limit_new_recipients_per_day,
-			d.limit_messages_per_hour, d.limit_recipients_per_day, d.limit_new_recipients_per_day
-			FROM users u JOIN domains d ON d.name = u.domain WHERE u.address = ?`, st.Account).Scan(
-			&st.Suspended, &at, &st.Own.MessagesPerHour, &st.Own.RecipientsPerDay, &st.Own.NewRecipientsPerDay,
-			&d.MessagesPerHour, &d.RecipientsPerDay, &d.NewRecipientsPerDay)
-		st.Domain = d
-	} else {
-		err = s.r.QueryRowContext(ctx, `SELECT suspended, suspended_at, `+overrideCols+` FROM domains WHERE name = ?`,
-			st.Account).Scan(&st.Suspended, &at, &st.Own.MessagesPerHour, &st.Own.RecipientsPerDay, &st.Own.NewRecipientsPerDay)
-		st.Domain = st.Own
+// SendingStateTo is SendingState that also reports whether the account
+// has relayed to rcpt (canonical) before, as SentBefore does: smtpd's
+// one query at the first remote recipient of a transaction.
+func (s *Store) SendingStateTo(ctx context.Context, account, rcpt string) (SendingState, bool, error) {
+	now := s.unix()
+	hour, day := now-now%hourWindow, now-now%dayWindow
+	st := SendingState{Account: account}
+	u := &st.Usage
+	u.HourEnd, u.DayEnd = time.Unix(hour+hourWindow, 0), time.Unix(day+dayWindow, 0)
+	query := sendingStateDomain
+	if strings.Contains(account, "@") {
+		query = sendingStateUser
 	}
+	var at int64
+	var seen bool
+	err := s.r.QueryRowContext(ctx, query, account, hour, day, countMessages, countBounces, countRecipients, countNewRecipients, rcpt).Scan(
+		&st.Suspended, &at, &st.Own.MessagesPerHour, &st.Own.RecipientsPerDay, &st.Own.NewRecipientsPerDay,
+		&st.Domain.MessagesPerHour, &st.Domain.RecipientsPerDay, &st.Domain.NewRecipientsPerDay,
+		&u.Messages, &u.Bounces, &u.Recipients, &u.NewRecipients, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
+		err = ErrNotFound
+	}
+	if err != nil {
+		return st, false, fmt.Errorf("store: sending state of %s: %w", account, err)
 	}
 	if at != 0 {
 		st.SuspendedAt = time.Unix(at, 0)
 	}
-	return err
+	return st, seen, nil
 }
 
-// sendUsage reads the account's counts in the current windows: one
-// indexed range of a few rows.
-func (s *Store) sendUsage(ctx context.Context, account string) (SendUsage, error) {
-	now := s.unix()
-	hour, day := now-now%hourWindow, now-now%dayWindow
-	u := SendUsage{HourEnd: time.Unix(hour+hourWindow, 0), DayEnd: time.Unix(day+dayWindow, 0)}
-	rows, err := s.r.QueryContext(ctx, `SELECT kind, since, n FROM send_counts WHERE account = ? AND since >= ?`, account, day)
-	if err != nil {
-		return u, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind string
-		var since, n int64
-		if err := rows.Scan(&kind, &since, &n); err != nil {
-			return u, err
-		}
-		switch {
-		case kind == countMessages && since == hour:
-			u.Messages = n
-		case kind == countBounces && since == hour:
-			u.Bounces = n
-		case kind == countRecipients && since == day:
-			u.Recipients = n
-		case kind == countNewRecipients && since == day:
-			u.NewRecipients = n
-		}
-	}
-	return u, rows.Err()
-}
+// The sending state of a user (?1 the address) and of a domain credential
+// (?1 the domain): suspension, own and domain overrides, the counts of
+// the windows starting at ?2 (hour) and ?3 (day) of the kinds ?4 to ?7,
+// and whether ?8 was sent to before.
+const (
+	sendingStateCounts = `,
+	coalesce((SELECT n FROM send_counts WHERE account = ?1 AND kind = ?4 AND since = ?2), 0),
+	coalesce((SELECT n FROM send_counts WHERE account = ?1 AND kind = ?5 AND since = ?2), 0),
+	coalesce((SELECT n FROM send_counts WHERE account = ?1 AND kind = ?6 AND since = ?3), 0),
+	coalesce((SELECT n FROM send_counts WHERE account = ?1 AND kind = ?7 AND since = ?3), 0),
+	EXISTS (SELECT 1 FROM sent_to WHERE account = ?1 AND rcpt = ?8)`
+	sendingStateUser = `SELECT u.suspended, u.suspended_at,
+	u.limit_messages_per_hour, u.limit_recipients_per_day, u.limit_new_recipients_per_day,
+	d.limit_messages_per_hour, d.limit_recipients_per_day, d.limit_new_recipients_per_day` + sendingStateCounts + `
+	FROM users u JOIN domains d ON d.name = u.domain WHERE u.address = ?1`
+	sendingStateDomain = `SELECT suspended, suspended_at,
+	NULL, NULL, NULL, limit_messages_per_hour, limit_recipients_per_day, limit_new_recipients_per_day` + sendingStateCounts + `
+	FROM domains WHERE name = ?1`
+)
 
 // SentBefore reports whether account has relayed to rcpt (canonical)
 // before.
@@ -196,7 +182,8 @@ func (s *Store) SentBefore(ctx context.Context, account, rcpt string) (bool, err
 }
 
 // countSendingTx counts one relayed message against its account in the
-// delivery's transaction, and prunes the account's old windows and log.
+// delivery's transaction. One message in pruneEvery, at random, also
+// prunes the account's old windows and log.
 func countSendingTx(tx *sql.Tx, sn *Sending, now int64) error {
 	added := int64(0)
 	for _, r := range sn.Rcpts {
@@ -208,22 +195,15 @@ func countSendingTx(tx *sql.Tx, sn *Sending, now int64) error {
 		added += n
 	}
 	hour, day := now-now%hourWindow, now-now%dayWindow
-	for _, c := range []struct {
-		kind  string
-		since int64
-		n     int64
-	}{{countMessages, hour, 1}, {countRecipients, day, int64(len(sn.Rcpts))}, {countNewRecipients, day, added}} {
-		if err := addCountTx(tx, sn.Account, c.kind, c.since, c.n); err != nil {
-			return fmt.Errorf("count sending of %s: %w", sn.Account, err)
-		}
-	}
-	_, err := tx.Exec(`INSERT INTO send_log (account, ip, subject, at) VALUES (?, ?, ?, ?)`, sn.Account, sn.IP, sn.Subject, now)
+	_, err := tx.Exec(`INSERT INTO send_counts (account, kind, since, n) VALUES (?1, ?2, ?3, 1), (?1, ?4, ?5, ?6), (?1, ?7, ?5, ?8)
+		ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+		sn.Account, countMessages, hour, countRecipients, day, len(sn.Rcpts), countNewRecipients, added)
 	if err == nil {
-		_, err = tx.Exec(`DELETE FROM send_log WHERE account = ? AND id <= (SELECT id FROM send_log
-			WHERE account = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, sn.Account, sn.Account, sendLogKeep)
+		_, err = tx.Exec(`INSERT INTO send_log (account, at, nonce, ip, subject) VALUES (?, ?, ?, ?, ?)`,
+			sn.Account, now, rand.Int64(), sn.IP, sn.Subject)
 	}
-	if err == nil {
-		_, err = tx.Exec(`DELETE FROM send_counts WHERE account = ? AND since < ?`, sn.Account, day)
+	if err == nil && rand.IntN(pruneEvery) == 0 {
+		err = pruneSendingTx(tx, sn.Account, day)
 	}
 	if err != nil {
 		return fmt.Errorf("count sending of %s: %w", sn.Account, err)
@@ -231,12 +211,21 @@ func countSendingTx(tx *sql.Tx, sn *Sending, now int64) error {
 	return nil
 }
 
-func addCountTx(tx *sql.Tx, account, kind string, since, n int64) error {
-	if n == 0 {
-		return nil
+// pruneEvery is how many messages an account relays between prunes of
+// its old windows and log, on average: pruning at every message would
+// cost the writer as much as the counting itself. (A query that returns
+// the new count to decide costs more, through the driver, than the
+// statements it would save.)
+const pruneEvery = 32
+
+// pruneSendingTx drops an account's windows before day and its log past
+// the latest sendLogKeep messages.
+func pruneSendingTx(tx *sql.Tx, account string, day int64) error {
+	_, err := tx.Exec(`DELETE FROM send_log WHERE account = ?1 AND (at, nonce) <= (SELECT at, nonce FROM send_log
+		WHERE account = ?1 ORDER BY at DESC, nonce DESC LIMIT 1 OFFSET ?2)`, account, sendLogKeep)
+	if err == nil {
+		_, err = tx.Exec(`DELETE FROM send_counts WHERE account = ? AND since < ?`, account, day)
 	}
-	_, err := tx.Exec(`INSERT INTO send_counts (account, kind, since, n) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO UPDATE SET n = n + excluded.n`, account, kind, since, n)
 	return err
 }
 
@@ -245,13 +234,14 @@ func addCountTx(tx *sql.Tx, account, kind string, since, n int64) error {
 func countBouncesTx(tx *sql.Tx, users []int64, now int64) error {
 	hour := now - now%hourWindow
 	for _, id := range users {
-		if _, err := tx.Exec(`INSERT INTO send_counts (account, kind, since, n)
+		_, err := tx.Exec(`INSERT INTO send_counts (account, kind, since, n)
 			SELECT address, ?, ?, 1 FROM users WHERE id = ?
-			ON CONFLICT DO UPDATE SET n = n + 1`, countBounces, hour, id); err != nil {
-			return fmt.Errorf("count bounce to user #%d: %w", id, err)
+			ON CONFLICT DO UPDATE SET n = n + 1`, countBounces, hour, id)
+		if err == nil && rand.IntN(pruneEvery) == 0 {
+			_, err = tx.Exec(`DELETE FROM send_counts WHERE account = (SELECT address FROM users WHERE id = ?)
+				AND kind = ? AND since < ?`, id, countBounces, hour)
 		}
-		if _, err := tx.Exec(`DELETE FROM send_counts WHERE account = (SELECT address FROM users WHERE id = ?)
-			AND kind = ? AND since < ?`, id, countBounces, hour); err != nil {
+		if err != nil {
 			return fmt.Errorf("count bounce to user #%d: %w", id, err)
 		}
 	}
@@ -292,7 +282,7 @@ type SendRecord struct {
 // RecentSends returns up to n of the account's latest relayed messages,
 // newest first.
 func (s *Store) RecentSends(ctx context.Context, account string, n int) ([]SendRecord, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT ip, subject, at FROM send_log WHERE account = ? ORDER BY id DESC LIMIT ?`, account, n)
+	rows, err := s.r.QueryContext(ctx, `SELECT ip, subject, at FROM send_log WHERE account = ? ORDER BY at DESC, nonce DESC LIMIT ?`, account, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: recent sends of %s: %w", account, err)
 	}

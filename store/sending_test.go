@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 )
@@ -154,5 +155,28 @@ func TestBounceStorm(t *testing.T) {
 	}
 	if b := usage(t, s, u.Address).Bounces; b != 3 {
 		t.Errorf("bounces %d, want 3 (mail from a sender is no bounce)", b)
+	}
+}
+
+// TestSendLogPruned: a prune keeps the latest sendLogKeep messages of an
+// account, and RecentSends gives them newest first.
+func TestSendLogPruned(t *testing.T) {
+	c := &clock{t: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)}
+	s := openTest(t, WithClock(c.now))
+	u := seed(t, s)
+	for range sendLogKeep + 10 {
+		c.t = c.t.Add(time.Second)
+		sendAs(t, s, u.Address, "x@remote.test")
+	}
+	ctx := context.Background()
+	if err := s.write(ctx, func(tx *sql.Tx) error { return pruneSendingTx(tx, u.Address, 0) }); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.RecentSends(ctx, u.Address, 1000)
+	if err != nil || len(all) != sendLogKeep {
+		t.Fatalf("%d logged after a prune (%v), want %d", len(all), err, sendLogKeep)
+	}
+	if !all[0].At.Equal(c.t) || !all[0].At.After(all[1].At) {
+		t.Errorf("recent %+v: want the latest first", all[:2])
 	}
 }

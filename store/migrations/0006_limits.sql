@@ -42,12 +42,14 @@ CREATE TABLE sent_to (
 ) WITHOUT ROWID;
 
 -- The latest relayed messages of each account (client address, subject),
--- for the notice a suspension sends; a few dozen rows per account.
+-- for the notice a suspension sends; a few dozen rows per account, kept
+-- in one range of the key so that logging a message writes one page.
+-- nonce tells apart messages of the same second.
 CREATE TABLE send_log (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,
     account TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    nonce   INTEGER NOT NULL,
     ip      TEXT NOT NULL,
     subject TEXT NOT NULL,
-    at      INTEGER NOT NULL
-);
-CREATE INDEX send_log_account ON send_log(account, id);
+    PRIMARY KEY (account, at, nonce)
+) WITHOUT ROWID;
