@@ -13,10 +13,11 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
+	"mailsuite/shared/config"
 )
 
-// configKeys lists every key of shared.Config as a dotted TOML path
+// configKeys lists every key of config.Config as a dotted TOML path
 // ("smtpd.queue.retry"), from the struct tags, so the checks below follow
 // the code as keys are added.
 func configKeys() [][]string {
@@ -30,14 +31,14 @@ func configKeys() [][]string {
 				continue
 			}
 			key := append(append([]string(nil), prefix...), tag)
-			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(shared.Duration{}) {
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(config.Duration{}) {
 				walk(f.Type, key)
 				continue
 			}
 			keys = append(keys, key)
 		}
 	}
-	walk(reflect.TypeOf(shared.Config{}), nil)
+	walk(reflect.TypeOf(config.Config{}), nil)
 	return keys
 }
 
@@ -62,11 +63,11 @@ func TestExampleConfig(t *testing.T) {
 		}
 	}
 
-	got, err := shared.Load(exampleConfig())
+	got, err := config.Load(exampleConfig())
 	if err != nil {
-		t.Fatalf("shared.Load: %v", err)
+		t.Fatalf("config.Load: %v", err)
 	}
-	want := shared.Default()
+	want := config.Default()
 	if got.Hostname != "mail.example.com" {
 		t.Errorf("hostname = %q, want the placeholder mail.example.com", got.Hostname)
 	}
@@ -75,7 +76,7 @@ func TestExampleConfig(t *testing.T) {
 		got.SMTPD.Queue.Routes = want.SMTPD.Queue.Routes // { } and absent are the same
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("example config differs from shared.Default():\n got %+v\nwant %+v", got, want)
+		t.Errorf("example config differs from config.Default():\n got %+v\nwant %+v", got, want)
 	}
 }
 
@@ -144,7 +145,7 @@ func hostsMatched(re *regexp.Regexp, log string) []string {
 }
 
 // TestFail2banFilterLogLines: the filter matches the failure lines that
-// shared.LogAuthFailure writes, takes the peer IP from them, ignores
+// auth.LogFailure writes, takes the peer IP from them, ignores
 // successes and throttled logins, and cannot be fooled by a user name that
 // imitates the fields.
 func TestFail2banFilterLogLines(t *testing.T) {
@@ -152,13 +153,13 @@ func TestFail2banFilterLogLines(t *testing.T) {
 	var buf bytes.Buffer
 	for _, d := range []string{"smtpd", "pop3d", "imapd"} {
 		l := slog.New(slog.NewTextHandler(&buf, nil)).With("daemon", d)
-		shared.LogAuthFailure(l, "x", "192.0.2.7", "a@example.com", "bad password")
-		shared.LogAuthFailure(l, "x", "2001:db8::1", "b@example.com", "unknown user")
-		shared.LogAuthSuccess(l, "x", "198.51.100.1", "a@example.com")
+		auth.LogFailure(l, "x", "192.0.2.7", "a@example.com", "bad password")
+		auth.LogFailure(l, "x", "2001:db8::1", "b@example.com", "unknown user")
+		auth.LogSuccess(l, "x", "198.51.100.1", "a@example.com")
 		// A throttled login checked no password: the owner of an account
 		// under attack gets it too, and must not be banned for it.
-		shared.LogAuthThrottled(l, "x", "198.51.100.2", "a@example.com", "account limit")
-		shared.LogAuthFailure(l, "x", "203.0.113.9", `x" ip=10.9.9.9 msg="auth failed" daemon=a proto=b ip=10.9.9.9`, "unknown user")
+		auth.LogThrottled(l, "x", "198.51.100.2", "a@example.com", "account limit")
+		auth.LogFailure(l, "x", "203.0.113.9", `x" ip=10.9.9.9 msg="auth failed" daemon=a proto=b ip=10.9.9.9`, "unknown user")
 	}
 	got := hostsMatched(re, buf.String())
 	want := strings.Repeat("192.0.2.7 2001:db8::1 203.0.113.9 ", 3)
@@ -168,16 +169,16 @@ func TestFail2banFilterLogLines(t *testing.T) {
 }
 
 // TestFail2banRegexTool runs fail2ban's own fail2ban-regex over lines from
-// shared.LogAuthFailure (and a throttled login it must not match), when
+// auth.LogFailure (and a throttled login it must not match), when
 // fail2ban is installed.
 func TestFail2banRegexTool(t *testing.T) {
 	needTool(t, "fail2ban-regex")
 	var buf bytes.Buffer
 	l := slog.New(slog.NewTextHandler(&buf, nil)).With("daemon", "pop3d")
-	shared.LogAuthFailure(l, "pop3", "192.0.2.7", "a@example.com", "bad password")
-	shared.LogAuthFailure(l, "pop3", "192.0.2.8", "b@example.com", "bad password")
-	shared.LogAuthSuccess(l, "pop3", "192.0.2.9", "a@example.com")
-	shared.LogAuthThrottled(l, "pop3", "192.0.2.10", "a@example.com", "account limit")
+	auth.LogFailure(l, "pop3", "192.0.2.7", "a@example.com", "bad password")
+	auth.LogFailure(l, "pop3", "192.0.2.8", "b@example.com", "bad password")
+	auth.LogSuccess(l, "pop3", "192.0.2.9", "a@example.com")
+	auth.LogThrottled(l, "pop3", "192.0.2.10", "a@example.com", "account limit")
 	logf := filepath.Join(t.TempDir(), "mail.log")
 	os.WriteFile(logf, buf.Bytes(), 0o600)
 	filter := filepath.Join(moduleRoot, "deploy", "fail2ban", "filter.d", "mailsuite.conf")

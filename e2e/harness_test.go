@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"mailsuite/deploy/dev"
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
 )
 
 // moduleRoot is the repository root (the e2e folder's parent), set up by
@@ -117,7 +117,7 @@ func newSuite(t testing.TB) *suite {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := shared.GenerateSelfSigned(s.cert, filepath.Join(dir, "tls", "key.pem"), "localhost"); err != nil {
+	if err := dev.GenerateSelfSigned(s.cert, filepath.Join(dir, "tls", "key.pem"), "localhost"); err != nil {
 		t.Fatal(err)
 	}
 	s.writeConfig()

@@ -16,7 +16,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/config"
+	"mailsuite/shared/tlsconf"
 	"mailsuite/store"
 )
 
@@ -27,7 +28,7 @@ const (
 )
 
 // testHash is computed once: argon2id is deliberately slow.
-var testHash = testutil.HashOnce(shared.HashPassword, testPass)
+var testHash = testutil.HashOnce(testPass)
 
 // testEnv is an in-process imapd on loopback with a real store file.
 type testEnv struct {
@@ -46,7 +47,7 @@ type testEnv struct {
 type envConfig struct {
 	plaintext bool                 // LOGIN before TLS; see withPlaintext
 	server    func(*server)        // changes the server before it serves
-	config    func(*shared.Config) // changes the configuration first
+	config    func(*config.Config) // changes the configuration first
 	limits    store.Limits         // none unless withQuota
 }
 
@@ -76,14 +77,14 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 	if e.inbox, err = st.MailboxByName(ctx, e.userID, "INBOX"); err != nil {
 		t.Fatal(err)
 	}
-	certPath, keyPath, clientTLS := testutil.SelfSigned(t, dir, shared.GenerateSelfSigned)
-	certs, err := shared.NewCertStore(certPath, keyPath)
+	certPath, keyPath, clientTLS := testutil.SelfSigned(t, dir)
+	certs, err := tlsconf.NewCertStore(certPath, keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.tlsConf = clientTLS
 
-	cfg := shared.Default()
+	cfg := config.Default()
 	cfg.SMTPD.MaxMessageBytes = 1 << 20
 	if ec.config != nil {
 		ec.config(cfg)

@@ -9,16 +9,16 @@ import (
 	"time"
 
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 func withServer(f func(*server)) func(*envConfig) {
 	return func(c *envConfig) { c.server = f }
 }
 
-func withLimits(lim shared.ConnLimits) func(*envConfig) {
+func withLimits(lim config.ConnLimits) func(*envConfig) {
 	return func(c *envConfig) {
-		c.config = func(cfg *shared.Config) {
+		c.config = func(cfg *config.Config) {
 			cfg.IMAPD.MaxConnections, cfg.IMAPD.MaxConnectionsPerIP = lim.Max, lim.PerIP
 		}
 	}
@@ -46,7 +46,7 @@ func (tc *textConn) closed() {
 // "* BYE Too many connections" and is closed (on the TLS port, closed
 // without a word), another address is served, and a logout frees a slot.
 func TestConnLimitPerIP(t *testing.T) {
-	e := newEnv(t, withPlaintext, withLimits(shared.ConnLimits{Max: 10, PerIP: 2}))
+	e := newEnv(t, withPlaintext, withLimits(config.ConnLimits{Max: 10, PerIP: 2}))
 	first, l := e.dialFrom("127.0.0.1", e.addr)
 	if !strings.HasPrefix(l, "* OK") {
 		t.Fatalf("greeting %q", l)
@@ -78,7 +78,7 @@ func TestConnLimitPerIP(t *testing.T) {
 
 // TestConnLimitTotal: imapd.max_connections counts every address.
 func TestConnLimitTotal(t *testing.T) {
-	e := newEnv(t, withLimits(shared.ConnLimits{Max: 1, PerIP: 5}))
+	e := newEnv(t, withLimits(config.ConnLimits{Max: 1, PerIP: 5}))
 	e.dialFrom("127.0.0.1", e.addr)
 	c, l := e.dialFrom("127.0.0.2", e.addr)
 	if !strings.HasPrefix(l, "* BYE Too many connections") {

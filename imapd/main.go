@@ -7,16 +7,17 @@ package main
 import (
 	"context"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
+	"mailsuite/shared/daemon"
 )
 
 func main() {
-	d := shared.Start("imapd", listeners)
+	d := daemon.Start("imapd", listeners)
 	cfg, st, log := d.Config, d.Store, d.Log
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := newServer(ctx, cfg, st, log)
 	if err != nil {
-		shared.Fatal(log, "cannot read the store", err)
+		daemon.Fatal(log, "cannot read the store", err)
 	}
 	go srv.hub.run(ctx)
 	tlsConfig := d.Certs.Config()
@@ -42,7 +43,7 @@ func main() {
 }
 
 // listeners lists the configured IMAP (STARTTLS) and IMAPS addresses.
-func listeners(cfg *shared.Config) []shared.Listener {
-	return append(shared.Specs("imapd.listen", cfg.IMAPD.Listen, false),
-		shared.Specs("imapd.tls_listen", cfg.IMAPD.TLSListen, true)...)
+func listeners(cfg *config.Config) []daemon.ListenerSpec {
+	return append(daemon.Specs("imapd.listen", cfg.IMAPD.Listen, false),
+		daemon.Specs("imapd.tls_listen", cfg.IMAPD.TLSListen, true)...)
 }

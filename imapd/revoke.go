@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 )
 
 // errRevoked ends a session whose login no longer stands.
@@ -14,14 +14,14 @@ var errRevoked = errors.New("login no longer valid: password changed or account 
 // changed, since its login ends with a BYE at its next command instead of
 // reading mail with a password the operator has taken away. It compares
 // the stored hash and ID, and only when a credential changed since (see
-// shared.RecheckChanged); a store error lets the command run.
+// auth.Authenticator.RecheckChanged); a store error lets the command run.
 func (s *session) CheckCommand(string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var err error
 	aside(func() { err = s.srv.auth.RecheckChanged(ctx, s.cred, &s.stamp) })
 	switch {
-	case errors.Is(err, shared.ErrRevoked):
+	case errors.Is(err, auth.ErrRevoked):
 		s.srv.log.Info("session revoked", "proto", "imap", "user", s.login)
 		return errRevoked
 	case err != nil:

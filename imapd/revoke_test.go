@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 )
 
 // TestRevokedSessionEnds: after a password change or the user's removal,
@@ -17,7 +17,7 @@ func TestRevokedSessionEnds(t *testing.T) {
 	ctx := context.Background()
 	for name, revoke := range map[string]func(e *testEnv) error{
 		"passwd": func(e *testEnv) error {
-			h, _ := shared.HashPassword("another one")
+			h, _ := auth.HashPassword("another one")
 			return e.st.SetUserPassword(ctx, testUser, h)
 		},
 		"rm": func(e *testEnv) error { return e.st.RemoveUser(ctx, testUser) },

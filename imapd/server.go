@@ -12,7 +12,9 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
+	"mailsuite/shared/config"
+	"mailsuite/shared/daemon"
 	"mailsuite/store"
 )
 
@@ -44,7 +46,7 @@ type server struct {
 	ctx    context.Context // ends at shutdown
 	st     *store.Store
 	hub    *hub
-	auth   *shared.Authenticator
+	auth   *auth.Authenticator
 	log    *slog.Logger
 	window time.Duration // relay grant lifetime
 	// appendLimit is the largest message APPEND takes (APPENDLIMIT):
@@ -55,7 +57,7 @@ type server struct {
 	failureDelay time.Duration
 	// limit is the connection budget of imapd.max_connections and
 	// imapd.max_connections_per_ip, shared by all listeners.
-	limit *shared.ConnLimiter
+	limit *daemon.ConnLimiter
 	// autologout ends a session that does nothing but NOOP, CHECK or
 	// CAPABILITY (see imapserver.Options.Autologout); zero is 30 minutes.
 	// Only tests set it.
@@ -67,7 +69,7 @@ type server struct {
 	conns conns
 }
 
-func newServer(ctx context.Context, cfg *shared.Config, st *store.Store, log *slog.Logger) (*server, error) {
+func newServer(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*server, error) {
 	h, err := newHub(ctx, st, log)
 	if err != nil {
 		return nil, err
@@ -80,12 +82,12 @@ func newServer(ctx context.Context, cfg *shared.Config, st *store.Store, log *sl
 		ctx:          ctx,
 		st:           st,
 		hub:          h,
-		auth:         &shared.Authenticator{Store: st, Log: log},
+		auth:         &auth.Authenticator{Store: st, Log: log},
 		log:          log,
 		window:       cfg.Relay.Window.Duration,
 		appendLimit:  uint32(limit),
-		failureDelay: shared.FailureDelay,
-		limit:        shared.NewConnLimiter(cfg.IMAPD.Limits()),
+		failureDelay: auth.FailureDelay,
+		limit:        daemon.NewConnLimiter(cfg.IMAPD.Limits()),
 	}, nil
 }
 
@@ -125,10 +127,10 @@ func (l printfLogger) Printf(format string, args ...any) {
 
 // listen admits ln's connections within the server's budget, and adds
 // TLS for an implicit-TLS port (tlsConfig non-nil). A plain port answers a
-// refused client; an implicit-TLS port closes (see shared.LimitListener).
+// refused client; an implicit-TLS port closes (see daemon.LimitListener).
 func (s *server) listen(ln net.Listener, tlsConfig *tls.Config) net.Listener {
 	if tlsConfig == nil {
-		return shared.LimitListener(ln, s.limit, "* BYE Too many connections, try again later\r\n")
+		return daemon.LimitListener(ln, s.limit, "* BYE Too many connections, try again later\r\n")
 	}
-	return tls.NewListener(shared.LimitListener(ln, s.limit, ""), tlsConfig)
+	return tls.NewListener(daemon.LimitListener(ln, s.limit, ""), tlsConfig)
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-sasl"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
+	"mailsuite/shared/daemon"
 	"mailsuite/store"
 )
 
@@ -76,19 +77,19 @@ func (s *session) Close() error {
 func (s *session) Login(username, password string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	ip := shared.PeerIP(s.conn.NetConn().RemoteAddr())
+	ip := daemon.PeerIP(s.conn.NetConn().RemoteAddr())
 	var cred store.Credential
 	var stamp store.CredentialStamp
 	var err error
 	aside(func() {
 		stamp = s.srv.st.CredentialStamp() // before the check: see RecheckChanged
-		cred, err = s.srv.auth.Check(ctx, shared.ServiceIMAP, ip, username, password)
+		cred, err = s.srv.auth.Check(ctx, auth.ServiceIMAP, ip, username, password)
 	})
 	switch {
-	case errors.Is(err, shared.ErrAuthFailed):
+	case errors.Is(err, auth.ErrAuthFailed):
 		time.Sleep(s.srv.failureDelay)
 		return imapserver.ErrAuthFailed
-	case errors.Is(err, shared.ErrThrottled):
+	case errors.Is(err, auth.ErrThrottled):
 		time.Sleep(s.srv.failureDelay)
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
 			Text: "Too many failed logins, try again later"}
@@ -113,8 +114,8 @@ func (s *session) Login(username, password string) error {
 // other daemons log a refused login; no password was checked, so it is
 // not an "auth failed" line.
 func (s *session) PrivacyRefused(username string) {
-	ip := shared.PeerIP(s.conn.NetConn().RemoteAddr())
-	shared.LogAuthRefused(s.srv.log, string(shared.ServiceIMAP), ip, username, "login before TLS")
+	ip := daemon.PeerIP(s.conn.NetConn().RemoteAddr())
+	auth.LogRefused(s.srv.log, string(auth.ServiceIMAP), ip, username, "login before TLS")
 }
 
 var errUnavailable = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,

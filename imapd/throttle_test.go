@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
+	"mailsuite/shared/config"
 )
 
 // dialPlainFrom dials the plain port from another loopback address, so
@@ -24,7 +25,7 @@ func (e *testEnv) dialPlainFrom(ip string) *textConn {
 // get a password check; the others are refused unchecked.
 func TestLoginParallelGuesses(t *testing.T) {
 	// One address, more connections than the default per-address limit.
-	e := newEnv(t, withPlaintext, withLimits(shared.ConnLimits{Max: 1000, PerIP: 100}))
+	e := newEnv(t, withPlaintext, withLimits(config.ConnLimits{Max: 1000, PerIP: 100}))
 	const n = 60
 	conns := make([]*textConn, n)
 	for i := range conns {
@@ -47,8 +48,8 @@ func TestLoginParallelGuesses(t *testing.T) {
 	checked := strings.Count(log, `msg="auth failed"`) + strings.Count(log, `msg="auth ok"`)
 	throttled := strings.Count(log, `msg="auth throttled"`)
 	t.Logf("%d parallel logins: %d checked the password, %d throttled unchecked", n, checked, throttled)
-	if checked > shared.MaxFailuresPerAccount || checked+throttled != n {
-		t.Fatalf("%d logins checked, %d throttled; want at most %d of %d checked", checked, throttled, shared.MaxFailuresPerAccount, n)
+	if checked > auth.MaxFailuresPerAccount || checked+throttled != n {
+		t.Fatalf("%d logins checked, %d throttled; want at most %d of %d checked", checked, throttled, auth.MaxFailuresPerAccount, n)
 	}
 	unavailable := 0
 	for _, r := range replies {
@@ -88,7 +89,7 @@ func TestLoginOwnerNotLockedOut(t *testing.T) {
 	e := newEnv(t, withPlaintext)
 	e.dialPlainFrom("127.0.0.1").login() // the owner's device
 	attacker := e.dialPlainFrom("127.0.0.2")
-	for i := 0; i < shared.MaxFailuresPerAccount; i++ {
+	for i := 0; i < auth.MaxFailuresPerAccount; i++ {
 		attacker.cmd("LOGIN %s wrong%d", testUser, i)
 	}
 	if _, r := attacker.cmd("LOGIN %s guess", testUser); !strings.HasPrefix(r, "NO [UNAVAILABLE]") {

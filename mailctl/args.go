@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // invocation is a parsed command line: the flags and, in order, the
@@ -47,7 +47,7 @@ func parseArgs(argv []string) (*invocation, error) {
 	inv := &invocation{set: map[string]bool{}}
 	fs := flag.NewFlagSet("mailctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&inv.configPath, "config", shared.DefaultConfigPath, "configuration file")
+	fs.StringVar(&inv.configPath, "config", config.DefaultPath, "configuration file")
 	fs.BoolVar(&inv.passwordStdin, "password-stdin", false, "read the password from standard input")
 	fs.BoolVar(&inv.noSMTP, "no-smtp", false, "create the user without SMTP authority")
 	fs.BoolVar(&inv.disable, "disable", false, "disable the domain-level credential")

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 	"mailsuite/store"
 )
 
@@ -122,12 +122,12 @@ func unknownDomain(d string) error {
 // readHash reads a new password for login (stdin or terminal prompt,
 // never argv), checks it against the password rules and returns its hash.
 func readHash(e *env, login, prompt string) (string, error) {
-	pw, err := shared.ReadPassword(e.stdin, e.inv.passwordStdin, prompt)
+	pw, err := readPassword(e.stdin, e.inv.passwordStdin, prompt)
 	if err != nil {
 		return "", err
 	}
-	if err := shared.CheckNewPassword(pw, login, e.cfg.Auth.MinPasswordLength); err != nil {
+	if err := auth.CheckNewPassword(pw, login, e.cfg.Auth.MinPasswordLength); err != nil {
 		return "", err
 	}
-	return shared.HashPassword(pw)
+	return auth.HashPassword(pw)
 }

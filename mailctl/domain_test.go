@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 )
 
 func TestDomainAddListRm(t *testing.T) {
@@ -67,7 +67,7 @@ func TestDomainSMTPPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !shared.CheckPassword(cred.Hash, "domain secret") || shared.CheckPassword(cred.Hash, "other") {
+	if !auth.CheckPassword(cred.Hash, "domain secret") || auth.CheckPassword(cred.Hash, "other") {
 		t.Errorf("domain credential hash does not check the password from stdin")
 	}
 

@@ -71,7 +71,7 @@ func TestEnvironmentErrors(t *testing.T) {
 		t.Errorf("mailctl created the missing data dir: %v", err)
 	}
 
-	// Bad configuration: shared.Load's error, on one line.
+	// Bad configuration: config.Load's error, on one line.
 	e.writeConfig("data_dir = \"data\"\nbogus_key = 1\n")
 	e.fail(1, "bogus_key", "", "domain", "list")
 	e.writeConfig("data_dir = \"data\"\n[relay]\nwindow = \"soon\"\nsender_check = \"maybe\"\n")

@@ -13,7 +13,8 @@ import (
 	"strings"
 	"syscall"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
+	"mailsuite/shared/daemon"
 	"mailsuite/store"
 )
 
@@ -70,10 +71,10 @@ func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout io.Wri
 	if err := cmd.check(inv, args); err != nil {
 		return err
 	}
-	if err := shared.CheckCgo(); err != nil {
+	if err := daemon.CheckCgo(); err != nil {
 		return err
 	}
-	cfg, err := shared.Load(inv.configPath)
+	cfg, err := config.Load(inv.configPath)
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func dispatch(ctx context.Context, argv []string, stdin io.Reader, stdout io.Wri
 // env is what a command works with.
 type env struct {
 	inv    *invocation
-	cfg    *shared.Config
+	cfg    *config.Config
 	st     *store.Store
 	stdin  io.Reader
 	stdout io.Writer

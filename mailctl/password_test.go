@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 )
 
 // TestPasswordRules: mailctl refuses a new password that is too short,
@@ -28,7 +28,7 @@ func TestPasswordRules(t *testing.T) {
 			t.Errorf("passwd %q: exit %d, stderr %q; want 1 and one line with %q", tc.stdin, code, stderr, tc.want)
 		}
 	}
-	if !shared.CheckPassword(e.user("alexandrina@example.com").Hash, "first password") {
+	if !auth.CheckPassword(e.user("alexandrina@example.com").Hash, "first password") {
 		t.Error("a refused password changed the stored one")
 	}
 	e.fail(1, "at least 10 needed", "short\n", "user", "add", "bo@example.com", "--password-stdin")

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 )
 
 // promptScript runs argv[1:] on a pseudo-terminal, answers each password
@@ -54,14 +54,14 @@ func TestPasswordPrompt(t *testing.T) {
 	if out, err := prompt("typed password,typed password", "user", "add", "a@example.com"); err != nil {
 		t.Fatalf("user add on a terminal: %v: %s", err, out)
 	}
-	if !shared.CheckPassword(e.user("a@example.com").Hash, "typed password") {
+	if !auth.CheckPassword(e.user("a@example.com").Hash, "typed password") {
 		t.Errorf("prompted password not stored")
 	}
 	out, err := prompt("one,two", "user", "passwd", "a@example.com")
 	if err == nil || !strings.Contains(out, "mailctl: password: the two entries do not match") {
 		t.Errorf("mismatched prompts: err %v, output %q", err, out)
 	}
-	if !shared.CheckPassword(e.user("a@example.com").Hash, "typed password") {
+	if !auth.CheckPassword(e.user("a@example.com").Hash, "typed password") {
 		t.Errorf("mismatched prompts changed the password")
 	}
 }

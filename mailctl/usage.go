@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // usageText is the whole operator reference for mailctl; README.md quotes
@@ -120,6 +120,6 @@ line on standard error starting with "mailctl: ".
 `
 
 func writeUsage(w io.Writer) error {
-	_, err := fmt.Fprintf(w, usageText, shared.DefaultConfigPath)
+	_, err := fmt.Fprintf(w, usageText, config.DefaultPath)
 	return err
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 )
 
 func TestUserAdd(t *testing.T) {
@@ -15,7 +15,7 @@ func TestUserAdd(t *testing.T) {
 	e.ok("s3cret pass\n", "user", "add", "Alice@Example.com", "--password-stdin")
 
 	u := e.user("alice@example.com")
-	if !shared.CheckPassword(u.Hash, "s3cret pass") || shared.CheckPassword(u.Hash, "wrong") {
+	if !auth.CheckPassword(u.Hash, "s3cret pass") || auth.CheckPassword(u.Hash, "wrong") {
 		t.Errorf("stored hash %q does not check the password from stdin", u.Hash)
 	}
 	if !u.SMTP {
@@ -35,7 +35,7 @@ func TestUserAdd(t *testing.T) {
 	}
 
 	e.fail(1, "user alice@example.com already exists", "long enough\n", "user", "add", "alice@example.com", "--password-stdin")
-	if !shared.CheckPassword(e.user("alice@example.com").Hash, "s3cret pass") {
+	if !auth.CheckPassword(e.user("alice@example.com").Hash, "s3cret pass") {
 		t.Errorf("failed duplicate add changed the password")
 	}
 }
@@ -47,7 +47,7 @@ func TestUserAddNoSMTP(t *testing.T) {
 	if got, want := e.ok("", "user", "list"), lines("b@example.com\tsmtp=off"+noMail); got != want {
 		t.Errorf("user list = %q, want %q", got, want)
 	}
-	if !shared.CheckPassword(e.user("b@example.com").Hash, "long enough") {
+	if !auth.CheckPassword(e.user("b@example.com").Hash, "long enough") {
 		t.Errorf("CRLF not stripped from the password")
 	}
 }
@@ -87,13 +87,13 @@ func TestUserPasswd(t *testing.T) {
 	e.ok("old password\n", "user", "add", "a@example.com", "--password-stdin")
 	e.ok("new password\n", "user", "passwd", "A@example.com", "--password-stdin")
 	h := e.user("a@example.com").Hash
-	if !shared.CheckPassword(h, "new password") || shared.CheckPassword(h, "old password") {
+	if !auth.CheckPassword(h, "new password") || auth.CheckPassword(h, "old password") {
 		t.Errorf("user passwd did not replace the password")
 	}
 	e.fail(1, "unknown user b@example.com", "long enough\n", "user", "passwd", "b@example.com", "--password-stdin")
 	e.fail(2, "never from the command line", "", "user", "passwd", "a@example.com", "newer")
 	e.fail(1, "empty password", "\n", "user", "passwd", "a@example.com", "--password-stdin")
-	if !shared.CheckPassword(e.user("a@example.com").Hash, "new password") {
+	if !auth.CheckPassword(e.user("a@example.com").Hash, "new password") {
 		t.Errorf("failed passwd changed the password")
 	}
 }

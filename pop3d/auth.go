@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 )
 
 // loginAllowed reports whether credentials may be sent now: over TLS, or
@@ -17,7 +17,7 @@ func (s *session) loginAllowed() bool {
 // a refused login for user (as far as the client named one): no password
 // was checked, so not as "auth failed".
 func (s *session) refusePlaintext(user string) {
-	shared.LogAuthRefused(s.srv.log, string(shared.ServicePOP3), s.ip, user, "login before TLS")
+	auth.LogRefused(s.srv.log, string(auth.ServicePOP3), s.ip, user, "login before TLS")
 	s.fail("-ERR [AUTH] plaintext login is disabled, use STLS first")
 }
 
@@ -58,13 +58,13 @@ func (s *session) cmdPASS(c command) bool {
 // sends mail right after its POP3 login is already allowed to relay.
 func (s *session) authenticate(user, pass string) {
 	stamp := s.srv.store.CredentialStamp() // before the check: see RecheckChanged
-	cred, err := s.srv.auth.Check(s.ctx, shared.ServicePOP3, s.ip, user, pass)
+	cred, err := s.srv.auth.Check(s.ctx, auth.ServicePOP3, s.ip, user, pass)
 	switch {
-	case errors.Is(err, shared.ErrThrottled):
+	case errors.Is(err, auth.ErrThrottled):
 		s.delay()
 		s.fail("-ERR [SYS/TEMP] too many failed logins, try again later")
 		return
-	case errors.Is(err, shared.ErrAuthFailed):
+	case errors.Is(err, auth.ErrAuthFailed):
 		s.delay()
 		s.fail("-ERR [AUTH] invalid user name or password")
 		return
@@ -109,11 +109,11 @@ func (s *session) delay() {
 // next command, QUIT included, so nothing more is read or deleted with a
 // password the operator has taken away. It compares the stored hash and
 // ID, and only when a credential changed since (see
-// shared.RecheckChanged); a store error lets the command run.
+// auth.Authenticator.RecheckChanged); a store error lets the command run.
 func (s *session) revoked() bool {
 	err := s.srv.auth.RecheckChanged(s.ctx, s.cred, &s.stamp)
 	switch {
-	case errors.Is(err, shared.ErrRevoked):
+	case errors.Is(err, auth.ErrRevoked):
 		s.log.Info("session revoked", "proto", "pop3", "user", s.login)
 		s.reply("-ERR [AUTH] login no longer valid: password changed or account removed")
 		return true

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 )
 
 func TestUserPassRecordsGrant(t *testing.T) {
@@ -69,7 +69,7 @@ func TestPassWithSpaces(t *testing.T) {
 
 func TestDomainCredentialCannotLogin(t *testing.T) {
 	e := newEnv(t, withPlaintext)
-	h, _ := shared.HashPassword("domainpw")
+	h, _ := auth.HashPassword("domainpw")
 	if err := e.st.SetDomainCredential(context.Background(), "example.com", h); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestDomainCredentialCannotLogin(t *testing.T) {
 func TestThrottled(t *testing.T) {
 	e := newEnv(t, withPlaintext)
 	c := e.dial()
-	for i := 0; i < shared.MaxFailuresPerAccount; i++ {
+	for i := 0; i < auth.MaxFailuresPerAccount; i++ {
 		c.cmd("USER "+testUser, "+OK")
 		c.cmd("PASS wrong", "-ERR [AUTH]")
 	}

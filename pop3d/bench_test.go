@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 	"mailsuite/store"
 
 	"golang.org/x/crypto/bcrypt"
@@ -36,7 +36,7 @@ func TestSeedBench(t *testing.T) {
 	}
 	line := strings.Repeat("x", 70) + "\r\n"
 	for u := 1; u <= 8; u++ {
-		h, _ := shared.HashPassword(fmt.Sprintf("pass%d", u))
+		h, _ := auth.HashPassword(fmt.Sprintf("pass%d", u))
 		if os.Getenv("POP3D_BENCH_HASH") == "bcrypt4" {
 			b, _ := bcrypt.GenerateFromPassword([]byte(fmt.Sprintf("pass%d", u)), bcrypt.MinCost)
 			h = string(b)
@@ -62,7 +62,7 @@ func TestSeedBench(t *testing.T) {
 func BenchmarkPasswordCheck(b *testing.B) {
 	h := testHash()
 	for b.Loop() {
-		shared.CheckPassword(h, testPass)
+		auth.CheckPassword(h, testPass)
 	}
 }
 

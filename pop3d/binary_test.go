@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/daemon"
 	"mailsuite/store"
 )
 
@@ -42,7 +42,7 @@ func newDaemonEnv(t *testing.T) *daemonEnv {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	os.Mkdir(data, 0o700)
-	testutil.SelfSigned(t, dir, shared.GenerateSelfSigned)
+	testutil.SelfSigned(t, dir)
 	st, err := store.Open(filepath.Join(data, "mail.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -187,8 +187,8 @@ func TestBinaryStartupErrors(t *testing.T) {
 		defer cancel()
 		out, err := exec.CommandContext(ctx, pop3dBinary(t), "-config", d.cfg).CombinedOutput()
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != shared.ExitConfig {
-			t.Errorf("%s: err %v, want exit %d; output:\n%s", name, err, shared.ExitConfig, out)
+		if !errors.As(err, &ee) || ee.ExitCode() != daemon.ExitConfig {
+			t.Errorf("%s: err %v, want exit %d; output:\n%s", name, err, daemon.ExitConfig, out)
 		}
 		if n := strings.Count(strings.TrimSpace(string(out)), "\n"); n > 1 {
 			t.Errorf("%s: want one log line, got:\n%s", name, out)
@@ -209,7 +209,7 @@ func TestBinaryStartupErrors(t *testing.T) {
 	defer ln.Close()
 	run("port in use")
 	cmd := exec.Command(pop3dBinary(t), "-config", filepath.Join(d.dir, "absent.toml"))
-	if err := cmd.Run(); err == nil || cmd.ProcessState.ExitCode() != shared.ExitConfig {
+	if err := cmd.Run(); err == nil || cmd.ProcessState.ExitCode() != daemon.ExitConfig {
 		t.Errorf("absent config: %v", err)
 	}
 }

@@ -16,7 +16,8 @@ import (
 	"time"
 
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/config"
+	"mailsuite/shared/tlsconf"
 	"mailsuite/store"
 )
 
@@ -27,7 +28,7 @@ const (
 )
 
 // testHash is computed once: argon2id is deliberately slow.
-var testHash = testutil.HashOnce(shared.HashPassword, testPass)
+var testHash = testutil.HashOnce(testPass)
 
 // testEnv is an in-process pop3d on loopback with a real store.
 type testEnv struct {
@@ -69,15 +70,15 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPath, keyPath, clientTLS := testutil.SelfSigned(t, dir, shared.GenerateSelfSigned)
-	tlsCfg, err := shared.LoadTLS(certPath, keyPath)
+	certPath, keyPath, clientTLS := testutil.SelfSigned(t, dir)
+	tlsCfg, err := tlsconf.Load(certPath, keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	logBuf := &testutil.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := shared.Default()
+	cfg := config.Default()
 	cfg.Hostname = "pop3.test"
 	srv := newServer(cfg, st, log)
 	srv.tls = tlsCfg

@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/config"
+	"mailsuite/shared/daemon"
 )
 
-func withLimits(lim shared.ConnLimits) envOption {
-	return func(s *server) { s.limiter = shared.NewConnLimiter(lim) }
+func withLimits(lim config.ConnLimits) envOption {
+	return func(s *server) { s.limiter = daemon.NewConnLimiter(lim) }
 }
 
 // dialFrom connects from a loopback address and reads the first line.
@@ -25,7 +26,7 @@ func (e *testEnv) dialFrom(from string) *testconn {
 // refused with [SYS/TEMP] and closed, while another address, and the
 // first one once a session ends, are served.
 func TestConnLimitPerIP(t *testing.T) {
-	e := newEnv(t, withPlaintext, withLimits(shared.ConnLimits{Max: 10, PerIP: 2}))
+	e := newEnv(t, withPlaintext, withLimits(config.ConnLimits{Max: 10, PerIP: 2}))
 	first := e.dialFrom("127.0.0.1")
 	first.expect("+OK ")
 	e.dialFrom("127.0.0.1").expect("+OK ")
@@ -50,7 +51,7 @@ func TestConnLimitPerIP(t *testing.T) {
 
 // TestConnLimitTotal: pop3d.max_connections counts every address.
 func TestConnLimitTotal(t *testing.T) {
-	e := newEnv(t, withLimits(shared.ConnLimits{Max: 1, PerIP: 5}))
+	e := newEnv(t, withLimits(config.ConnLimits{Max: 1, PerIP: 5}))
 	e.dialRaw().expect("+OK ")
 	c := e.dialFrom("127.0.0.2")
 	c.expect("-ERR [SYS/TEMP] too many connections")

@@ -9,15 +9,16 @@ import (
 	"os"
 	"path/filepath"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
+	"mailsuite/shared/daemon"
 )
 
 func main() {
-	d := shared.Start("pop3d", listeners)
+	d := daemon.Start("pop3d", listeners)
 	cfg, st, log := d.Config, d.Store, d.Log
 	lockDir := filepath.Join(cfg.DataDir, "locks")
 	if err := os.Mkdir(lockDir, 0o700); err != nil && !os.IsExist(err) {
-		shared.Fatal(log, "cannot create lock directory", err)
+		daemon.Fatal(log, "cannot create lock directory", err)
 	}
 	srv := newServer(cfg, st, log)
 	srv.tls = d.Certs.Config()
@@ -29,12 +30,12 @@ func main() {
 }
 
 // listeners lists the configured POP3 (STLS) and POP3S addresses.
-func listeners(cfg *shared.Config) []shared.Listener {
-	return append(shared.Specs("pop3d.listen", cfg.POP3D.Listen, false),
-		shared.Specs("pop3d.tls_listen", cfg.POP3D.TLSListen, true)...)
+func listeners(cfg *config.Config) []daemon.ListenerSpec {
+	return append(daemon.Specs("pop3d.listen", cfg.POP3D.Listen, false),
+		daemon.Specs("pop3d.tls_listen", cfg.POP3D.TLSListen, true)...)
 }
 
-func serveLogged(srv *server, ln net.Listener, spec shared.Listener, log *slog.Logger) {
+func serveLogged(srv *server, ln net.Listener, spec daemon.ListenerSpec, log *slog.Logger) {
 	log.Info("listening", "addr", ln.Addr().String(), "tls", spec.TLS)
 	srv.serve(ln, spec.TLS)
 }

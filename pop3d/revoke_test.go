@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 )
 
 // TestRevokedSessionEnds: a session whose user is removed, or whose
@@ -15,7 +15,7 @@ func TestRevokedSessionEnds(t *testing.T) {
 	ctx := context.Background()
 	for name, revoke := range map[string]func(e *testEnv) error{
 		"passwd": func(e *testEnv) error {
-			h, _ := shared.HashPassword("another one")
+			h, _ := auth.HashPassword("another one")
 			return e.st.SetUserPassword(ctx, testUser, h)
 		},
 		"rm": func(e *testEnv) error { return e.st.RemoveUser(ctx, testUser) },

@@ -10,7 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
+	"mailsuite/shared/config"
+	"mailsuite/shared/daemon"
 	"mailsuite/store"
 )
 
@@ -32,7 +34,7 @@ const (
 type server struct {
 	hostname       string
 	store          *store.Store
-	auth           *shared.Authenticator
+	auth           *auth.Authenticator
 	tls            *tls.Config // nil: no STLS, no implicit TLS
 	allowPlaintext bool
 	window         time.Duration // relay grant lifetime
@@ -40,7 +42,7 @@ type server struct {
 	lockWait       time.Duration
 	failureDelay   time.Duration
 	autologout     time.Duration
-	limiter        *shared.ConnLimiter
+	limiter        *daemon.ConnLimiter
 	log            *slog.Logger
 
 	closing atomic.Bool
@@ -53,17 +55,17 @@ type server struct {
 
 // newServer returns a server configured by cfg; TLS and the lock folder
 // are the caller's to set.
-func newServer(cfg *shared.Config, st *store.Store, log *slog.Logger) *server {
+func newServer(cfg *config.Config, st *store.Store, log *slog.Logger) *server {
 	return &server{
 		hostname:       cfg.Hostname,
 		store:          st,
-		auth:           &shared.Authenticator{Store: st, Log: log},
+		auth:           &auth.Authenticator{Store: st, Log: log},
 		allowPlaintext: cfg.Auth.AllowPlaintext,
 		window:         cfg.Relay.Window.Duration,
-		failureDelay:   shared.FailureDelay,
+		failureDelay:   auth.FailureDelay,
 		lockWait:       defaultLockWait,
 		autologout:     defaultAutologout,
-		limiter:        shared.NewConnLimiter(cfg.POP3D.Limits()),
+		limiter:        daemon.NewConnLimiter(cfg.POP3D.Limits()),
 		log:            log,
 		lns:            make(map[net.Listener]bool),
 		conns:          make(map[net.Conn]bool),
@@ -72,13 +74,13 @@ func newServer(cfg *shared.Config, st *store.Store, log *slog.Logger) *server {
 
 // serve accepts connections on ln until it is closed. implicitTLS makes
 // it a POP3S listener (port 995). Connections over the budget are refused
-// before they get here (see shared.LimitListener).
+// before they get here (see daemon.LimitListener).
 func (s *server) serve(ln net.Listener, implicitTLS bool) {
 	refusal := "-ERR [SYS/TEMP] too many connections, try again later\r\n"
 	if implicitTLS {
 		refusal = ""
 	}
-	ln = shared.LimitListener(ln, s.limiter, refusal)
+	ln = daemon.LimitListener(ln, s.limiter, refusal)
 	s.mu.Lock()
 	s.lns[ln] = true
 	if s.closing.Load() {

@@ -11,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/daemon"
 	"mailsuite/store"
 )
 
@@ -56,7 +56,7 @@ type session struct {
 }
 
 func newSession(srv *server, c net.Conn) *session {
-	ip := shared.PeerIP(c.RemoteAddr())
+	ip := daemon.PeerIP(c.RemoteAddr())
 	return &session{
 		srv:    srv,
 		raw:    c,

@@ -7,7 +7,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 	"mailsuite/store"
 )
 
@@ -37,12 +37,12 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 func (s *session) login(login, password string) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	cred, err := s.srv.auth.Check(ctx, shared.ServiceSMTP, s.ip, login, password)
+	cred, err := s.srv.auth.Check(ctx, auth.ServiceSMTP, s.ip, login, password)
 	switch {
-	case errors.Is(err, shared.ErrThrottled):
+	case errors.Is(err, auth.ErrThrottled):
 		s.pause()
 		return errThrottled
-	case errors.Is(err, shared.ErrAuthFailed):
+	case errors.Is(err, auth.ErrAuthFailed):
 		s.pause()
 		return smtp.ErrAuthFailed
 	case err != nil:
@@ -86,7 +86,7 @@ func (s *session) recheckAuth() *smtp.SMTPError {
 	defer cancel()
 	cred, err := s.srv.auth.Recheck(ctx, *s.cred)
 	switch {
-	case errors.Is(err, shared.ErrRevoked):
+	case errors.Is(err, auth.ErrRevoked):
 		s.revoke(errCredRevoked, "credential revoked")
 	case err != nil:
 		return storeFailure(s.srv.log, "auth recheck", err, "ip", s.ip, "user", s.cred.Name)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // BenchmarkAcceptNewConn measures durable acceptance the way the bench's
@@ -22,7 +22,7 @@ import (
 //
 //	go test -run '^$' -bench AcceptNewConn -benchtime 4000x ./smtpd/
 func BenchmarkAcceptNewConn(b *testing.B) {
-	e := newEnv(b, func(c *shared.Config) { c.SMTPD.MaxMessageBytes = 1 << 20 })
+	e := newEnv(b, func(c *config.Config) { c.SMTPD.MaxMessageBytes = 1 << 20 })
 	body := benchBody(4096)
 	const sessions = 8
 	var next atomic.Int64

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/daemon"
 	"mailsuite/store"
 )
 
@@ -44,7 +44,7 @@ func newBinEnv(t *testing.T, extra string) *binEnv {
 	dir := t.TempDir()
 	b := &binEnv{dir: dir, conf: filepath.Join(dir, "mailsuite.toml"), extra: extra, users: map[string]int64{}}
 	os.Mkdir(filepath.Join(dir, "data"), 0o700)
-	testutil.SelfSigned(t, dir, shared.GenerateSelfSigned)
+	testutil.SelfSigned(t, dir)
 	st, err := store.Open(filepath.Join(dir, "data", "mail.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +282,7 @@ func TestBinaryStartFailures(t *testing.T) {
 			os.WriteFile(conf, []byte(tc.conf), 0o600)
 			out, err := exec.Command(bin, "-config", conf).CombinedOutput()
 			var ee *exec.ExitError
-			if !errorsAs(err, &ee) || ee.ExitCode() != shared.ExitConfig {
+			if !errorsAs(err, &ee) || ee.ExitCode() != daemon.ExitConfig {
 				t.Fatalf("exit: %v, want code 2\n%s", err, out)
 			}
 			if !strings.Contains(string(out), tc.want) {

@@ -8,7 +8,7 @@ import (
 
 // connSet remembers open client connections, so shutdown can close the
 // connections go-smtp's Shutdown would wait on forever. Admission is the
-// business of the shared.LimitListener beneath it.
+// business of the daemon.LimitListener beneath it.
 type connSet struct {
 	mu    sync.Mutex
 	conns map[*trackedConn]struct{} // guarded by mu

@@ -18,7 +18,8 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/config"
+	"mailsuite/shared/tlsconf"
 	"mailsuite/store"
 )
 
@@ -32,8 +33,8 @@ const (
 	domainPass = "domain secret"
 )
 
-var testHash = testutil.HashOnce(shared.HashPassword, userPass)
-var domainHash = testutil.HashOnce(shared.HashPassword, domainPass)
+var testHash = testutil.HashOnce(userPass)
+var domainHash = testutil.HashOnce(domainPass)
 
 // testEnv is an in-process smtpd with the three listener roles on
 // loopback and a real store.
@@ -41,21 +42,21 @@ type testEnv struct {
 	t             testing.TB
 	st            *store.Store
 	srv           *server
-	cfg           *shared.Config
+	cfg           *config.Config
 	clock         *testutil.Clock
 	log           *syncBuffer
 	mx, sub, subs string
 	users         map[string]int64
 }
 
-func newEnv(t testing.TB, edit ...func(*shared.Config)) *testEnv {
+func newEnv(t testing.TB, edit ...func(*config.Config)) *testEnv {
 	t.Helper()
 	return newEnvServer(t, nil, edit...)
 }
 
 // newEnvServer is newEnv with a change to the server (a timeout) made
 // before its listeners serve.
-func newEnvServer(t testing.TB, opt func(*server), edit ...func(*shared.Config)) *testEnv {
+func newEnvServer(t testing.TB, opt func(*server), edit ...func(*config.Config)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	clock := testutil.NewClock(time.Now())
@@ -67,12 +68,12 @@ func newEnvServer(t testing.TB, opt func(*server), edit ...func(*shared.Config))
 	e := &testEnv{t: t, st: st, clock: clock, users: map[string]int64{}}
 	e.seed()
 
-	certPath, keyPath, _ := testutil.SelfSigned(t, dir, shared.GenerateSelfSigned)
-	tlsCfg, err := shared.LoadTLS(certPath, keyPath)
+	certPath, keyPath, _ := testutil.SelfSigned(t, dir)
+	tlsCfg, err := tlsconf.Load(certPath, keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := shared.Default()
+	cfg := config.Default()
 	cfg.Hostname = "mx.example.com"
 	cfg.DataDir = dir
 	cfg.SMTPD.MaxMessageBytes = 64 << 10

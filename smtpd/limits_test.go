@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // refused dials addr from the loopback address from and checks that the
@@ -26,8 +26,8 @@ func refused(t *testing.T, addr, from string) {
 	}
 }
 
-func limits(mx, sub shared.ConnLimits) func(*shared.Config) {
-	return func(c *shared.Config) {
+func limits(mx, sub config.ConnLimits) func(*config.Config) {
+	return func(c *config.Config) {
 		c.SMTPD.MaxConnections, c.SMTPD.MaxConnectionsPerIP = mx.Max, mx.PerIP
 		c.SMTPD.SubmissionMaxConnections, c.SMTPD.SubmissionMaxConnectionsPerIP = sub.Max, sub.PerIP
 	}
@@ -37,7 +37,7 @@ func limits(mx, sub shared.ConnLimits) func(*shared.Config) {
 // 421 and is closed, another address is still served, and a closed
 // connection frees its slot.
 func TestConnLimitPerIP(t *testing.T) {
-	e := newEnv(t, limits(shared.ConnLimits{Max: 10, PerIP: 3}, shared.ConnLimits{Max: 10, PerIP: 3}))
+	e := newEnv(t, limits(config.ConnLimits{Max: 10, PerIP: 3}, config.ConnLimits{Max: 10, PerIP: 3}))
 	var open []*client
 	for range 3 {
 		open = append(open, dial(t, e.mx, "127.0.0.1", false))
@@ -58,7 +58,7 @@ func TestConnLimitPerIP(t *testing.T) {
 
 // TestConnLimitTotal: smtpd.max_connections counts all addresses.
 func TestConnLimitTotal(t *testing.T) {
-	e := newEnv(t, limits(shared.ConnLimits{Max: 2, PerIP: 5}, shared.ConnLimits{Max: 10, PerIP: 5}))
+	e := newEnv(t, limits(config.ConnLimits{Max: 2, PerIP: 5}, config.ConnLimits{Max: 10, PerIP: 5}))
 	dial(t, e.mx, "127.0.0.1", false)
 	dial(t, e.mx, "127.0.0.2", false)
 	refused(t, e.mx, "127.0.0.3")
@@ -67,7 +67,7 @@ func TestConnLimitTotal(t *testing.T) {
 // TestMXFloodSparesSubmission: the MX port full, from one address and in
 // all, does not keep that address's user off submission, plain or TLS.
 func TestMXFloodSparesSubmission(t *testing.T) {
-	e := newEnv(t, limits(shared.ConnLimits{Max: 4, PerIP: 4}, shared.ConnLimits{Max: 4, PerIP: 2}))
+	e := newEnv(t, limits(config.ConnLimits{Max: 4, PerIP: 4}, config.ConnLimits{Max: 4, PerIP: 2}))
 	for range 4 {
 		dial(t, e.mx, "127.0.0.1", false)
 	}

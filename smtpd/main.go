@@ -7,17 +7,18 @@ package main
 import (
 	"context"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
+	"mailsuite/shared/daemon"
 	"mailsuite/smtpd/queue"
 )
 
 func main() {
-	d := shared.Start("smtpd", listeners)
+	d := daemon.Start("smtpd", listeners)
 	cfg, st, log := d.Config, d.Store, d.Log
 
 	srv := newServer(cfg, st, log, d.Certs.Config())
 	if err := cleanSpoolDir(srv.spoolDir); err != nil {
-		shared.Fatal(log, "cannot start", err)
+		daemon.Fatal(log, "cannot start", err)
 	}
 	runner := queue.New(cfg, st, log, queue.WithBounced(srv.bounceStorms))
 	ctx, stopQueue := context.WithCancel(context.Background())
@@ -44,13 +45,13 @@ func main() {
 }
 
 // listeners lists the configured MX, submission and submissions addresses.
-func listeners(cfg *shared.Config) []shared.Listener {
-	specs := shared.Specs("smtpd.listen", cfg.SMTPD.Listen, false)
-	specs = append(specs, shared.Specs("smtpd.submission", cfg.SMTPD.Submission, false)...)
-	return append(specs, shared.Specs("smtpd.submissions", cfg.SMTPD.Submissions, true)...)
+func listeners(cfg *config.Config) []daemon.ListenerSpec {
+	specs := daemon.Specs("smtpd.listen", cfg.SMTPD.Listen, false)
+	specs = append(specs, daemon.Specs("smtpd.submission", cfg.SMTPD.Submission, false)...)
+	return append(specs, daemon.Specs("smtpd.submissions", cfg.SMTPD.Submissions, true)...)
 }
 
-func roleOf(l shared.Listener) Role {
+func roleOf(l daemon.ListenerSpec) Role {
 	if l.Name == "smtpd.listen" {
 		return RoleMX
 	}

@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
+	"mailsuite/shared/config"
 )
 
 func TestEHLOCapabilities(t *testing.T) {
@@ -76,7 +77,7 @@ func TestCommandsOutOfOrder(t *testing.T) {
 // TestPostmasterSingleLabelHost: the bare postmaster is accepted when the
 // hostname has one label, as "localhost" in make run.
 func TestPostmasterSingleLabelHost(t *testing.T) {
-	e := newEnv(t, func(c *shared.Config) { c.Hostname = "localhost" })
+	e := newEnv(t, func(c *config.Config) { c.Hostname = "localhost" })
 	c := dial(t, e.mx, "", false)
 	c.ehlo()
 	c.must(250, "MAIL FROM:<friend@far.test>")
@@ -180,7 +181,7 @@ func TestAuth(t *testing.T) {
 // password is refused, and the store holds the count.
 func TestAuthThrottled(t *testing.T) {
 	e := newEnv(t)
-	for i := 0; i < shared.MaxFailuresPerAccount; i++ {
+	for i := 0; i < auth.MaxFailuresPerAccount; i++ {
 		c := dial(t, e.sub, "", false)
 		c.ehlo()
 		c.starttls()
@@ -194,7 +195,7 @@ func TestAuthThrottled(t *testing.T) {
 	if code, msg := c.authPlain("", alice, userPass); code/100 != 4 {
 		t.Fatalf("throttled login: %d %s, want 4xx", code, msg)
 	}
-	e.clock.Add(shared.ThrottleWindow + time.Second)
+	e.clock.Add(auth.ThrottleWindow + time.Second)
 	if code, msg := c.authPlain("", alice, userPass); code != 235 {
 		t.Fatalf("after the window: %d %s", code, msg)
 	}
@@ -203,7 +204,7 @@ func TestAuthThrottled(t *testing.T) {
 // TestSTARTTLSForgets: what was said before STARTTLS (AUTH, MAIL) does
 // not survive it (RFC 3207), while the peer IP does.
 func TestSTARTTLSForgets(t *testing.T) {
-	e := newEnv(t, func(c *shared.Config) { c.Auth.AllowPlaintext = true })
+	e := newEnv(t, func(c *config.Config) { c.Auth.AllowPlaintext = true })
 	e.grant("127.0.0.2", alice, time.Hour)
 	c := dial(t, e.mx, "", false)
 	c.ehlo()

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
 )
 
 // TestRevocationReachesSession: alice authenticates on submission and
@@ -21,7 +21,7 @@ func TestRevocationReachesSession(t *testing.T) {
 	}{
 		{"smtp off", func(e *testEnv) error { return e.st.SetUserSMTP(ctx, alice, false) }, "5.7.0 Sending is disabled for this account"},
 		{"passwd", func(e *testEnv) error {
-			h, _ := shared.HashPassword("new secret")
+			h, _ := auth.HashPassword("new secret")
 			return e.st.SetUserPassword(ctx, alice, h)
 		}, "5.7.0 Authentication no longer valid"},
 		{"rm", func(e *testEnv) error { return e.st.RemoveUser(ctx, alice) }, "5.7.0 Authentication no longer valid"},

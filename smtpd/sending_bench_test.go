@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // BenchmarkRelayLimits measures the accept rate of authenticated relaying
@@ -30,7 +30,7 @@ func BenchmarkRelayLimits(b *testing.B) {
 		if mode == "on" {
 			max = 1 << 40
 		}
-		e := newEnv(b, func(c *shared.Config) {
+		e := newEnv(b, func(c *config.Config) {
 			c.SMTPD.MaxMessageBytes = 1 << 20
 			c.Auth.AllowPlaintext = true
 			c.Relay.MaxMessagesPerHour, c.Relay.MaxRecipientsPerDay, c.Relay.MaxNewRecipientsPerDay = max, max, max

@@ -7,15 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 	"mailsuite/store"
 )
 
 // limitsEnv is a test smtpd with small sending limits; suspension is off
 // unless a test turns it on.
-func limitsEnv(t *testing.T, edit ...func(*shared.Config)) *testEnv {
+func limitsEnv(t *testing.T, edit ...func(*config.Config)) *testEnv {
 	t.Helper()
-	return newEnv(t, append([]func(*shared.Config){func(c *shared.Config) {
+	return newEnv(t, append([]func(*config.Config){func(c *config.Config) {
 		c.Relay.MaxMessagesPerHour, c.Relay.MaxRecipientsPerDay, c.Relay.MaxNewRecipientsPerDay = 3, 5, 4
 		c.Relay.SuspendOnLimit = false
 	}}, edit...)...)
@@ -101,7 +101,7 @@ func TestMessagesPerHour(t *testing.T) {
 // TestRecipientsPerDay: with 5 recipients a day (the first 4 new), the
 // sixth remote recipient is refused, in the middle of a transaction.
 func TestRecipientsPerDay(t *testing.T) {
-	e := limitsEnv(t, func(c *shared.Config) { c.Relay.MaxNewRecipientsPerDay = 0 })
+	e := limitsEnv(t, func(c *config.Config) { c.Relay.MaxNewRecipientsPerDay = 0 })
 	c := authed(t, e.sub, alice, userPass)
 	wantAccepted(t, c.send(alice, "a", "a@far.test", "b@far.test", "c@far.test"))
 	got := c.send(alice, "b", "a@far.test", "b@far.test", carol, "d@far.test")
@@ -116,7 +116,7 @@ func TestRecipientsPerDay(t *testing.T) {
 // TestNewRecipientsPerDay: with 4 first-time recipients a day, a fifth
 // new address is refused while addresses sent to before still pass.
 func TestNewRecipientsPerDay(t *testing.T) {
-	e := limitsEnv(t, func(c *shared.Config) {
+	e := limitsEnv(t, func(c *config.Config) {
 		c.Relay.MaxRecipientsPerDay, c.Relay.MaxMessagesPerHour = 0, 0
 	})
 	c := authed(t, e.sub, alice, userPass)
@@ -150,7 +150,7 @@ func TestLimitOverrides(t *testing.T) {
 // TestDomainCredentialCountsApart: the domain credential and its users
 // have counts of their own.
 func TestDomainCredentialCountsApart(t *testing.T) {
-	e := limitsEnv(t, func(c *shared.Config) { c.Relay.MaxMessagesPerHour = 2 })
+	e := limitsEnv(t, func(c *config.Config) { c.Relay.MaxMessagesPerHour = 2 })
 	u := authed(t, e.sub, alice, userPass)
 	d := authed(t, e.sub, "example.com", domainPass)
 	wantAccepted(t, u.send(alice, "u1", "a@far.test"))
@@ -164,7 +164,7 @@ func TestDomainCredentialCountsApart(t *testing.T) {
 // TestGrantCountsAgainstUser: a POP/IMAP-before-SMTP client counts
 // against the user of its grant.
 func TestGrantCountsAgainstUser(t *testing.T) {
-	e := limitsEnv(t, func(c *shared.Config) { c.Relay.MaxMessagesPerHour = 1 })
+	e := limitsEnv(t, func(c *config.Config) { c.Relay.MaxMessagesPerHour = 1 })
 	e.grant("127.0.0.1", alice, time.Hour)
 	c := dial(t, e.sub, "127.0.0.1", false)
 	c.ehlo()
@@ -235,7 +235,7 @@ func TestCountsSharedAndKept(t *testing.T) {
 // one notice reaches the postmaster however often the limit is hit.
 // "user smtp on" (SetUserSMTP) restores her with her counts cleared.
 func TestSuspension(t *testing.T) {
-	e := limitsEnv(t, func(c *shared.Config) {
+	e := limitsEnv(t, func(c *config.Config) {
 		c.Relay.MaxMessagesPerHour, c.Relay.SuspendOnLimit = 1, true
 		c.Hostname = "other.test" // postmaster@ of the host is carol
 	})
@@ -300,7 +300,7 @@ func TestSuspension(t *testing.T) {
 // TestBounceStorm: the third bounce within the hour to alice, through the
 // MX port, suspends her and tells the postmaster.
 func TestBounceStorm(t *testing.T) {
-	e := limitsEnv(t, func(c *shared.Config) { c.Relay.MaxBouncesPerHour, c.Relay.SuspendOnLimit = 3, true })
+	e := limitsEnv(t, func(c *config.Config) { c.Relay.MaxBouncesPerHour, c.Relay.SuspendOnLimit = 3, true })
 	c := dial(t, e.mx, "", false)
 	c.ehlo()
 	for i := range 3 {

@@ -13,7 +13,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
+	"mailsuite/shared/config"
+	"mailsuite/shared/daemon"
 	"mailsuite/store"
 )
 
@@ -29,15 +31,15 @@ const (
 
 // server holds what every session of every listener shares.
 type server struct {
-	cfg   *shared.Config
+	cfg   *config.Config
 	st    *store.Store
 	log   *slog.Logger
-	auth  *shared.Authenticator
+	auth  *auth.Authenticator
 	tls   *tls.Config
 	conns *connSet
 	// mx and submission are the connection budgets of the MX port and of
 	// the submission ports together.
-	mx, submission *shared.ConnLimiter
+	mx, submission *daemon.ConnLimiter
 	// idle is the session idle clock; commandTimeout bounds each command.
 	idle, commandTimeout time.Duration
 	// spoolDir holds the part of each arriving message past what a
@@ -58,20 +60,20 @@ type server struct {
 	servers []*smtp.Server // guarded by mu
 }
 
-func newServer(cfg *shared.Config, st *store.Store, log *slog.Logger, tlsConfig *tls.Config) *server {
+func newServer(cfg *config.Config, st *store.Store, log *slog.Logger, tlsConfig *tls.Config) *server {
 	return &server{
 		cfg:            cfg,
 		st:             st,
 		log:            log,
-		auth:           &shared.Authenticator{Store: st, Log: log},
+		auth:           &auth.Authenticator{Store: st, Log: log},
 		tls:            tlsConfig,
 		conns:          newConnSet(),
-		mx:             shared.NewConnLimiter(cfg.SMTPD.MXLimits()),
-		submission:     shared.NewConnLimiter(cfg.SMTPD.SubmissionLimits()),
+		mx:             daemon.NewConnLimiter(cfg.SMTPD.MXLimits()),
+		submission:     daemon.NewConnLimiter(cfg.SMTPD.SubmissionLimits()),
 		idle:           sessionIdle,
 		commandTimeout: commandTimeout,
 		spoolDir:       filepath.Join(cfg.DataDir, "tmp"),
-		failureDelay:   shared.FailureDelay,
+		failureDelay:   auth.FailureDelay,
 	}
 }
 
@@ -112,7 +114,7 @@ func (s *server) serve(ln net.Listener, role Role, implicitTLS bool) {
 
 // limit admits a listener's connections within its role's budget. Plain
 // ports answer a refused client; an implicit-TLS port closes (see
-// shared.LimitListener).
+// daemon.LimitListener).
 func (s *server) limit(ln net.Listener, role Role, implicitTLS bool) net.Listener {
 	lim := s.mx
 	if role == RoleSubmission {
@@ -122,7 +124,7 @@ func (s *server) limit(ln net.Listener, role Role, implicitTLS bool) net.Listene
 	if !implicitTLS {
 		refusal = "421 4.7.0 " + s.cfg.Hostname + " Too many connections, try again later\r\n"
 	}
-	return shared.LimitListener(ln, lim, refusal)
+	return daemon.LimitListener(ln, lim, refusal)
 }
 
 // shutdown stops accepting, lets messages in their data phase finish

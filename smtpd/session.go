@@ -10,7 +10,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
+	"mailsuite/shared/daemon"
 	"mailsuite/store"
 )
 
@@ -32,7 +33,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		srv:  b.srv,
 		role: b.role,
 		conn: c.Conn(),
-		ip:   shared.PeerIP(c.Conn().RemoteAddr()),
+		ip:   daemon.PeerIP(c.Conn().RemoteAddr()),
 		helo: c.Hostname(),
 	}
 	if st, ok := c.TLSConnectionState(); ok {
@@ -136,7 +137,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 func (s *session) decideMail() *smtp.SMTPError {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	strict := s.srv.cfg.Relay.SenderCheck != shared.SenderCheckOff
+	strict := s.srv.cfg.Relay.SenderCheck != config.SenderCheckOff
 	id, err := s.identity(ctx, strict)
 	if err != nil {
 		return storeFailure(s.srv.log, "identity lookup", err, "ip", s.ip)

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // largeEnv is a test server that takes messages up to 32 MiB.
 func largeEnv(t *testing.T) *testEnv {
-	return newEnv(t, func(c *shared.Config) { c.SMTPD.MaxMessageBytes = 32 << 20 })
+	return newEnv(t, func(c *config.Config) { c.SMTPD.MaxMessageBytes = 32 << 20 })
 }
 
 // largeBody is a message of about size bytes with varied lines, some of
@@ -127,7 +127,7 @@ func TestDataLarge(t *testing.T) {
 // soon as the limit is passed, before its end, and the session stays in
 // step.
 func TestDataTooLargeEarly(t *testing.T) {
-	e := newEnv(t, func(c *shared.Config) { c.SMTPD.MaxMessageBytes = 3 << 20 })
+	e := newEnv(t, func(c *config.Config) { c.SMTPD.MaxMessageBytes = 3 << 20 })
 	c := startTx(t, e)
 	c.conn.SetDeadline(time.Now().Add(2 * time.Minute))
 	c.must(354, "DATA")

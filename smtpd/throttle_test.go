@@ -6,7 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"mailsuite/shared"
+	"mailsuite/shared/auth"
+	"mailsuite/shared/config"
 )
 
 // TestAuthParallelGuesses: 60 connections AUTH at once for alice from one
@@ -14,7 +15,7 @@ import (
 // password check; the others get 454 unchecked, logged "auth throttled".
 func TestAuthParallelGuesses(t *testing.T) {
 	// One address, more connections than the default per-address limit.
-	e := newEnv(t, func(c *shared.Config) {
+	e := newEnv(t, func(c *config.Config) {
 		c.Auth.AllowPlaintext = true
 		c.SMTPD.SubmissionMaxConnectionsPerIP = 100
 	})
@@ -43,8 +44,8 @@ func TestAuthParallelGuesses(t *testing.T) {
 	checked := strings.Count(log, `msg="auth failed"`) + strings.Count(log, `msg="auth ok"`)
 	throttled := strings.Count(log, `msg="auth throttled"`)
 	t.Logf("%d parallel AUTHs: %d checked the password, %d throttled unchecked", n, checked, throttled)
-	if checked > shared.MaxFailuresPerAccount || checked+throttled != n {
-		t.Fatalf("%d AUTHs checked, %d throttled; want at most %d of %d checked", checked, throttled, shared.MaxFailuresPerAccount, n)
+	if checked > auth.MaxFailuresPerAccount || checked+throttled != n {
+		t.Fatalf("%d AUTHs checked, %d throttled; want at most %d of %d checked", checked, throttled, auth.MaxFailuresPerAccount, n)
 	}
 	n454 := 0
 	for _, code := range codes {

@@ -22,7 +22,7 @@ var ErrOverQuota = errors.New("over quota")
 var ErrLimit = errors.New("limit reached")
 
 // Limits bound what one user may hold; zero means unlimited. They come
-// from the [quota] section of the configuration (see shared.QuotaConfig).
+// from the [quota] section of the configuration (see config.QuotaConfig).
 type Limits struct {
 	// Storage is the default storage quota in bytes, for users without a
 	// quota of their own (see SetUserQuota).

@@ -3,7 +3,7 @@
 package store
 
 // Without cgo the SQLite driver is a stub that fails every call; the
-// daemons refuse to start before reaching it (shared.CheckCgo). These
+// daemons refuse to start before reaching it (daemon.CheckCgo). These
 // keep the package compiling so that check can run.
 
 func isBusy(error) bool   { return false }

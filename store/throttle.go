@@ -15,7 +15,7 @@ import (
 // shorter than this.
 const failureKeep = time.Hour
 
-// ThrottleLimits is the login throttling policy (set in shared/limit.go).
+// ThrottleLimits is the login throttling policy (set in shared/auth/throttle.go).
 type ThrottleLimits struct {
 	Window     time.Duration // failures older than this no longer count
 	PerIP      int           // failures per client address in Window

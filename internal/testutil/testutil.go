@@ -5,10 +5,9 @@
 // and a dialer that connects from a chosen loopback address.
 // It is for tests only; no production package imports it.
 //
-// It must not import mailsuite/shared: shared's own tests use SyncBuffer,
-// and Go refuses the import cycle. Helpers that need shared take the
-// function they call (shared.HashPassword, shared.GenerateSelfSigned).
-// It imports mailsuite/store for Inbox, so store's own tests cannot use it.
+// It imports mailsuite/shared/auth (HashOnce), mailsuite/deploy/dev
+// (SelfSigned) and mailsuite/store (Inbox), so the in-package tests of
+// those three cannot use it; the other packages' tests can.
 package testutil
 
 import (
@@ -26,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"mailsuite/deploy/dev"
+	"mailsuite/shared/auth"
 	"mailsuite/store"
 )
 
@@ -72,12 +73,12 @@ func (c *Clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// HashOnce returns a function that hashes pass with hash (normally
-// shared.HashPassword) on its first call and returns the same hash after:
-// argon2id is deliberately slow. It panics if hashing fails.
-func HashOnce(hash func(string) (string, error), pass string) func() string {
+// HashOnce returns a function that hashes pass with auth.HashPassword on
+// its first call and returns the same hash after: argon2id is deliberately
+// slow. It panics if hashing fails.
+func HashOnce(pass string) func() string {
 	return sync.OnceValue(func() string {
-		h, err := hash(pass)
+		h, err := auth.HashPassword(pass)
 		if err != nil {
 			panic(err)
 		}
@@ -86,12 +87,12 @@ func HashOnce(hash func(string) (string, error), pass string) func() string {
 }
 
 // SelfSigned writes cert.pem and key.pem for "localhost" into dir with
-// generate (normally shared.GenerateSelfSigned) and returns their paths and
-// a client configuration that trusts the certificate.
-func SelfSigned(t testing.TB, dir string, generate func(certPath, keyPath, hostname string) error) (certPath, keyPath string, client *tls.Config) {
+// dev.GenerateSelfSigned and returns their paths and a client
+// configuration that trusts the certificate.
+func SelfSigned(t testing.TB, dir string) (certPath, keyPath string, client *tls.Config) {
 	t.Helper()
 	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := generate(certPath, keyPath, "localhost"); err != nil {
+	if err := dev.GenerateSelfSigned(certPath, keyPath, "localhost"); err != nil {
 		t.Fatal(err)
 	}
 	pem, err := os.ReadFile(certPath)

@@ -12,7 +12,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"mailsuite/shared"
+	"mailsuite/deploy/dev"
+	"mailsuite/shared/tlsconf"
 )
 
 // fakeMsg is one message a fake server accepted.
@@ -120,10 +121,10 @@ func testTLS(t *testing.T) *tls.Config {
 	t.Helper()
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := shared.GenerateSelfSigned(cert, key, "fake.test"); err != nil {
+	if err := dev.GenerateSelfSigned(cert, key, "fake.test"); err != nil {
 		t.Fatal(err)
 	}
-	c, err := shared.LoadTLS(cert, key)
+	c, err := tlsconf.Load(cert, key)
 	if err != nil {
 		t.Fatal(err)
 	}

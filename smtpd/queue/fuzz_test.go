@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 )
 
 // FuzzParseReply: any reply text parses without panicking, and the
@@ -37,7 +37,7 @@ func FuzzHopFor(f *testing.F) {
 	for _, s := range []string{"a@b.test", "a@[127.0.0.1]", "a@[IPv6:::1]", "a@[::1]", "a@", "@", "a@[1.2.3.4", "x@ROUTED.test.", "a@b@c"} {
 		f.Add(s)
 	}
-	cfg := shared.Default()
+	cfg := config.Default()
 	cfg.SMTPD.Queue.Routes = map[string]string{"routed.test": "127.0.0.1"}
 	r := &Runner{cfg: cfg}
 	f.Fuzz(func(t *testing.T, rcpt string) {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"mailsuite/internal/testutil"
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 	"mailsuite/store"
 )
 
@@ -63,7 +63,7 @@ type testEnv struct {
 	t     *testing.T
 	path  string
 	st    *store.Store
-	cfg   *shared.Config
+	cfg   *config.Config
 	clock *testutil.Clock
 	logs  *testutil.SyncBuffer
 	alice int64 // user alice@local.test
@@ -85,10 +85,10 @@ func newEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	e.alice = id
-	e.cfg = shared.Default()
+	e.cfg = config.Default()
 	e.cfg.Hostname = "mx.local.test"
-	e.cfg.SMTPD.Queue.Retry = []shared.Duration{{Duration: time.Minute}, {Duration: 2 * time.Minute}, {Duration: 4 * time.Minute}}
-	e.cfg.SMTPD.Queue.Lifetime = shared.Duration{Duration: time.Hour}
+	e.cfg.SMTPD.Queue.Retry = []config.Duration{{Duration: time.Minute}, {Duration: 2 * time.Minute}, {Duration: 4 * time.Minute}}
+	e.cfg.SMTPD.Queue.Lifetime = config.Duration{Duration: time.Hour}
 	e.cfg.SMTPD.Queue.Routes = map[string]string{}
 	t.Cleanup(func() {
 		if t.Failed() {

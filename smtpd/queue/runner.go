@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"mailsuite/shared"
+	"mailsuite/shared/config"
 	"mailsuite/shared/resolve"
 	"mailsuite/store"
 )
@@ -50,7 +50,7 @@ const (
 
 // Runner delivers the outbound queue.
 type Runner struct {
-	cfg      *shared.Config
+	cfg      *config.Config
 	st       *store.Store
 	log      *slog.Logger
 	resolver Resolver
@@ -111,7 +111,7 @@ func WithPollInterval(d time.Duration) Option { return func(r *Runner) { r.poll 
 func WithPlainFallback(on bool) Option { return func(r *Runner) { r.fallback = on } }
 
 // New returns a runner for the store's queue; call Run to start it.
-func New(cfg *shared.Config, st *store.Store, log *slog.Logger, opts ...Option) *Runner {
+func New(cfg *config.Config, st *store.Store, log *slog.Logger, opts ...Option) *Runner {
 	r := &Runner{
 		cfg:      cfg,
 		st:       st,

@@ -11,7 +11,7 @@ import (
 	"io/fs"
 	"os"
 
-	"mailsuite/shared"
+	"mailsuite/deploy/dev"
 )
 
 func main() {
@@ -27,7 +27,7 @@ func main() {
 	if !*force && exists(*cert) && exists(*key) {
 		return
 	}
-	if err := shared.GenerateSelfSigned(*cert, *key, *host); err != nil {
+	if err := dev.GenerateSelfSigned(*cert, *key, *host); err != nil {
 		fmt.Fprintln(os.Stderr, "gencert:", err)
 		os.Exit(1)
 	}

@@ -1,0 +1,5 @@
+//go:build cgo
+
+package daemon
+
+const cgoEnabled = true
