@@ -24,7 +24,7 @@ import (
 type sending struct {
 	state   store.SendingState
 	relayed []string // canonical remote recipients accepted so far
-	fresh   int      // of them, addresses the account never sent to
+	fresh   []string // of them, addresses the account never sent to
 	// off: every limit of the account is unlimited, so nothing is counted
 	// (limits set later count from then on).
 	off bool
@@ -87,12 +87,12 @@ func (s *session) firstRcptLimit(ctx context.Context, rcpt string) *smtp.SMTPErr
 func (s *session) applyLimits(ctx context.Context, rcpt string, seen bool) *smtp.SMTPError {
 	sn := s.tx.sending
 	limits := sn.state.Limits(s.srv.cfg.Relay.SendLimits())
-	if hit := DecideSendLimit(limits, sn.state.Usage, len(sn.relayed), sn.fresh, !seen); hit != nil {
+	if hit := DecideSendLimit(limits, sn.state.Usage, len(sn.relayed), len(sn.fresh), !seen); hit != nil {
 		return s.overLimit(ctx, sn.state.Account, *hit)
 	}
 	sn.relayed = append(sn.relayed, rcpt)
 	if !seen {
-		sn.fresh++
+		sn.fresh = append(sn.fresh, rcpt)
 	}
 	return nil
 }
@@ -117,7 +117,7 @@ func (s *session) sendingEnvelope(body *spool) *store.Sending {
 		return nil
 	}
 	return &store.Sending{Account: sn.state.Account, IP: s.ip, Subject: subjectOf(body.head(headerPeek)),
-		Rcpts: sn.relayed}
+		Rcpts: sn.relayed, Fresh: sn.fresh}
 }
 
 // headerPeek is how much of a message subjectOf reads.

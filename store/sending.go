@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,8 +38,13 @@ const (
 	dayWindow  = 86400
 )
 
-// sendLogKeep is how many recent messages of an account send_log keeps.
-const sendLogKeep = 50
+// recentMax bounds send_counts.recent in bytes: with the rest of the row
+// it stays within what an index page holds in place (about 1000 bytes of
+// a 4 KiB page), so adding to it writes no overflow page.
+const recentMax = 700
+
+// recentSubject bounds a subject in send_counts.recent, in bytes.
+const recentSubject = 100
 
 // SendLimits bound what one account may relay; 0 is unlimited.
 type SendLimits struct {
@@ -106,6 +112,9 @@ type Sending struct {
 	IP      string   // the client's address, for the suspension notice
 	Subject string   // for the suspension notice
 	Rcpts   []string // the canonical remote recipients
+	// Fresh are those of Rcpts the account had not sent to when smtpd
+	// checked: only they can be new, so only they are written.
+	Fresh []string
 }
 
 // SendingState reads an account's limits, usage and suspension: account
@@ -182,11 +191,12 @@ func (s *Store) SentBefore(ctx context.Context, account, rcpt string) (bool, err
 }
 
 // countSendingTx counts one relayed message against its account in the
-// delivery's transaction. One message in pruneEvery, at random, also
-// prunes the account's old windows and log.
+// delivery's transaction: the recipients, then one statement for the
+// three counts and the message's line in recent. One message in
+// pruneEvery, at random, also prunes the account's old windows.
 func countSendingTx(tx *sql.Tx, sn *Sending, now int64) error {
 	added := int64(0)
-	for _, r := range sn.Rcpts {
+	for _, r := range sn.Fresh {
 		res, err := tx.Exec(`INSERT INTO sent_to (account, rcpt, first) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, sn.Account, r, now)
 		if err != nil {
 			return fmt.Errorf("count sending of %s: %w", sn.Account, err)
@@ -195,15 +205,15 @@ func countSendingTx(tx *sql.Tx, sn *Sending, now int64) error {
 		added += n
 	}
 	hour, day := now-now%hourWindow, now-now%dayWindow
-	_, err := tx.Exec(`INSERT INTO send_counts (account, kind, since, n) VALUES (?1, ?2, ?3, 1), (?1, ?4, ?5, ?6), (?1, ?7, ?5, ?8)
-		ON CONFLICT DO UPDATE SET n = n + excluded.n`,
-		sn.Account, countMessages, hour, countRecipients, day, len(sn.Rcpts), countNewRecipients, added)
-	if err == nil {
-		_, err = tx.Exec(`INSERT INTO send_log (account, at, nonce, ip, subject) VALUES (?, ?, ?, ?, ?)`,
-			sn.Account, now, rand.Int64(), sn.IP, sn.Subject)
-	}
+	_, err := tx.Exec(`INSERT INTO send_counts (account, kind, since, n, recent)
+		VALUES (?1, ?2, ?3, 1, ?9), (?1, ?4, ?5, ?6, ''), (?1, ?7, ?5, ?8, '')
+		ON CONFLICT DO UPDATE SET n = n + excluded.n,
+		recent = CASE WHEN excluded.recent = '' THEN recent
+			ELSE substr(excluded.recent || char(10) || recent, 1, ?10) END`,
+		sn.Account, countMessages, hour, countRecipients, day, len(sn.Rcpts), countNewRecipients, added,
+		recentLine(now, sn.IP, sn.Subject), recentMax)
 	if err == nil && rand.IntN(pruneEvery) == 0 {
-		err = pruneSendingTx(tx, sn.Account, day)
+		_, err = tx.Exec(`DELETE FROM send_counts WHERE account = ? AND since < ?`, sn.Account, day-dayWindow)
 	}
 	if err != nil {
 		return fmt.Errorf("count sending of %s: %w", sn.Account, err)
@@ -212,21 +222,23 @@ func countSendingTx(tx *sql.Tx, sn *Sending, now int64) error {
 }
 
 // pruneEvery is how many messages an account relays between prunes of
-// its old windows and log, on average: pruning at every message would
-// cost the writer as much as the counting itself. (A query that returns
-// the new count to decide costs more, through the driver, than the
-// statements it would save.)
+// its old windows, on average: pruning at every message would cost the
+// writer a statement per message. (A query that returns the new count to
+// decide costs more, through the driver, than the statement it saves.)
 const pruneEvery = 32
 
-// pruneSendingTx drops an account's windows before day and its log past
-// the latest sendLogKeep messages.
-func pruneSendingTx(tx *sql.Tx, account string, day int64) error {
-	_, err := tx.Exec(`DELETE FROM send_log WHERE account = ?1 AND (at, nonce) <= (SELECT at, nonce FROM send_log
-		WHERE account = ?1 ORDER BY at DESC, nonce DESC LIMIT 1 OFFSET ?2)`, account, sendLogKeep)
-	if err == nil {
-		_, err = tx.Exec(`DELETE FROM send_counts WHERE account = ? AND since < ?`, account, day)
+// recentLine is one line of send_counts.recent.
+func recentLine(at int64, ip, subject string) string {
+	if len(subject) > recentSubject {
+		subject = strings.ToValidUTF8(subject[:recentSubject], "")
 	}
-	return err
+	subject = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, subject)
+	return fmt.Sprintf("%d %s %s", at, ip, subject)
 }
 
 // countBouncesTx counts a message from the null sender against each local
@@ -280,22 +292,43 @@ type SendRecord struct {
 }
 
 // RecentSends returns up to n of the account's latest relayed messages,
-// newest first.
+// newest first, from the hour windows of the last day (see
+// send_counts.recent).
 func (s *Store) RecentSends(ctx context.Context, account string, n int) ([]SendRecord, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT ip, subject, at FROM send_log WHERE account = ? ORDER BY at DESC, nonce DESC LIMIT ?`, account, n)
+	now := s.unix()
+	rows, err := s.r.QueryContext(ctx, `SELECT recent FROM send_counts WHERE account = ? AND kind = ? AND since >= ?
+		ORDER BY since DESC`, account, countMessages, now-now%hourWindow-dayWindow)
 	if err != nil {
 		return nil, fmt.Errorf("store: recent sends of %s: %w", account, err)
 	}
 	defer rows.Close()
 	var out []SendRecord
-	for rows.Next() {
-		var r SendRecord
-		var at int64
-		if err := rows.Scan(&r.IP, &r.Subject, &at); err != nil {
+	for rows.Next() && len(out) < n {
+		var recent string
+		if err := rows.Scan(&recent); err != nil {
 			return nil, fmt.Errorf("store: recent sends of %s: %w", account, err)
 		}
-		r.At = time.Unix(at, 0)
-		out = append(out, r)
+		out = append(out, parseRecent(recent, n-len(out))...)
 	}
 	return out, rows.Err()
+}
+
+// parseRecent reads up to n lines of send_counts.recent. The last line of
+// a full one may have been cut: it is left out.
+func parseRecent(recent string, n int) []SendRecord {
+	lines := strings.Split(recent, "\n")
+	if len(recent) >= recentMax {
+		lines = lines[:len(lines)-1]
+	}
+	var out []SendRecord
+	for _, l := range lines {
+		at, rest, _ := strings.Cut(l, " ")
+		ip, subject, _ := strings.Cut(rest, " ")
+		t, err := strconv.ParseInt(at, 10, 64)
+		if err != nil || len(out) == n {
+			continue
+		}
+		out = append(out, SendRecord{IP: ip, Subject: subject, At: time.Unix(t, 0)})
+	}
+	return out
 }

@@ -2,7 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -11,7 +12,7 @@ import (
 func sendAs(t *testing.T, s *Store, account string, rcpts ...string) {
 	t.Helper()
 	env := Envelope{From: account, Remote: rcpts,
-		Sending: &Sending{Account: account, IP: "192.0.2.1", Subject: "hi", Rcpts: rcpts}}
+		Sending: &Sending{Account: account, IP: "192.0.2.1", Subject: "hi", Rcpts: rcpts, Fresh: rcpts}}
 	if err := s.Accept(context.Background(), env, []byte("Subject: hi\r\n\r\nx\r\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -158,25 +159,39 @@ func TestBounceStorm(t *testing.T) {
 	}
 }
 
-// TestSendLogPruned: a prune keeps the latest sendLogKeep messages of an
-// account, and RecentSends gives them newest first.
-func TestSendLogPruned(t *testing.T) {
+// TestRecentSends: the notice's history keeps the latest messages of the
+// last day, newest first, within recentMax bytes per hour, without a cut
+// line.
+func TestRecentSends(t *testing.T) {
 	c := &clock{t: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)}
 	s := openTest(t, WithClock(c.now))
 	u := seed(t, s)
-	for range sendLogKeep + 10 {
-		c.t = c.t.Add(time.Second)
-		sendAs(t, s, u.Address, "x@remote.test")
-	}
 	ctx := context.Background()
-	if err := s.write(ctx, func(tx *sql.Tx) error { return pruneSendingTx(tx, u.Address, 0) }); err != nil {
-		t.Fatal(err)
+	for i := range 40 {
+		c.t = c.t.Add(time.Minute)
+		env := Envelope{From: u.Address, Remote: []string{"x@remote.test"},
+			Sending: &Sending{Account: u.Address, IP: fmt.Sprintf("192.0.2.%d", i), Subject: strings.Repeat("s", 150), Rcpts: []string{"x@remote.test"}}}
+		if err := s.Accept(ctx, env, []byte("x\r\n")); err != nil {
+			t.Fatal(err)
+		}
 	}
-	all, err := s.RecentSends(ctx, u.Address, 1000)
-	if err != nil || len(all) != sendLogKeep {
-		t.Fatalf("%d logged after a prune (%v), want %d", len(all), err, sendLogKeep)
+	recent, err := s.RecentSends(ctx, u.Address, 50)
+	if err != nil || len(recent) < 5 {
+		t.Fatalf("recent %+v, %v: want at least 5", recent, err)
 	}
-	if !all[0].At.Equal(c.t) || !all[0].At.After(all[1].At) {
-		t.Errorf("recent %+v: want the latest first", all[:2])
+	if !recent[0].At.Equal(c.t) || recent[0].IP != "192.0.2.39" || recent[0].Subject != strings.Repeat("s", recentSubject) {
+		t.Errorf("latest %+v, want the 40th message with its subject cut to %d", recent[0], recentSubject)
+	}
+	for i := 1; i < len(recent); i++ {
+		if !recent[i].At.Before(recent[i-1].At) || len(recent[i].Subject) != recentSubject {
+			t.Fatalf("entry %d %+v after %+v", i, recent[i], recent[i-1])
+		}
+	}
+	if r, _ := s.RecentSends(ctx, u.Address, 2); len(r) != 2 {
+		t.Errorf("RecentSends(2) gave %d", len(r))
+	}
+	c.t = c.t.Add(3 * 24 * time.Hour)
+	if r, _ := s.RecentSends(ctx, u.Address, 50); len(r) != 0 {
+		t.Errorf("%d sends recent three days later", len(r))
 	}
 }

@@ -57,8 +57,7 @@ const (
 
 // Statements that forget an account's sending history, each taking the
 // account.
-var forgetSending = []string{clearCounts,
-	`DELETE FROM sent_to WHERE account = ?`, `DELETE FROM send_log WHERE account = ?`}
+var forgetSending = []string{clearCounts, `DELETE FROM sent_to WHERE account = ?`}
 
 // SetUserLimits changes a user's own sending limits: a nil field stays as
 // it is, -1 goes back to the default, 0 is unlimited.

@@ -23,12 +23,16 @@ ALTER TABLE domains ADD COLUMN suspended_at INTEGER NOT NULL DEFAULT 0;
 -- from <>) per clock hour, 'recipients' and 'new_recipients' per UTC day;
 -- since is the window's start. Written in the delivery's transaction, so
 -- every smtpd process counts in the same rows; old windows are pruned as
--- the account sends.
+-- the account sends. recent, on 'messages' rows, lists the window's latest
+-- messages for the notice a suspension sends, newest first, one per line
+-- ("UNIX-TIME IP SUBJECT"), cut short so the row stays on its page: the
+-- page the count writes anyway.
 CREATE TABLE send_counts (
     account TEXT NOT NULL,
     kind    TEXT NOT NULL,
     since   INTEGER NOT NULL,
     n       INTEGER NOT NULL,
+    recent  TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (account, kind, since)
 ) WITHOUT ROWID;
 
@@ -39,17 +43,4 @@ CREATE TABLE sent_to (
     rcpt    TEXT NOT NULL,
     first   INTEGER NOT NULL,
     PRIMARY KEY (account, rcpt)
-) WITHOUT ROWID;
-
--- The latest relayed messages of each account (client address, subject),
--- for the notice a suspension sends; a few dozen rows per account, kept
--- in one range of the key so that logging a message writes one page.
--- nonce tells apart messages of the same second.
-CREATE TABLE send_log (
-    account TEXT NOT NULL,
-    at      INTEGER NOT NULL,
-    nonce   INTEGER NOT NULL,
-    ip      TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    PRIMARY KEY (account, at, nonce)
 ) WITHOUT ROWID;
