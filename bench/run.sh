@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # make bench: runs ../shared/bench against mailsuite (bin/, on high loopback
 # ports, data in bench/out) and, in the same run, against the Postfix/Dovecot
-# anchor, then writes bench/RESULTS.md with both figures and their ratio.
+# anchor, then writes both figures and their ratio into bench/RESULTS.md.
 # Env: BENCH (default ../shared/bench), RUNS (3), DURATION (15 s per POP3
 # phase), N (200 idle IMAP connections), ANCHOR_DOVECOT_CONF (as for
 # anchor/start.sh; default dovecot-perf.conf, the fairer anchor for one
 # process). The SMTP protocol bound (smtp-sink) is measured in the same run.
+# Only the part of RESULTS.md between its make-bench markers is rewritten
+# (bench/results.sh); the sections written by hand around it are kept.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BENCH=${BENCH:-$ROOT/../shared/bench}
 OUT=$ROOT/bench/out
 RESULTS=$ROOT/bench/RESULTS.md
+GENERATED=$OUT/results.md
 # rel prints a path relative to the repository, so RESULTS.md and the
 # messages name no folder of the machine the bench ran on.
 rel() { realpath -m --relative-to="$ROOT" "$1"; }
@@ -172,5 +175,7 @@ B=$(rel "$BENCH")
 	echo "with the messages of all waiting sessions committed together (group commit)."
 	echo
 	echo "Raw output: bench/out/{mailsuite,anchor}/*.txt (not committed)."
-} >"$RESULTS"
-cat "$RESULTS"
+} >"$GENERATED"
+bench/results.sh "$GENERATED" "$RESULTS"
+cat "$GENERATED"
+echo "bench: results written to $(rel "$RESULTS") (between its make-bench markers)"

@@ -21,12 +21,12 @@ func TestAlias(t *testing.T) {
 	if got, want := e.ok("", "alias", "list", "b.example"), lines("x@b.example\tsales@example.com"); got != want {
 		t.Errorf("alias list b.example = %q, want %q", got, want)
 	}
-	r, err := e.openStore().Resolve(context.Background(), "x@b.example")
+	r, err := e.openStore().Route(context.Background(), "x@b.example", "mx.example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(r.Users) != 1 || r.Users[0].Address != "a@example.com" || len(r.Remote) != 1 || r.Remote[0] != "out@remote.example" {
-		t.Errorf("Resolve(x@b.example) = %+v", r)
+		t.Errorf("Route(x@b.example) = %+v", r)
 	}
 
 	e.fail(1, "would make a loop", "", "alias", "add", "sales@example.com", "x@b.example")

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"mailsuite/shared/auth"
+	"mailsuite/store"
 )
 
 // loginAllowed reports whether credentials may be sent now: over TLS, or
@@ -58,7 +59,9 @@ func (s *session) cmdPASS(c command) bool {
 // sends mail right after its POP3 login is already allowed to relay.
 func (s *session) authenticate(user, pass string) {
 	stamp := s.srv.store.CredentialStamp() // before the check: see RecheckChanged
-	cred, err := s.srv.auth.Check(s.ctx, auth.ServicePOP3, s.ip, user, pass)
+	ctx, cancel := s.op()
+	cred, err := s.srv.auth.Check(ctx, auth.ServicePOP3, s.ip, user, pass)
+	cancel()
 	switch {
 	case errors.Is(err, auth.ErrThrottled):
 		s.delay()
@@ -81,10 +84,7 @@ func (s *session) authenticate(user, pass string) {
 		s.internalFor(cred.Name, "lock maildrop", err)
 		return
 	}
-	drop, err := loadMaildrop(s.ctx, s.srv.store, cred.UserID)
-	if err == nil && cred.SMTP { // a grant is the right to send: none without SMTP authority
-		err = s.srv.store.Grant(s.ctx, s.ip, cred.UserID, s.srv.window)
-	}
+	drop, err := s.openMaildrop(cred)
 	if err != nil {
 		lock.unlock()
 		s.internalFor(cred.Name, "open maildrop", err)
@@ -94,6 +94,19 @@ func (s *session) authenticate(user, pass string) {
 	s.state = stateTransaction
 	n, size := drop.stat()
 	s.ok("maildrop has %d messages (%d octets)", n, size)
+}
+
+// openMaildrop reads the maildrop of a user just logged in and records the
+// relay grant: a grant is the right to send, so none without SMTP
+// authority.
+func (s *session) openMaildrop(cred store.Credential) (*maildrop, error) {
+	ctx, cancel := s.op()
+	defer cancel()
+	drop, err := loadMaildrop(ctx, s.srv.store, cred.UserID)
+	if err == nil && cred.SMTP {
+		err = s.srv.store.Grant(ctx, s.ip, cred.UserID, s.srv.window)
+	}
+	return drop, err
 }
 
 // delay slows down password guessing on one connection; the reply is
@@ -111,7 +124,9 @@ func (s *session) delay() {
 // ID, and only when a credential changed since (see
 // auth.Authenticator.RecheckChanged); a store error lets the command run.
 func (s *session) revoked() bool {
-	err := s.srv.auth.RecheckChanged(s.ctx, s.cred, &s.stamp)
+	ctx, cancel := s.op()
+	err := s.srv.auth.RecheckChanged(ctx, s.cred, &s.stamp)
+	cancel()
 	switch {
 	case errors.Is(err, auth.ErrRevoked):
 		s.log.Info("session revoked", "proto", "pop3", "user", s.login)

@@ -14,7 +14,10 @@ func (s *session) cmdQUIT(c command) bool {
 	}
 	uids := s.drop.deletedUIDs()
 	if len(uids) > 0 {
-		if err := s.srv.store.Expunge(s.ctx, s.drop.mailboxID, uids); err != nil {
+		ctx, cancel := s.op()
+		err := s.srv.store.Expunge(ctx, s.drop.mailboxID, uids)
+		cancel()
+		if err != nil {
 			s.log.Error("delete messages", "user", s.login, "err", err)
 			s.fail("-ERR [SYS/TEMP] could not delete messages, none were deleted")
 			return false

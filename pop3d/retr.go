@@ -44,7 +44,9 @@ func (s *session) send(i, bodyLines int) bool {
 	var copied []byte
 	var werr error
 	inBuffer := false
-	err := s.srv.store.POP3Body(s.ctx, s.drop.mailboxID, m, func(body []byte) {
+	ctx, cancel := s.op()
+	defer cancel()
+	err := s.srv.store.POP3Body(ctx, s.drop.mailboxID, m, func(body []byte) {
 		// The common small message goes straight from the driver's buffer
 		// into the reply buffer: at worst the reply doubles the body (bare
 		// LF to CRLF, dot-stuffing), and if that fits, no network write

@@ -24,6 +24,10 @@ const (
 	// defaultLockWait is how long a login waits for another session on
 	// the same maildrop to end before answering [IN-USE].
 	defaultLockWait = time.Second
+	// defaultOpTimeout bounds one store call of a command, as imapd's
+	// opTimeout does: a store held up by another process's lock gets the
+	// client a temporary error, not a session that hangs.
+	defaultOpTimeout = time.Minute
 	// maxErrors closes a session after this many consecutive errors, so a
 	// confused or hostile client cannot keep a slot forever.
 	maxErrors = 10
@@ -42,6 +46,7 @@ type server struct {
 	lockWait       time.Duration
 	failureDelay   time.Duration
 	autologout     time.Duration
+	opTimeout      time.Duration // bounds each store call
 	limiter        *daemon.ConnLimiter
 	log            *slog.Logger
 
@@ -65,6 +70,7 @@ func newServer(cfg *config.Config, st *store.Store, log *slog.Logger) *server {
 		failureDelay:   auth.FailureDelay,
 		lockWait:       defaultLockWait,
 		autologout:     defaultAutologout,
+		opTimeout:      defaultOpTimeout,
 		limiter:        daemon.NewConnLimiter(cfg.POP3D.Limits()),
 		log:            log,
 		lns:            make(map[net.Listener]bool),

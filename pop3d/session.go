@@ -38,7 +38,7 @@ type session struct {
 	w    *bufio.Writer
 	ip   string
 	log  *slog.Logger
-	ctx  context.Context
+	ctx  context.Context // the session's; store calls use op
 
 	tls    bool
 	state  state
@@ -178,6 +178,12 @@ func (s *session) fail(msg string, args ...any) {
 	s.reply(msg, args...)
 }
 
+// op returns the context of one store call: the session's, bounded by
+// the server's opTimeout.
+func (s *session) op() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.ctx, s.srv.opTimeout)
+}
+
 // internal logs an unexpected error and gives the client a generic reply
 // that leaks nothing.
 func (s *session) internal(what string, err error) {
@@ -185,8 +191,14 @@ func (s *session) internal(what string, err error) {
 }
 
 // internalFor is internal for a login not yet recorded in the session: the
-// store errors right after a successful password check.
+// store errors right after a successful password check. A store call that
+// ran out of time (another process holds the store's lock) is told apart
+// from a broken store.
 func (s *session) internalFor(user, what string, err error) {
 	s.log.Error(what, "user", user, "err", err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.fail("-ERR [SYS/TEMP] mail store busy, try again later")
+		return
+	}
 	s.fail("-ERR [SYS/TEMP] internal error, try again later")
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"mailsuite/store"
@@ -61,17 +60,4 @@ func printable(s string, n int) string {
 		b = append(b, c)
 	}
 	return string(b)
-}
-
-// hostPostmaster is the address of the bare "postmaster" recipient:
-// postmaster@ this server's hostname. It is built, not parsed, because a
-// hostname may have a single label ("localhost" in make run), which
-// ParseAddress refuses in an address a client writes.
-func hostPostmaster(hostname string) Address {
-	host, err := store.CanonDomain(hostname)
-	if err != nil {
-		host = strings.ToLower(hostname)
-	}
-	addr := "postmaster@" + host
-	return Address{Canon: addr, Domain: host, Route: addr}
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"mailsuite/shared/auth"
 )
 
 // relayFrom tries to relay one message from local IP ip on the MX port and
@@ -47,5 +50,53 @@ func TestGrantLifecycle(t *testing.T) {
 	}
 	if code := relayFrom(t, e, "127.0.0.2"); code != 554 {
 		t.Fatalf("grant of a user whose SMTP was turned off: %d, want 554", code)
+	}
+}
+
+// TestSendingDisabledAfterLogin: bob, whose SMTP authority is off, logs in
+// from 127.0.0.2 as pop3d and imapd log users in. He gets no grant, and
+// when he then sends from there without AUTH he is told that sending is
+// disabled for his account, never to log in with POP3/IMAP first; with
+// AUTH likewise. A client elsewhere sending as bob, or from there as
+// another user, gets the usual replies.
+func TestSendingDisabledAfterLogin(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.srv.auth.Check(t.Context(), auth.ServicePOP3, "127.0.0.2", bob, userPass); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := e.st.LiveGrants(t.Context(), "127.0.0.2"); err != nil || len(g) != 0 {
+		t.Fatalf("grants of 127.0.0.2 = %+v, %v; want none", g, err)
+	}
+	says := func(what, msg string, disabled bool) {
+		t.Helper()
+		if got := strings.Contains(msg, "ending is disabled for this account"); got != disabled || strings.Contains(msg, "POP3/IMAP first") == disabled {
+			t.Errorf("%s: %q, want sending disabled: %v", what, msg, disabled)
+		}
+	}
+
+	c := dial(t, e.sub, "127.0.0.2", false)
+	c.ehlo()
+	says("submission, MAIL FROM bob", c.must(530, "MAIL FROM:<%s>", bob), true)
+	says("submission, MAIL FROM alice", c.must(530, "MAIL FROM:<%s>", alice), false)
+	c.cmd("QUIT")
+
+	c = dial(t, e.mx, "127.0.0.2", false)
+	c.ehlo()
+	c.must(250, "MAIL FROM:<%s>", bob)
+	c.must(250, "RCPT TO:<%s>", alice) // inbound mail stays accepted
+	says("MX, RCPT remote", c.must(554, "RCPT TO:<friend@far.test>"), true)
+	c.cmd("QUIT")
+
+	c = dial(t, e.sub, "127.0.0.3", false)
+	c.ehlo()
+	says("submission elsewhere, MAIL FROM bob", c.must(530, "MAIL FROM:<%s>", bob), false)
+	c.cmd("QUIT")
+
+	c = dial(t, e.sub, "127.0.0.2", false)
+	c.ehlo()
+	c.starttls()
+	code, msg := c.authPlain("", bob, userPass)
+	if code != 535 || !strings.Contains(msg, "may not send mail") {
+		t.Errorf("AUTH as bob: %d %s, want 535 saying the account may not send", code, msg)
 	}
 }

@@ -49,6 +49,11 @@ type Identity struct {
 	// GrantSenders are the addresses those users may send as (their own
 	// and their aliases).
 	GrantSenders []string
+	// SendingDisabled: the client has neither AUTH nor a grant, and the
+	// sender is a user without SMTP authority who logs in (POP3, IMAP)
+	// from IP. She is told that sending is disabled for her account, not
+	// to log in first, which she just did.
+	SendingDisabled bool
 }
 
 // Mail is the verdict on MAIL FROM.
@@ -78,7 +83,7 @@ func DecideMail(role Role, strict bool, id Identity, from string) (Mail, *smtp.S
 	}
 	if id.Cred != nil {
 		if !id.Cred.SMTP {
-			return Mail{}, errAuthRequired
+			return Mail{}, errSendingDisabled
 		}
 		if strict && !credMaySend(id, from) {
 			return Mail{}, senderRefused(from, describeCred(id.Cred))
@@ -98,6 +103,12 @@ func DecideMail(role Role, strict bool, id Identity, from string) (Mail, *smtp.S
 		// (rule 1), an office behind the granted NAT address included;
 		// only relaying needs the sender to match (rule 4).
 		return Mail{RelayRefusal: refusal}, nil
+	}
+	if id.SendingDisabled {
+		if role == RoleSubmission {
+			return Mail{}, errSendingDisabled
+		}
+		return Mail{RelayRefusal: errRelaySendingDisabled}, nil
 	}
 	if role == RoleSubmission {
 		return Mail{}, errAuthRequired

@@ -23,7 +23,7 @@ const (
 
 type polCase struct {
 	cred   string // "none", "user", "user-nosmtp", "domain"
-	grant  string // "none", "match", "nomatch"
+	grant  string // "none", "match", "nomatch", "nosmtp"
 	role   Role
 	strict bool
 	sender string // "own", "other", "remote", "null"
@@ -71,6 +71,10 @@ func (c polCase) inputs() (Identity, Recipient) {
 		id.Granted, id.GrantSenders = []string{polOwn}, []string{polOwn, polAlias}
 	case grant == "nomatch":
 		id.Granted, id.GrantSenders = []string{polDave}, []string{polDave}
+	case grant == "nosmtp":
+		// No grant: alice has no SMTP authority, and logs in from IP
+		// (session.identity asks the store only then).
+		id.SendingDisabled = c.from() == polOwn
 	}
 	r := map[string]Recipient{
 		"known":   {Addr: polOther, LocalDomain: true, Known: true},
@@ -95,7 +99,7 @@ func rulesSay(c polCase) polOutcome {
 	rcpt := func(code int, enh smtp.EnhancedCode) polOutcome { return polOutcome{"RCPT", code, enh} }
 	from := c.from()
 	authOK := c.cred == "user" || c.cred == "domain"
-	granted := c.grant != "none"
+	granted := c.grant == "match" || c.grant == "nomatch"
 	permitted := authOK || granted
 	if from == "" {
 		if c.role == RoleSubmission {
@@ -134,23 +138,39 @@ func rulesSay(c polCase) polOutcome {
 	return polOutcome{}
 }
 
-// codeSays runs DecideMail and DecideRcpt on the case.
-func codeSays(c polCase) polOutcome {
+// codeSays runs DecideMail and DecideRcpt on the case. It also returns the
+// refusal's text ("" when accepted).
+func codeSays(c polCase) (polOutcome, string) {
 	id, r := c.inputs()
 	m, serr := DecideMail(c.role, c.strict, id, c.from())
 	if serr != nil {
-		return polOutcome{"MAIL", serr.Code, serr.EnhancedCode}
+		return polOutcome{"MAIL", serr.Code, serr.EnhancedCode}, serr.Message
 	}
 	if serr := DecideRcpt(c.role, m, r); serr != nil {
-		return polOutcome{"RCPT", serr.Code, serr.EnhancedCode}
+		return polOutcome{"RCPT", serr.Code, serr.EnhancedCode}, serr.Message
 	}
-	return polOutcome{}
+	return polOutcome{}, ""
+}
+
+// sendingDisabled reports whether a refusal must say that sending is
+// disabled for the account: the sender's account (a credential, or a user
+// logging in from the client's address) has no SMTP authority, and the
+// client is refused for want of authority (530 5.7.0, or 554 5.7.1 at a
+// remote recipient). Telling her to log in first, which she did, would be
+// wrong; telling anyone else that sending is disabled would be too.
+func sendingDisabled(c polCase, o polOutcome) bool {
+	noAuthority := (o.code == 530 && o.enh == smtp.EnhancedCode{5, 7, 0}) ||
+		(o.code == 554 && o.enh == smtp.EnhancedCode{5, 7, 1})
+	if c.from() == "" || !noAuthority {
+		return false
+	}
+	return c.cred == "user-nosmtp" || (c.cred == "none" && c.grant == "nosmtp" && c.sender == "own")
 }
 
 func polCases() []polCase {
 	var out []polCase
 	for _, cred := range []string{"none", "user", "user-nosmtp", "domain"} {
-		for _, grant := range []string{"none", "match", "nomatch"} {
+		for _, grant := range []string{"none", "match", "nomatch", "nosmtp"} {
 			for _, role := range []Role{RoleMX, RoleSubmission} {
 				for _, strict := range []bool{true, false} {
 					for _, sender := range []string{"own", "other", "remote", "null"} {
@@ -200,12 +220,18 @@ func deliberate(c polCase) (o polOutcome, why string, ok bool) {
 // TestPolicyTable checks DecideMail and DecideRcpt against the written rules
 // (rulesSay) for every combination of credential, grant, port, sender
 // check, sender and recipient, and that the code departs from them only
-// where deliberate says so. It logs how many combinations depart, and why.
+// where deliberate says so; and that a refusal says sending is disabled
+// exactly where sendingDisabled says it must. It logs how many
+// combinations depart, and why.
 func TestPolicyTable(t *testing.T) {
 	cases := polCases()
 	departures := map[string]int{}
 	for _, c := range cases {
-		got := codeSays(c)
+		got, text := codeSays(c)
+		disabled := strings.Contains(text, "ending is disabled for this account")
+		if want := sendingDisabled(c, got); disabled != want || (want && strings.Contains(text, "POP3/IMAP")) {
+			t.Errorf("%v: refused with %q, want it to say sending is disabled: %v", c, text, want)
+		}
 		want, why, ok := deliberate(c)
 		if !ok {
 			want, why = rulesSay(c), "rules as written"
@@ -216,7 +242,7 @@ func TestPolicyTable(t *testing.T) {
 			t.Errorf("%v: code says %v, want %v (%s)", c, got, want, why)
 		}
 	}
-	if len(cases) != 4*3*2*2*4*3 {
+	if len(cases) != 4*4*2*2*4*3 {
 		t.Fatalf("%d combinations", len(cases))
 	}
 	for why, n := range departures {

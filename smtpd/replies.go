@@ -55,16 +55,21 @@ var (
 	errCredRevoked = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 		Message: "Authentication no longer valid (password changed or account removed), log in again"}
 	// errSendingDisabled is sent at every MAIL FROM once the session's
-	// credential lost its SMTP authority.
+	// credential lost its SMTP authority, and on a submission port at MAIL
+	// FROM a user without SMTP authority who logs in from the client's
+	// address (Identity.SendingDisabled).
 	errSendingDisabled = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 		Message: "Sending is disabled for this account"}
+	// errRelaySendingDisabled is sent on the MX port at RCPT TO of a remote
+	// recipient for such a user's mail.
+	errRelaySendingDisabled = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: "Relay access denied: sending is disabled for this account"}
 )
 
 // Sender and relay rules (docs/ARCHITECTURE.md, "smtpd decides").
 var (
 	// errAuthRequired is sent on a submission port to a client with
-	// neither AUTH nor a grant, and at MAIL FROM to a credential without
-	// SMTP authority.
+	// neither AUTH nor a grant.
 	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
 		Message: "Authentication required: log in with SMTP AUTH (or POP3/IMAP first) to send on this port"}
 	// errNullSenderSubmission is sent for MAIL FROM:<> on a submission port.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailsuite/shared/auth"
 	"mailsuite/shared/config"
 	"mailsuite/shared/daemon"
 	"mailsuite/store"
@@ -157,7 +159,9 @@ func (s *session) decideMail() *smtp.SMTPError {
 // authority. DecideMail reads grants only for a non-null sender without
 // AUTH, and the grant users' aliases only under strict sender checking
 // when the sender is none of their own addresses, so only then are they
-// looked up.
+// looked up. Without a grant, whether the sender is a user without SMTP
+// authority who logs in from the peer IP decides the wording of the
+// refusal.
 func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
 	id := Identity{Cred: s.cred, CredSenders: s.credSenders, IP: s.ip}
 	if s.cred != nil || s.tx.from == "" {
@@ -171,6 +175,11 @@ func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
 		if g.User.SMTP {
 			id.Granted = append(id.Granted, g.User.Address)
 		}
+	}
+	if len(id.Granted) == 0 {
+		since := s.srv.st.Now().Add(-auth.KnownDeviceFor)
+		id.SendingDisabled, err = s.srv.st.SendingDisabledOn(ctx, s.ip, s.tx.from, since)
+		return id, err
 	}
 	id.GrantSenders = id.Granted
 	if !strict || contains(id.Granted, s.tx.from) {
@@ -194,59 +203,52 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return errMailFirst
 	}
 	// RFC 5321 §4.5.1: "postmaster" without a domain is this server's
-	// postmaster, always local.
-	bare := strings.EqualFold(to, "postmaster")
-	var a Address
-	var err error
-	if bare {
-		a = hostPostmaster(s.srv.cfg.Hostname)
-	} else if a, err = ParseAddress(to); err != nil {
-		s.srv.log.Info("recipient refused", "ip", s.ip, "rcpt", printable(to, 300), "reply", "bad address")
-		return addressError(to, false, err)
+	// postmaster, always local; store.Route knows it.
+	route := to
+	if !strings.EqualFold(to, "postmaster") {
+		a, err := ParseAddress(to)
+		if err != nil {
+			s.srv.log.Info("recipient refused", "ip", s.ip, "rcpt", printable(to, 300), "reply", "bad address")
+			return addressError(to, false, err)
+		}
+		route = a.Route
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	r := Recipient{Addr: a.Canon}
-	var res store.Resolution
-	r.LocalDomain, err = s.srv.st.IsLocalDomain(ctx, a.Domain)
-	r.LocalDomain = r.LocalDomain || bare
-	if err == nil && r.LocalDomain {
-		res, err = s.srv.st.Resolve(ctx, a.Canon)
-		r.Known = !res.Empty()
+	res, err := s.srv.st.Route(ctx, route, s.srv.cfg.Hostname)
+	if errors.Is(err, store.ErrInvalidAddress) {
+		return addressError(to, false, err)
 	}
 	if err != nil {
-		return storeFailure(s.srv.log, "recipient lookup", err, "rcpt", a.Canon)
+		return storeFailure(s.srv.log, "recipient lookup", err, "rcpt", printable(to, 300))
 	}
+	r := Recipient{Addr: res.Addr, LocalDomain: res.Local, Known: !res.Empty()}
 	if !r.LocalDomain && s.tx.undecided {
 		if serr := s.decideMail(); serr != nil {
 			return serr
 		}
 	}
 	if serr := DecideRcpt(s.role, s.tx.mail, r); serr != nil {
-		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", a.Canon,
+		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", r.Addr,
 			"port", s.role.String(), "auth", credName(s.cred), "reply", serr.Message)
 		return serr
 	}
-	serr := s.rcptQuota(ctx, a.Canon, res.Users)
+	serr := s.rcptQuota(ctx, r.Addr, res.Users)
 	if serr == nil && !r.LocalDomain {
-		serr = s.rcptLimit(ctx, a.Canon)
+		serr = s.rcptLimit(ctx, r.Addr)
 	}
 	if serr != nil {
-		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", a.Canon,
+		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", r.Addr,
 			"port", s.role.String(), "reply", serr.Message)
 		return serr
 	}
-	if r.LocalDomain {
-		for _, u := range res.Users {
-			s.tx.addLocal(u.ID)
-		}
-		for _, rem := range res.Remote {
-			s.tx.addRemote(rem)
-		}
-	} else {
-		s.tx.addRemote(a.Route)
+	for _, u := range res.Users {
+		s.tx.addLocal(u.ID)
 	}
-	s.tx.rcpts = append(s.tx.rcpts, a.Canon)
+	for _, rem := range res.Remote {
+		s.tx.addRemote(rem)
+	}
+	s.tx.rcpts = append(s.tx.rcpts, r.Addr)
 	s.progressed()
 	return nil
 }

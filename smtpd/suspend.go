@@ -78,13 +78,13 @@ func (s *server) notifySuspension(ctx context.Context, account, reason, ip strin
 	if _, d := store.SplitAddress(account); d != "" {
 		domain = d
 	}
-	from := hostPostmaster(s.cfg.Hostname).Canon
-	env := store.Envelope{From: from, IsBounce: true, LocalPrefix: []byte("Return-Path: <" + from + ">\r\n")}
-	for _, rcpt := range []string{"postmaster@" + domain, from} {
-		res, err := s.st.Resolve(ctx, rcpt)
+	env := store.Envelope{IsBounce: true}
+	for _, rcpt := range []string{"postmaster@" + domain, "postmaster"} { // the bare one is the host's
+		res, err := s.st.Route(ctx, rcpt, s.cfg.Hostname)
 		if err != nil {
 			return err
 		}
+		env.From = res.Addr // the host's postmaster sends it
 		for _, u := range res.Users {
 			env.Local = appendNew(env.Local, u.ID)
 		}
@@ -92,10 +92,11 @@ func (s *server) notifySuspension(ctx context.Context, account, reason, ip strin
 			env.Remote = appendNew(env.Remote, r)
 		}
 	}
+	env.LocalPrefix = []byte("Return-Path: <" + env.From + ">\r\n")
 	if len(env.Local) == 0 && len(env.Remote) == 0 {
 		return fmt.Errorf("no postmaster to tell")
 	}
-	body := suspensionNotice(s.cfg.Hostname, from, domain, account, reason, ip, recent, s.st.Now())
+	body := suspensionNotice(s.cfg.Hostname, env.From, domain, account, reason, ip, recent, s.st.Now())
 	if err := s.st.Accept(ctx, env, body); err != nil {
 		return err
 	}

@@ -91,21 +91,23 @@ func firstUserTx(ctx context.Context, tx *sql.Tx, domain string) (User, error) {
 	return u, err
 }
 
-// Resolution is where mail to one local address goes.
+// Resolution is where mail to one address goes (see Route).
 type Resolution struct {
+	Addr   string   // the canonical address
+	Local  bool     // in a local domain, or this host's postmaster
 	Users  []User   // local users (deduplicated)
-	Remote []string // remote addresses reached through aliases
+	Remote []string // remote addresses: the address itself, or reached through aliases
 }
 
 // Empty reports whether the address is unknown.
 func (r Resolution) Empty() bool { return len(r.Users) == 0 && len(r.Remote) == 0 }
 
-// Resolve expands a canonical address in a local domain to users and
+// resolve expands a canonical address in a local domain to users and
 // remote targets. postmaster@ and abuse@ (RFC 5321 §4.5.1) fall back to
 // a first user (see firstUserTx) when neither a user nor an alias exists.
-func (s *Store) Resolve(ctx context.Context, address string) (Resolution, error) {
+func (s *Store) resolve(ctx context.Context, address string) (Resolution, error) {
 	// Most recipients are users: one query answers, with no transaction
-	// (smtpd resolves every RCPT TO).
+	// (smtpd routes every RCPT TO).
 	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE address = ?`, address))
 	if err == nil {
 		return Resolution{Users: []User{u}}, nil

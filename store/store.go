@@ -138,33 +138,15 @@ func (s *Store) unix() int64 { return s.now().Unix() }
 
 // write runs fn in one IMMEDIATE transaction on the writer connection and
 // commits it. A busy database is retried: with WAL and a busy timeout this
-// is rare, but it must never reach a caller as "database is locked".
+// is rare, but it must never reach a caller as "database is locked". The
+// wait for the lock ends with ctx (see writer).
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		err = s.writeOnce(ctx, fn)
-		if !isBusy(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
-		}
-	}
-	return err
-}
-
-func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	w, err := s.takeWriter(ctx)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	defer w.release()
+	return w.run(ctx, fn)
 }
 
 func boolInt(b bool) int {

@@ -243,7 +243,7 @@ func TestAliases(t *testing.T) {
 	must(s.AddAlias(ctx, "sales@example.com", "a@example.com"))
 	must(s.AddAlias(ctx, "all@example.com", "sales@example.com"))
 	must(s.AddAlias(ctx, "all@example.com", "friend@remote.test"))
-	r, err := s.Resolve(ctx, "all@example.com")
+	r, err := s.resolve(ctx, "all@example.com")
 	must(err)
 	if len(r.Users) != 1 || r.Users[0].ID != u.ID || len(r.Remote) != 1 || r.Remote[0] != "friend@remote.test" {
 		t.Fatalf("resolve = %+v", r)
@@ -255,11 +255,11 @@ func TestAliases(t *testing.T) {
 	if strings.Join(as, ",") != "sales@example.com,all@example.com" {
 		t.Fatalf("aliases of = %v", as)
 	}
-	r, _ = s.Resolve(ctx, "postmaster@example.com")
+	r, _ = s.resolve(ctx, "postmaster@example.com")
 	if len(r.Users) != 1 {
 		t.Fatalf("postmaster not routed to first user: %+v", r)
 	}
-	r, _ = s.Resolve(ctx, "nobody@example.com")
+	r, _ = s.resolve(ctx, "nobody@example.com")
 	if !r.Empty() {
 		t.Fatalf("unknown resolved: %+v", r)
 	}

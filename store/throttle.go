@@ -236,42 +236,20 @@ func (s *Store) AuthFailures(ctx context.Context, ip, login string, since time.T
 // before it loses at most the last seconds of failure counts. The
 // transaction is still atomic, and seen by every process at once.
 func (s *Store) writeLazy(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	conn, err := s.w.Conn(ctx)
+	w, err := s.takeWriter(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+	defer w.release()
+	if _, err := w.conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
 		return err
 	}
 	defer func() {
 		// The connection is the store's only writer: it must never go
 		// back to the pool without its durability.
-		if _, err := conn.ExecContext(context.Background(), `PRAGMA synchronous = FULL`); err != nil {
-			conn.Raw(func(any) error { return driver.ErrBadConn })
+		if _, err := w.conn.ExecContext(context.Background(), `PRAGMA synchronous = FULL`); err != nil {
+			w.conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	for attempt := 0; ; attempt++ {
-		err = lazyTxOnce(ctx, conn, fn)
-		if !isBusy(err) || attempt == 4 {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
-		}
-	}
-}
-
-func lazyTxOnce(ctx context.Context, conn *sql.Conn, fn func(tx *sql.Tx) error) error {
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return w.run(ctx, fn)
 }

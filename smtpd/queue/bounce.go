@@ -60,7 +60,7 @@ func (r *Runner) bounce(ctx context.Context, m store.QueuedMessage, failed []sto
 		return err
 	}
 	if len(env.Local) == 0 && len(env.Remote) == 0 {
-		r.log.Warn("bounce dropped", "queue_id", m.ID, "to", m.Sender, "reason", "local sender does not exist")
+		r.log.Warn("bounce dropped", "queue_id", m.ID, "to", m.Sender, "reason", "no mailbox for the sender")
 		return nil
 	}
 	if err := r.st.Accept(ctx, env, dsn); err != nil {
@@ -80,28 +80,15 @@ func (r *Runner) bounce(ctx context.Context, m store.QueuedMessage, failed []sto
 // section 4.4): filters tell a DSN from other mail by it.
 var bounceReturnPath = []byte("Return-Path: <>\r\n")
 
-// bounceEnvelope addresses a bounce to sender.
+// bounceEnvelope addresses a bounce to sender where a RCPT TO of sender
+// would take it (store.Route): its users and alias targets when local,
+// else the queue. An address that cannot be routed (no longer valid, or
+// an alias loop) gets nothing: the bounce is dropped.
 func (r *Runner) bounceEnvelope(ctx context.Context, sender string) (store.Envelope, error) {
 	env := store.Envelope{From: "", IsBounce: true, LocalPrefix: bounceReturnPath}
-	_, domain := store.SplitAddress(sender)
-	d, err := store.CanonDomain(domain)
-	local := false
-	if err == nil {
-		if local, err = r.st.IsLocalDomain(ctx, d); err != nil {
-			return env, fmt.Errorf("bounce to %s: %w", sender, err)
-		}
-	}
-	if !local {
-		env.Remote = []string{sender}
+	res, err := r.st.Route(ctx, sender, r.cfg.Hostname)
+	if errors.Is(err, store.ErrInvalidAddress) || errors.Is(err, store.ErrAliasLoop) {
 		return env, nil
-	}
-	addr, err := store.CanonAddress(sender)
-	if err != nil {
-		return env, nil // cannot be a user here: drop
-	}
-	res, err := r.st.Resolve(ctx, addr)
-	if errors.Is(err, store.ErrAliasLoop) {
-		return env, nil // undeliverable: drop
 	}
 	if err != nil {
 		return env, fmt.Errorf("bounce to %s: %w", sender, err)

@@ -247,3 +247,54 @@ func TestLocalBounceCountedAndTold(t *testing.T) {
 		t.Errorf("alice's bounces this hour: %d (%v), want 1", st.Usage.Bounces, err)
 	}
 }
+
+// TestBounceGoesWhereRcptWould: a bounce is routed by store.Route, as a
+// RCPT TO of its sender is: this host's postmaster (also when the
+// hostname has one label, or is no local domain) and local aliases reach
+// the users and remote targets RCPT TO would reach, not the queue.
+func TestBounceGoesWhereRcptWould(t *testing.T) {
+	for _, tc := range []struct {
+		host, sender string
+		remote       string // the alias's remote target the bounce is queued for, if any
+	}{
+		{"localhost", "postmaster@localhost", ""},
+		{"mx.local.test", "postmaster@mx.local.test", ""},
+		{"mx.local.test", "postmaster@local.test", ""},
+		{"mx.local.test", "sales@local.test", "ops@elsewhere.test"},
+	} {
+		t.Run(tc.sender, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			if err := e.st.AddAlias(ctx, "sales@local.test", "alice@local.test"); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.st.AddAlias(ctx, "sales@local.test", "ops@elsewhere.test"); err != nil {
+				t.Fatal(err)
+			}
+			e.cfg.Hostname = tc.host
+			f := newFakeServer(t, nil)
+			f.reject["bob@remote.test"] = true
+			e.cfg.SMTPD.Queue.Routes["remote.test"] = f.addr
+			e.enqueue(tc.sender, "bob@remote.test")
+			runOnce(t, e.runner())
+
+			rcpt, err := e.st.Route(ctx, tc.sender, tc.host)
+			if err != nil || len(rcpt.Users) != 1 || rcpt.Users[0].ID != e.alice {
+				t.Fatalf("RCPT TO:<%s> routes to %+v, %v; want alice", tc.sender, rcpt, err)
+			}
+			inbox := e.inbox()
+			if len(inbox) != 1 || !strings.HasPrefix(inbox[0], "Return-Path: <>\r\n") {
+				t.Fatalf("alice has %d messages, want the bounce", len(inbox))
+			}
+			var queued []string
+			for _, m := range e.queued() {
+				for _, rc := range m.Rcpts {
+					queued = append(queued, rc.Rcpt)
+				}
+			}
+			if strings.Join(queued, ",") != tc.remote || strings.Join(rcpt.Remote, ",") != tc.remote {
+				t.Errorf("bounce queued for %q, RCPT routes remotely to %q; want %q", queued, rcpt.Remote, tc.remote)
+			}
+		})
+	}
+}

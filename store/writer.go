@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"time"
+)
+
+// writer is the store's single writer connection, taken for one write.
+//
+// A write waits for another process's lock in SQLite's busy handler,
+// which a cancelled context does not interrupt: a call whose context
+// allows one second would still wait busyTimeout. So before each attempt
+// the connection's busy timeout is cut to what the context has left, and
+// put back when the connection returns to the pool.
+type writer struct {
+	conn *sql.Conn
+	cut  bool // the busy timeout is below busyTimeout
+}
+
+func (s *Store) takeWriter(ctx context.Context) (*writer, error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &writer{conn: conn}, nil
+}
+
+// begin begins an IMMEDIATE transaction, waiting for the lock no longer
+// than ctx allows.
+func (w *writer) begin(ctx context.Context) (*sql.Tx, error) {
+	if d, ok := ctx.Deadline(); ok {
+		if left := time.Until(d); left < busyTimeout {
+			if _, err := w.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", max(left.Milliseconds(), 1))); err != nil {
+				return nil, err
+			}
+			w.cut = true
+		}
+	}
+	return w.conn.BeginTx(ctx, nil)
+}
+
+// release puts the busy timeout back and returns the connection. One it
+// cannot restore is discarded, so no later write inherits a short wait.
+func (w *writer) release() {
+	if w.cut {
+		if _, err := w.conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err != nil {
+			w.conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}
+	w.conn.Close()
+}
+
+// run runs fn in one IMMEDIATE transaction and commits it, up to five
+// times while the database is busy, pausing a little more each time. When
+// ctx ends first the error says so (context.DeadlineExceeded or
+// context.Canceled), so callers can tell a store that is held up from one
+// that is broken.
+func (w *writer) run(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for i := 0; i < 5; i++ {
+		if err = w.once(ctx, fn); !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", ctx.Err(), err)
+		case <-time.After(time.Duration(i+1) * 50 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (w *writer) once(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := w.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

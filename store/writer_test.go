@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestWriteEndsWithContext: a write blocked by another process's lock
+// gives up when its context ends, saying so, rather than after SQLite's
+// busy timeout and retries (minutes); the writer connection keeps its
+// full busy timeout for later writes, which succeed once the lock is
+// released.
+func TestWriteEndsWithContext(t *testing.T) {
+	s := openTest(t)
+	u := seed(t, s)
+	// Another process's write lock (internal/testutil.HoldWriteLock,
+	// which this package cannot import).
+	db, err := sql.Open("sqlite3", "file:"+s.Path()+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	other, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for name, write := range map[string]func(ctx context.Context) error{
+		"durable": func(ctx context.Context) error { return s.Grant(ctx, "192.0.2.1", u.ID, time.Minute) },
+		"lazy": func(ctx context.Context) error {
+			_, err := s.ReserveAttempt(ctx, "192.0.2.1", u.Address, ThrottleLimits{Window: time.Minute, PerIP: 10, PerAccount: 10})
+			return err
+		},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := write(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s write under a held lock: %v, want a deadline error", name, err)
+		}
+	}
+	var ms int64
+	if err := s.w.QueryRow(`PRAGMA busy_timeout`).Scan(&ms); err != nil || ms != busyTimeout.Milliseconds() {
+		t.Errorf("writer busy timeout after a cut wait = %d ms (%v), want %d", ms, err, busyTimeout.Milliseconds())
+	}
+	other.Rollback()
+	if err := s.Grant(context.Background(), "192.0.2.1", u.ID, time.Minute); err != nil {
+		t.Fatalf("write after the lock was released: %v", err)
+	}
+}
