@@ -97,11 +97,9 @@ func (s *session) applyLimits(ctx context.Context, rcpt string, seen bool) *smtp
 	return nil
 }
 
-// overLimit logs a limit reached, suspends the account when
-// relay.suspend_on_limit says so, and returns the reply.
+// overLimit suspends the account when relay.suspend_on_limit says so and
+// returns the reply, which Rcpt logs with the refused recipient.
 func (s *session) overLimit(ctx context.Context, account string, hit LimitHit) *smtp.SMTPError {
-	s.srv.log.Warn("sending limit reached", "account", account, "limit", hit.String(), "ip", s.ip,
-		"resets", hit.Resets.UTC().Format("2006-01-02 15:04 MST"))
 	suspended := false
 	if s.srv.cfg.Relay.SuspendOnLimit {
 		suspended = s.srv.suspend(ctx, account, hit.String(), s.ip)
