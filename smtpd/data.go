@@ -41,26 +41,32 @@ func (s *session) Data(r io.Reader) error {
 	}
 	defer body.Close()
 	id := messageID()
-	received := s.received(id, time.Now())
-	env := store.Envelope{From: s.tx.from, Local: s.tx.local, Remote: s.tx.remote, Sending: s.sendingEnvelope(body)}
+	ar, junk, serr := s.inbound(id, body)
+	if serr != nil {
+		s.srv.log.Info("message refused", "id", id, "ip", s.ip, "from", s.tx.from, "checks", s.tx.checks, "reply", serr.Message)
+		return serr
+	}
+	trace := concat(ar, s.received(id, time.Now()))
+	env := store.Envelope{From: s.tx.from, Local: s.tx.local, Remote: s.tx.remote, Junk: junk,
+		Sending: s.sendingEnvelope(body)}
 	if len(s.tx.local) > 0 {
 		env.LocalPrefix = []byte("Return-Path: <" + s.tx.from + ">\r\n")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	if serr := s.dataQuota(ctx, len(env.LocalPrefix)+len(received)+int(body.Len())); serr != nil {
+	if serr := s.dataQuota(ctx, len(env.LocalPrefix)+len(trace)+int(body.Len())); serr != nil {
 		s.srv.log.Info("message refused", "id", id, "ip", s.ip, "from", s.tx.from, "reply", serr.Message)
 		return serr
 	}
 	if body.file == nil {
-		err = s.srv.st.Accept(ctx, env, concat(received, body.buf))
+		err = s.srv.st.Accept(ctx, env, concat(trace, body.buf))
 	} else {
-		err = s.srv.st.AcceptSpooled(ctx, env, store.Spooled{Head: received, File: body.file, Size: body.size})
+		err = s.srv.st.AcceptSpooled(ctx, env, body.stored(trace))
 	}
 	if err != nil {
 		return storeFailure(s.srv.log, "message not stored", err, "id", id, "ip", s.ip, "from", s.tx.from)
 	}
-	s.logAccepted(id, body.Len())
+	s.logAccepted(id, body.Len(), junk)
 	if len(s.tx.remote) > 0 && s.srv.kick != nil {
 		s.srv.kick()
 	}
@@ -141,9 +147,15 @@ func headerWord(s string) string {
 	return string(b)
 }
 
-func (s *session) logAccepted(id string, size int64) {
+func (s *session) logAccepted(id string, size int64, junk bool) {
 	args := []any{"id", id, "ip", s.ip, "port", s.role.String(), "from", s.tx.from,
 		"rcpts", fmt.Sprint(s.tx.rcpts), "local", len(s.tx.local), "remote", len(s.tx.remote), "size", size}
+	if s.tx.checks != "" {
+		args = append(args, "checks", s.tx.checks)
+	}
+	if junk {
+		args = append(args, "junk", true)
+	}
 	switch {
 	case s.cred != nil:
 		args = append(args, "auth", s.cred.Name)

@@ -17,8 +17,10 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"mailsuite/internal/dnstest"
 	"mailsuite/internal/testutil"
 	"mailsuite/shared/config"
+	"mailsuite/shared/resolve"
 	"mailsuite/shared/tlsconf"
 	"mailsuite/store"
 )
@@ -33,6 +35,10 @@ const (
 	domainPass = "domain secret"
 )
 
+// testLookupTimeout bounds each DNS lookup of a test server: generous
+// for loopback, short enough for the tests of timeouts.
+const testLookupTimeout = 3 * time.Second
+
 var testHash = testutil.HashOnce(userPass)
 var domainHash = testutil.HashOnce(domainPass)
 
@@ -45,6 +51,7 @@ type testEnv struct {
 	cfg           *config.Config
 	clock         *testutil.Clock
 	log           *syncBuffer
+	dns           *dnstest.Server // every lookup of the server goes here
 	mx, sub, subs string
 	users         map[string]int64
 }
@@ -78,6 +85,8 @@ func newEnvServer(t testing.TB, opt func(*server), edit ...func(*config.Config))
 	cfg.DataDir = dir
 	cfg.SMTPD.MaxMessageBytes = 64 << 10
 	cfg.SMTPD.MaxRecipients = 5
+	e.dns = dnstest.Start(t)
+	cfg.DNS.Resolver = e.dns.Addr
 	for _, f := range edit {
 		f(cfg)
 	}
@@ -86,6 +95,7 @@ func newEnvServer(t testing.TB, opt func(*server), edit ...func(*config.Config))
 	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.srv = newServer(cfg, st, log, tlsCfg)
 	e.srv.failureDelay = 0
+	e.srv.checker = newAuthChecker(resolve.New(cfg.DNS.Resolver).WithTimeout(testLookupTimeout))
 	if opt != nil {
 		opt(e.srv)
 	}

@@ -136,6 +136,10 @@ var (
 	errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 4, 0}, Message: "Line too long"}
 	// errDataRead is sent when the data is cut off before its end.
 	errDataRead = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading the message"}
+	// errHeaderTooLarge is sent at the end of data for a header section
+	// over 1 MiB (see maxHeader).
+	errHeaderTooLarge = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
+		Message: "Message refused: header section over 1 MiB"}
 )
 
 // Sending limits (RFC 3463 X.7.1; temporary, see policy.go).
@@ -150,4 +154,11 @@ func sendLimitReached(account string, hit LimitHit, suspended bool) *smtp.SMTPEr
 		msg += "; sending is suspended until the administrator restores it"
 	}
 	return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: msg}
+}
+
+// dmarcRejected is sent at the end of data under smtpd.dmarc = "enforce"
+// for a message that fails the DMARC policy p=reject of its From domain.
+func dmarcRejected(domain string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: fmt.Sprintf("Message refused: not authenticated by SPF or DKIM for %s, whose DMARC policy is to reject it", domain)}
 }

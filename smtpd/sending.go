@@ -114,12 +114,10 @@ func (s *session) sendingEnvelope(body *spool) *store.Sending {
 	if sn == nil || len(sn.relayed) == 0 {
 		return nil
 	}
-	return &store.Sending{Account: sn.state.Account, IP: s.ip, Subject: subjectOf(body.head(headerPeek)),
+	head, _ := body.header() // nil when unreadable: no subject
+	return &store.Sending{Account: sn.state.Account, IP: s.ip, Subject: subjectOf(head),
 		Rcpts: sn.relayed, Fresh: sn.fresh}
 }
-
-// headerPeek is how much of a message subjectOf reads.
-const headerPeek = 16 << 10
 
 // subjectOf returns the decoded Subject of a message's header, made safe
 // for one line of a notice and cut to 200 characters.

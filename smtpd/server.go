@@ -16,6 +16,7 @@ import (
 	"mailsuite/shared/auth"
 	"mailsuite/shared/config"
 	"mailsuite/shared/daemon"
+	"mailsuite/shared/resolve"
 	"mailsuite/store"
 )
 
@@ -52,6 +53,10 @@ type server struct {
 	// failureDelay slows down password guessing on one connection.
 	failureDelay time.Duration
 
+	// checker runs the inbound checks of mail on the MX port; nil: none
+	// (a benchmark's baseline).
+	checker *authChecker
+
 	// busy tracks messages in the data phase, so shutdown lets them get
 	// their answer before it closes idle connections.
 	busy activity
@@ -74,6 +79,7 @@ func newServer(cfg *config.Config, st *store.Store, log *slog.Logger, tlsConfig 
 		commandTimeout: commandTimeout,
 		spoolDir:       filepath.Join(cfg.DataDir, "tmp"),
 		failureDelay:   auth.FailureDelay,
+		checker:        newAuthChecker(resolve.New(cfg.DNS.Resolver)),
 	}
 }
 

@@ -79,6 +79,7 @@ type transaction struct {
 	rcpts     []string // as accepted, for the log
 	size      int64    // declared by MAIL FROM SIZE=, 0 if not
 	sending   *sending // set at the first remote recipient (see sending.go)
+	checks    string   // the inbound checks' results, for the log
 }
 
 func (s *session) Reset() {

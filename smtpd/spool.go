@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/emersion/go-smtp"
+
+	"mailsuite/store"
 )
 
 // A message arrives into memory up to spoolMem bytes; past that it goes
@@ -39,6 +42,10 @@ type spool struct {
 	file *os.File // nil while the message is in buf; already unlinked
 	size int64    // bytes in file
 	line lineCheck
+	// head replaces the first skip bytes of file: the header section
+	// after replaceHeader.
+	head []byte
+	skip int64
 }
 
 // readSpool reads the data until the end of data. A message with a bare
@@ -136,9 +143,49 @@ func (sp *spool) spill() error {
 // Len is the message's size.
 func (sp *spool) Len() int64 {
 	if sp.file != nil {
-		return sp.size
+		return int64(len(sp.head)) + sp.size - sp.skip
 	}
 	return int64(len(sp.buf))
+}
+
+// header returns the message's header section as it arrived, or nil
+// when it is longer than maxHeader.
+func (sp *spool) header() ([]byte, error) {
+	msg := sp.buf
+	if sp.file != nil {
+		msg = make([]byte, min(sp.size, maxHeader+1))
+		if _, err := sp.file.ReadAt(msg, 0); err != nil {
+			return nil, fmt.Errorf("%w: %w", errSpool, err)
+		}
+	}
+	n := headerEnd(msg)
+	if n < 0 {
+		return nil, nil
+	}
+	return msg[:n:n], nil
+}
+
+// original reads the whole message as it arrived.
+func (sp *spool) original() io.Reader {
+	if sp.file != nil {
+		return io.NewSectionReader(sp.file, 0, sp.size)
+	}
+	return bytes.NewReader(sp.buf)
+}
+
+// replaceHeader puts h in place of the first n bytes of the message.
+func (sp *spool) replaceHeader(n int, h []byte) {
+	if sp.file != nil {
+		sp.head, sp.skip = h, int64(n)
+		return
+	}
+	sp.buf = concat(h, sp.buf[n:])
+}
+
+// stored is the message for the store with trace in front of it.
+func (sp *spool) stored(trace []byte) store.Spooled {
+	return store.Spooled{Head: concat(trace, sp.head),
+		File: io.NewSectionReader(sp.file, sp.skip, sp.size-sp.skip), Size: sp.size - sp.skip}
 }
 
 // Close releases the spool file, if any.
@@ -216,15 +263,4 @@ func checkData(b []byte) *smtp.SMTPError {
 		return err
 	}
 	return l.end()
-}
-
-// head returns up to n bytes of the start of the message, for what is
-// read from its header (the subject a suspension notice names).
-func (sp *spool) head(n int) []byte {
-	if sp.file == nil {
-		return sp.buf[:min(n, len(sp.buf))]
-	}
-	b := make([]byte, min(int64(n), sp.size))
-	k, _ := sp.file.ReadAt(b, 0)
-	return b[:k]
 }

@@ -116,7 +116,8 @@ func TestDataLarge(t *testing.T) {
 		t.Fatalf("inbox has %d messages", len(got))
 	}
 	for i, m := range got {
-		if !strings.HasPrefix(m, "Return-Path: <sender@far.test>\r\nReceived: ") || !strings.HasSuffix(m, "\r\n"+body) {
+		if !strings.HasPrefix(m, "Return-Path: <sender@far.test>\r\nAuthentication-Results: mx.example.com;") ||
+			!strings.Contains(m, "\r\nReceived: ") || !strings.HasSuffix(m, "\r\n"+body) {
 			t.Errorf("message %d (%d bytes) is not the %d bytes sent", i, len(m), len(body))
 		}
 	}

@@ -15,6 +15,9 @@ type Envelope struct {
 	Local    []int64 // user IDs whose INBOX receives the message
 	Remote   []string
 	IsBounce bool // a DSN: never bounced itself
+	// Junk delivers the local copies to each user's junk mailbox instead
+	// of the INBOX (DMARC quarantine, see deliverJunkTx).
+	Junk bool
 	// LocalPrefix is prepended to the copies delivered to local INBOXes
 	// only: the Return-Path header, which the final delivery adds and a
 	// relayed copy must not carry.
@@ -234,8 +237,12 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 // deliverTx writes one message to the local INBOXes (local: the body
 // with env.LocalPrefix) and the queue (remote).
 func deliverTx(tx *sql.Tx, env Envelope, local, remote []byte, now int64) error {
+	deliver := deliverInboxTx
+	if env.Junk {
+		deliver = deliverJunkTx
+	}
 	for _, uid := range env.Local {
-		if err := deliverInboxTx(tx, uid, now, local); err != nil {
+		if err := deliver(tx, uid, now, local); err != nil {
 			return fmt.Errorf("deliver to user #%d: %w", uid, err)
 		}
 	}

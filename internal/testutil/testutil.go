@@ -108,8 +108,15 @@ func SelfSigned(t testing.TB, dir string) (certPath, keyPath string, client *tls
 // first.
 func Inbox(t testing.TB, st *store.Store, userID int64) []string {
 	t.Helper()
+	return Mailbox(t, st, userID, "INBOX")
+}
+
+// Mailbox returns the bodies of the messages in the user's mailbox name,
+// oldest first.
+func Mailbox(t testing.TB, st *store.Store, userID int64, name string) []string {
+	t.Helper()
 	ctx := context.Background()
-	mb, err := st.MailboxByName(ctx, userID, "INBOX")
+	mb, err := st.MailboxByName(ctx, userID, name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,21 @@ type SMTPDConfig struct {
 	MaxConnectionsPerIP           int `toml:"max_connections_per_ip"`
 	SubmissionMaxConnections      int `toml:"submission_max_connections"`
 	SubmissionMaxConnectionsPerIP int `toml:"submission_max_connections_per_ip"`
+
+	// DMARC is DMARCHeader or DMARCEnforce: what smtpd does with the
+	// result of the inbound checks on the MX port.
+	DMARC string `toml:"dmarc"`
 }
+
+// DMARC modes for SMTPDConfig.DMARC.
+const (
+	// DMARCHeader records SPF, DKIM and DMARC in Authentication-Results
+	// and delivers as usual.
+	DMARCHeader = "header"
+	// DMARCEnforce also applies the sender domain's policy: p=reject is
+	// refused at the end of data, p=quarantine delivered to Junk.
+	DMARCEnforce = "enforce"
+)
 
 // MXLimits is the connection budget of the MX port.
 func (c *SMTPDConfig) MXLimits() ConnLimits {
@@ -236,6 +250,7 @@ func Default() *Config {
 			MaxConnectionsPerIP:           20,
 			SubmissionMaxConnections:      500,
 			SubmissionMaxConnectionsPerIP: 20,
+			DMARC:                         DMARCHeader,
 		},
 		POP3D: POP3DConfig{
 			Listen:              []string{"0.0.0.0:110"},

@@ -319,3 +319,8 @@ func TestLoadQuota(t *testing.T) {
 		t.Errorf("limits = %+v, want %+v", got, want)
 	}
 }
+
+func TestLoadBadDMARC(t *testing.T) {
+	_, msg := loadErr(t, "[smtpd]\ndmarc = \"reject\"\n")
+	wantContains(t, msg, `smtpd.dmarc: must be "header" or "enforce", got "reject" (line 2)`)
+}

@@ -36,6 +36,8 @@ func (c *Config) validate(text string) error {
 		fmt.Sprintf("must be positive, got %d", c.SMTPD.MaxMessageBytes))
 	v.check(c.SMTPD.MaxRecipients > 0, "smtpd.max_recipients",
 		fmt.Sprintf("must be positive, got %d", c.SMTPD.MaxRecipients))
+	v.check(c.SMTPD.DMARC == DMARCHeader || c.SMTPD.DMARC == DMARCEnforce,
+		"smtpd.dmarc", fmt.Sprintf("must be %q or %q, got %q", DMARCHeader, DMARCEnforce, c.SMTPD.DMARC))
 
 	q := &c.SMTPD.Queue
 	v.check(len(q.Retry) > 0, "smtpd.queue.retry", "must list at least one interval")
