@@ -122,19 +122,23 @@ func (s *session) fetchModSeq(w *imapserver.FetchWriter, numSet imap.NumSet, opt
 	if err != nil {
 		return s.internalError("fetch", err)
 	}
+	msgs := make([]store.Message, len(items))
+	for i, it := range items {
+		msgs[i] = it.msg
+	}
 	forceFlags := false
 	if markSeen(options) && !sel.readOnly && len(items) > 0 {
-		msgs := make([]store.Message, len(items))
-		for i, it := range items {
-			msgs[i] = it.msg
-		}
 		if forceFlags, err = s.markSeen(msgs); err != nil {
 			return err
 		}
-		if forceFlags { // the flags and mod-sequences changed: read them again
-			if items, err = s.reread(ctx, items); err != nil {
-				return s.internalError("fetch", err)
-			}
+		for i := range items { // with the flags and mod-sequences \Seen left
+			items[i].msg = msgs[i]
+		}
+	}
+	if options.Flags || forceFlags {
+		s.dropTold(ctx, toldFlags(msgs), false)
+		if err := s.announceKeywords(flagSets(msgs)); err != nil {
+			return err
 		}
 	}
 	for _, it := range items {
@@ -175,20 +179,6 @@ func (s *session) modSeqItems(ctx context.Context, numSet imap.NumSet, changedSi
 		return nil, err
 	}
 	return joinItems(items, msgs), nil
-}
-
-// reread reads the items' messages again, for their new flags and
-// mod-sequences.
-func (s *session) reread(ctx context.Context, items []msgItem) ([]msgItem, error) {
-	its := make([]item, len(items))
-	for i, it := range items {
-		its[i] = item{it.seq, it.msg.UID}
-	}
-	msgs, err := s.srv.st.MessagesModSeq(ctx, s.sel.mbox.id, uidsOf(its))
-	if err != nil {
-		return nil, err
-	}
-	return joinItems(its, msgs), nil
 }
 
 // joinItems pairs items with their messages (both in UID order); items
@@ -277,20 +267,13 @@ func (s *session) storeModSeq(w *imapserver.FetchWriter, numSet imap.NumSet, fla
 	ctx, cancel := s.ctx()
 	defer cancel()
 	id := s.sel.mbox.id
-	before := s.highestModSeq(ctx, id)
+	var res []store.Flagged
 	var modified []uint32
 	if options.HasUnchangedSince {
-		modified, err = s.srv.st.StoreFlagsUnchangedSince(ctx, id, uidsOf(items), op, storeFlags(flags.Flags), options.UnchangedSince)
+		res, modified, err = s.srv.st.StoreFlagsUnchangedSinceReport(ctx, id, uidsOf(items), op, storeFlags(flags.Flags), options.UnchangedSince)
 	} else {
-		err = s.srv.st.StoreFlags(ctx, id, uidsOf(items), op, storeFlags(flags.Flags))
+		res, err = s.srv.st.StoreFlagsReport(ctx, id, uidsOf(items), op, storeFlags(flags.Flags))
 	}
-	if err != nil {
-		return s.internalError("store flags", err)
-	}
-	if err := s.srv.hub.sync(ctx, s.sel.tracker); err != nil {
-		s.srv.log.Error("sync changes", "err", err)
-	}
-	msgs, err := s.srv.st.MessagesModSeq(ctx, id, uidsOf(items))
 	if err != nil {
 		return s.internalError("store flags", err)
 	}
@@ -298,16 +281,29 @@ func (s *session) storeModSeq(w *imapserver.FetchWriter, numSet imap.NumSet, fla
 	for _, u := range modified {
 		isModified[u] = true
 	}
-	for _, it := range joinItems(items, msgs) {
-		if isModified[it.msg.UID] || flags.Silent && it.msg.ModSeq <= before {
+	answered := make([]store.Flagged, 0, len(res)) // a modified message is named in [MODIFIED] only
+	for _, f := range res {
+		if !isModified[f.UID] {
+			answered = append(answered, f)
+		}
+	}
+	stale := s.dropTold(ctx, answered, flags.Silent)
+	if !flags.Silent || len(stale) > 0 {
+		if err := s.announceKeywords(flaggedSets(answered)); err != nil {
+			return err
+		}
+	}
+	bySeq := seqsOf(items)
+	for _, f := range answered {
+		if flags.Silent && !f.Changed {
 			continue
 		}
-		rw := w.CreateMessage(it.seq)
-		rw.WriteUID(imap.UID(it.msg.UID))
-		if !flags.Silent {
-			rw.WriteFlags(s.sel.withRecent(it.msg.UID, imapFlags(it.msg.Flags)))
+		rw := w.CreateMessage(bySeq[f.UID])
+		rw.WriteUID(imap.UID(f.UID))
+		if !flags.Silent || stale[f.UID] {
+			rw.WriteFlags(s.sel.withRecent(f.UID, imapFlags(f.Flags)))
 		}
-		rw.WriteModSeq(it.msg.ModSeq)
+		rw.WriteModSeq(f.ModSeq)
 		if err := rw.Close(); err != nil {
 			return err
 		}

@@ -96,12 +96,7 @@ func TestFetchExpungedMeanwhile(t *testing.T) {
 // any FETCH names it; NIL is not a flag.
 func TestKeywordAnnouncedBeforeFetch(t *testing.T) {
 	e := newEnv(t, withPlaintext)
-	e.deliver("one")
-	a, b := e.dial(), e.dial()
-	a.login()
-	b.login()
-	a.cmd("SELECT INBOX")
-	b.cmd("SELECT INBOX")
+	a, b := e.twoSelected()
 	untagged, r := b.cmd(`STORE 1 +FLAGS ($keyword1)`)
 	checkAnnounced(t, "STORE", untagged, r)
 	untagged, r = a.cmd("NOOP")
@@ -200,6 +195,18 @@ func TestRecent(t *testing.T) {
 			t.Errorf("%s: %q, want %s", q.cmd, untagged, q.want)
 		}
 	}
+}
+
+// twoSelected delivers one message and returns two sessions that have
+// INBOX selected, the first one first.
+func (e *testEnv) twoSelected() (a, b *textConn) {
+	e.deliver("one")
+	a, b = e.dial(), e.dial()
+	a.login()
+	b.login()
+	a.cmd("SELECT INBOX")
+	b.cmd("SELECT INBOX")
+	return a, b
 }
 
 func contains(lines []string, want string) bool {

@@ -56,7 +56,7 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if err := w.WriteCopyData(copyData(dst, from, to)); err != nil {
 		return err
 	}
-	if err := s.srv.hub.sync(ctx, nil); err != nil {
+	if err := s.srv.hub.sync(ctx); err != nil {
 		s.srv.log.Error("sync changes", "err", err)
 	}
 	return nil
@@ -99,7 +99,7 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 	if len(gone) == 0 {
 		return nil
 	}
-	if err := s.srv.hub.sync(ctx, nil); err != nil {
+	if err := s.srv.hub.sync(ctx); err != nil {
 		s.srv.log.Error("sync changes", "err", err)
 	}
 	return nil

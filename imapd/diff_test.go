@@ -104,49 +104,71 @@ func TestDifferentialAgainstMemServer(t *testing.T) {
 // its responses, each passed through norm ("" drops a line) and joined
 // with " | ". prep, if not nil, rewrites each command before it is sent.
 func runScript(t *testing.T, addr string, script []string, norm, prep func(string) string) []string {
+	sc := dialScript(t, addr)
+	defer sc.c.Close()
+	out := make([]string, len(script))
+	for i, cmd := range script {
+		if prep != nil {
+			cmd = prep(cmd)
+		}
+		out[i] = sc.run(cmd, norm)
+	}
+	return out
+}
+
+// scriptConn is a connection that runs script commands one at a time.
+type scriptConn struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+	n int
+}
+
+func dialScript(t *testing.T, addr string) *scriptConn {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	r := bufio.NewReader(c)
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	r.ReadString('\n')
-	out := make([]string, len(script))
-	for i, cmd := range script {
-		tag := fmt.Sprintf("d%d", i)
-		if prep != nil {
-			cmd = prep(cmd)
+	t.Cleanup(func() { c.Close() })
+	sc := &scriptConn{t: t, c: c, r: bufio.NewReader(c)}
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	sc.r.ReadString('\n')
+	return sc
+}
+
+// run sends one command and returns its responses, normalised by norm
+// and joined with " | ".
+func (sc *scriptConn) run(cmd string, norm func(string) string) string {
+	t, c, r := sc.t, sc.c, sc.r
+	tag := fmt.Sprintf("d%d", sc.n)
+	sc.n++
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "%s %s\r\n", tag, cmd)
+	var lines []string
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("%s: %v", cmd, err)
 		}
-		fmt.Fprintf(c, "%s %s\r\n", tag, cmd)
-		var lines []string
-		for {
-			l, err := r.ReadString('\n')
-			if err != nil {
-				t.Fatalf("%s: %v", cmd, err)
+		l = strings.TrimRight(l, "\r\n")
+		if n := literalSize(l); n > 0 {
+			buf := make([]byte, n)
+			if _, err := io.ReadFull(r, buf); err != nil {
+				t.Fatal(err)
 			}
-			l = strings.TrimRight(l, "\r\n")
-			if n := literalSize(l); n > 0 {
-				buf := make([]byte, n)
-				if _, err := io.ReadFull(r, buf); err != nil {
-					t.Fatal(err)
-				}
-				rest, _ := r.ReadString('\n')
-				l += string(buf) + strings.TrimRight(rest, "\r\n")
-			}
-			if strings.HasPrefix(l, tag+" ") {
-				if n := norm(strings.TrimPrefix(l, tag+" ")); n != "" {
-					lines = append(lines, n)
-				}
-				break
-			}
-			if n := norm(l); n != "" {
+			rest, _ := r.ReadString('\n')
+			l += string(buf) + strings.TrimRight(rest, "\r\n")
+		}
+		if strings.HasPrefix(l, tag+" ") {
+			if n := norm(strings.TrimPrefix(l, tag+" ")); n != "" {
 				lines = append(lines, n)
 			}
+			return strings.Join(lines, " | ")
 		}
-		out[i] = strings.Join(lines, " | ")
+		if n := norm(l); n != "" {
+			lines = append(lines, n)
+		}
 	}
-	return out
 }
 
 var literalRE = regexp.MustCompile(`\{(\d+)\}$`)

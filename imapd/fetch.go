@@ -32,7 +32,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	ctx, cancel := s.ctx()
 	defer cancel()
 	mboxID := s.sel.mbox.id
-	msgs, err := s.srv.st.MessagesIn(ctx, mboxID, uidsOf(items))
+	msgs, err := s.srv.st.MessagesModSeq(ctx, mboxID, uidsOf(items))
 	if err != nil {
 		return s.internalError("fetch", err)
 	}
@@ -43,6 +43,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		}
 	}
 	if options.Flags || forceFlags {
+		s.dropTold(ctx, toldFlags(msgs), false)
 		if err := s.announceKeywords(flagSets(msgs)); err != nil {
 			return err
 		}
@@ -103,14 +104,15 @@ func markSeen(options *imap.FetchOptions) bool {
 	return false
 }
 
-// markSeen adds \Seen to the messages that lack it, updating msgs, and
-// reports whether any changed. Other sessions learn of it from the watcher.
+// markSeen adds \Seen to the messages that lack it, updating msgs with
+// the flags and mod-sequences the change left, and reports whether any
+// changed. The caller writes their flags and drops the update the watcher
+// queues for the change (dropTold).
 func (s *session) markSeen(msgs []store.Message) (bool, error) {
 	var uids []uint32
 	for i := range msgs {
 		if !hasFlag(msgs[i].Flags, imap.FlagSeen) {
 			uids = append(uids, msgs[i].UID)
-			msgs[i].Flags = append(msgs[i].Flags, string(imap.FlagSeen))
 		}
 	}
 	if len(uids) == 0 {
@@ -118,13 +120,30 @@ func (s *session) markSeen(msgs []store.Message) (bool, error) {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	if err := s.srv.st.StoreFlags(ctx, s.sel.mbox.id, uids, store.FlagsAdd, []string{string(imap.FlagSeen)}); err != nil {
+	res, err := s.srv.st.StoreFlagsReport(ctx, s.sel.mbox.id, uids, store.FlagsAdd, []string{string(imap.FlagSeen)})
+	if err != nil {
 		return false, s.internalError("set seen", err)
 	}
-	if err := s.srv.hub.sync(ctx, s.sel.tracker); err != nil {
-		s.srv.log.Error("sync changes", "err", err)
+	byUID := make(map[uint32]store.Flagged, len(res))
+	for _, f := range res {
+		byUID[f.UID] = f
+	}
+	for i := range msgs {
+		if f, ok := byUID[msgs[i].UID]; ok {
+			msgs[i].Flags, msgs[i].ModSeq = f.Flags, f.ModSeq
+		}
 	}
 	return true, nil
+}
+
+// toldFlags is what FETCH responses with the flags of msgs tell the
+// client, for dropTold.
+func toldFlags(msgs []store.Message) []store.Flagged {
+	out := make([]store.Flagged, len(msgs))
+	for i, m := range msgs {
+		out[i] = store.Flagged{UID: m.UID, Flags: m.Flags, ModSeq: m.ModSeq}
+	}
+	return out
 }
 
 // needsBody says whether the items need the message text, not only the

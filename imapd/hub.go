@@ -18,10 +18,10 @@ import (
 // each change to the MailboxTracker of the mailbox it concerns, if a
 // session of this process has it selected. It is the only path by which a
 // mailbox view learns of new, expunged or re-flagged messages, our own
-// included, so nothing is announced twice.
+// included, so nothing is announced twice by the watcher; a command that
+// answers for its own change drops the update it made stale.
 const (
 	pollInterval = 200 * time.Millisecond
-	changeBatch  = 1000
 	pruneEvery   = 10 * time.Minute
 	changeMaxAge = time.Hour
 )
@@ -84,7 +84,7 @@ func (h *hub) run(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if err := h.sync(ctx, nil); err != nil && ctx.Err() == nil {
+		if err := h.sync(ctx); err != nil && ctx.Err() == nil {
 			h.log.Error("watch changes", "err", err)
 		}
 		if time.Since(lastPrune) > pruneEvery {
@@ -144,46 +144,79 @@ func (h *hub) lookup(id int64) *mailboxState {
 	return h.open[id]
 }
 
-// sync applies every change committed so far. Flag changes are not sent to
-// source, the session that made them and answers for them itself.
-func (h *hub) sync(ctx context.Context, source *imapserver.SessionTracker) error {
+// sync applies every change committed so far. Every session of a
+// mailbox is told each change, its author too: a command that answers
+// for a change itself drops the update afterwards (see dropReported),
+// which is safe whichever of it and the watcher applied the change first.
+func (h *hub) sync(ctx context.Context) error {
 	h.syncMu.Lock()
 	defer h.syncMu.Unlock()
-	for {
-		changes, err := h.st.ChangesSince(ctx, h.last, changeBatch)
-		if err != nil {
-			return err
-		}
-		if len(changes) == 0 {
-			return nil
-		}
-		if err := h.apply(ctx, changes, source); err != nil {
-			return err
-		}
-		h.last = changes[len(changes)-1].Seq
-		if len(changes) < changeBatch {
-			return nil
-		}
-	}
-}
-
-// apply feeds a batch of changes to the open mailboxes. It is idempotent
-// for changes already reflected in a snapshot: a new UID at or below
-// maxUID, or an expunge of an unknown UID, is skipped.
-func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapserver.SessionTracker) error {
-	flags, err := h.currentFlags(ctx, changes)
+	changes, msgs, err := h.st.ChangesWithFlags(ctx, h.last, func(id int64) bool { return h.lookup(id) != nil })
 	if err != nil {
 		return err
 	}
+	if len(changes) == 0 {
+		return nil
+	}
+	h.claimForIdlers(ctx, changes)
+	h.apply(changes, msgs)
+	h.last = changes[len(changes)-1].Seq
+	return nil
+}
+
+// claimForIdlers claims the new messages of the batch as recent for a
+// session in IDLE, in each open mailbox that has one (see claimForIdler),
+// before apply queues their EXISTS.
+func (h *hub) claimForIdlers(ctx context.Context, changes []store.Change) {
+	done := make(map[int64]bool)
 	for _, c := range changes {
+		if c.Kind != store.ChangeNew || done[c.MailboxID] {
+			continue
+		}
 		m := h.lookup(c.MailboxID)
 		if m == nil {
 			continue
 		}
 		m.mu.Lock()
+		fresh := c.UID > m.maxUID && c.UID > m.recentChecked
+		m.mu.Unlock()
+		if !fresh {
+			continue
+		}
+		done[c.MailboxID] = true
+		if err := h.claimForIdler(ctx, m); err != nil {
+			h.log.Error("claim recent", "mailbox", m.id, "err", err)
+		}
+	}
+}
+
+// apply feeds a batch of changes to the open mailboxes, with the flags
+// the batch left (read in its snapshot). It is idempotent for changes
+// already reflected in a snapshot: a new UID at or below maxUID, or an
+// expunge of an unknown UID, is skipped. A message re-flagged several
+// times in the batch gets one update, at its last change: its flags are
+// read once, so more would repeat the same state.
+func (h *hub) apply(changes []store.Change, msgs []store.Message) {
+	flags := make(map[msgKey]msgFlags, len(msgs))
+	for _, m := range msgs {
+		flags[msgKey{m.MailboxID, m.UID}] = msgFlags{m.Flags, imapFlags(m.Flags), m.ModSeq}
+	}
+	lastFlags := make(map[msgKey]int)
+	for i, c := range changes {
+		if c.Kind == store.ChangeFlags {
+			lastFlags[msgKey{c.MailboxID, c.UID}] = i
+		}
+	}
+	for i, c := range changes {
+		m := h.lookup(c.MailboxID)
+		if m == nil {
+			continue
+		}
+		key := msgKey{c.MailboxID, c.UID}
+		m.mu.Lock()
 		switch c.Kind {
 		case store.ChangeNew:
-			if f, ok := flags[msgKey{c.MailboxID, c.UID}]; ok {
+			if f, ok := flags[key]; ok {
 				m.announceLocked(f.store)
 			}
 			if c.UID > m.maxUID {
@@ -197,27 +230,28 @@ func (h *hub) apply(ctx context.Context, changes []store.Change, source *imapser
 				m.tracker.QueueExpungeUID(uint32(i+1), imap.UID(c.UID))
 			}
 		case store.ChangeFlags:
-			f, known := flags[msgKey{c.MailboxID, c.UID}]
-			if i, ok := slices.BinarySearch(m.uids, c.UID); ok && known {
+			f, known := flags[key]
+			if lastFlags[key] != i || !known {
+				break
+			}
+			if j, ok := slices.BinarySearch(m.uids, c.UID); ok {
 				m.announceLocked(f.store)
-				m.queueFlagsLocked(uint32(i+1), c.UID, f.flags, f.modSeq, source)
+				m.queueFlagsLocked(uint32(j+1), c.UID, f.flags, f.modSeq)
 			}
 		}
 		m.mu.Unlock()
 	}
-	return nil
 }
 
-// queueFlagsLocked queues a flag update for every session but source,
-// with \Recent for the session that has the message as recent. The
-// caller holds m.mu.
-func (m *mailboxState) queueFlagsLocked(seq, uid uint32, flags []imap.Flag, modSeq uint64, source *imapserver.SessionTracker) {
+// queueFlagsLocked queues a flag update for every session, with \Recent
+// for the session that has the message as recent. The caller holds m.mu.
+func (m *mailboxState) queueFlagsLocked(seq, uid uint32, flags []imap.Flag, modSeq uint64) {
 	m.tracker.QueueMessageFlagsPerSession(seq, imap.UID(uid), func(st *imapserver.SessionTracker) []imap.Flag {
 		if sel := m.sessions[st]; sel != nil {
-			return sel.withRecent(uid, flags)
+			return sel.withRecentLocked(uid, flags)
 		}
 		return flags
-	}, modSeq, source)
+	}, modSeq, nil)
 }
 
 type msgKey struct {
@@ -231,31 +265,4 @@ type msgFlags struct {
 	store  []string
 	flags  []imap.Flag
 	modSeq uint64
-}
-
-// currentFlags reads the flags of the messages added or re-flagged in an
-// open mailbox: the log says which message changed, not how. New
-// keywords must be announced before the client can see them.
-func (h *hub) currentFlags(ctx context.Context, changes []store.Change) (map[msgKey]msgFlags, error) {
-	want := make(map[int64][]uint32)
-	for _, c := range changes {
-		if (c.Kind == store.ChangeFlags || c.Kind == store.ChangeNew) && h.lookup(c.MailboxID) != nil {
-			want[c.MailboxID] = append(want[c.MailboxID], c.UID)
-		}
-	}
-	if len(want) == 0 {
-		return nil, nil
-	}
-	out := make(map[msgKey]msgFlags)
-	for id, uids := range want {
-		slices.Sort(uids)
-		msgs, err := h.st.MessagesModSeq(ctx, id, slices.Compact(uids))
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range msgs {
-			out[msgKey{id, m.UID}] = msgFlags{m.Flags, imapFlags(m.Flags), m.ModSeq}
-		}
-	}
-	return out, nil
 }

@@ -70,7 +70,7 @@ func (s *session) selectMailbox(name string, options *imap.SelectOptions) (*imap
 	defer cancel()
 	// Changes committed so far reach the view before this session's
 	// tracker exists, so they are not announced to it again afterwards.
-	if err := s.srv.hub.sync(ctx, nil); err != nil {
+	if err := s.srv.hub.sync(ctx); err != nil {
 		s.srv.log.Error("sync changes", "err", err)
 	}
 	m, err := s.srv.hub.acquire(ctx, mb)

@@ -11,18 +11,22 @@ import (
 // \Recent (RFC 3501 2.3.2): a message is recent in exactly one session,
 // the first read-write session to see it. The store keeps, per mailbox,
 // the highest UID already claimed; a session claims what lies above it
-// when it selects the mailbox and when it learns of new messages (at the
-// end of a command), in one store transaction, so two sessions never both
-// get a message, whatever process they run in. EXAMINE claims nothing but
-// shows the unclaimed messages as recent, as Dovecot does.
+// in one store transaction, so two sessions never both get a message,
+// whatever process they run in. A session claims when it selects the
+// mailbox and when it learns of new messages at the end of a command; a
+// session in IDLE is told of new messages at once, before any other, so
+// the watcher claims them for it before it queues their EXISTS
+// (claimForIdler). EXAMINE claims nothing but shows the unclaimed
+// messages as recent, as Dovecot does.
 
 // recentState is a session's share of \Recent in its selected mailbox.
 type recentState struct {
-	// uids are claimed by (or shown to, after EXAMINE) this session. The
-	// session's goroutine alone writes it, under mbox.mu, which other
-	// goroutines hold to read it.
-	uids imap.UIDSet
-	told uint32 // the count last reported in a RECENT response
+	// uids are claimed by (or shown to, after EXAMINE) this session,
+	// guarded by mbox.mu: the session and the watcher (for a session in
+	// IDLE) add to it.
+	uids   imap.UIDSet
+	idling bool   // in IDLE; guarded by mbox.mu
+	told   uint32 // the count last reported in a RECENT response
 }
 
 // claimRecent takes the mailbox's unclaimed messages for this session
@@ -63,16 +67,57 @@ func (s *session) claimNew(ctx context.Context, sel *selected) error {
 	return s.claimRecent(ctx, sel)
 }
 
+// claimForIdler claims the mailbox's new messages for a read-write
+// session of it that is in IDLE, if there is one: it gets their EXISTS
+// first. The watcher calls it before it queues the EXISTS.
+func (h *hub) claimForIdler(ctx context.Context, m *mailboxState) error {
+	m.mu.Lock()
+	var idler *selected
+	for _, sel := range m.sessions {
+		if sel.recent.idling && !sel.readOnly {
+			idler = sel
+			break
+		}
+	}
+	m.mu.Unlock()
+	if idler == nil {
+		return nil
+	}
+	from, to, err := h.st.ClaimRecent(ctx, m.id, true)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if to > from {
+		idler.recent.uids.AddRange(imap.UID(from+1), imap.UID(to))
+	}
+	if to > m.recentChecked {
+		m.recentChecked = to
+	}
+	m.mu.Unlock()
+	return nil
+}
+
+// setIdling marks the session as in IDLE or not.
+func (sel *selected) setIdling(on bool) {
+	sel.mbox.mu.Lock()
+	sel.recent.idling = on
+	sel.mbox.mu.Unlock()
+}
+
 func (sel *selected) isRecent(uid uint32) bool {
+	sel.mbox.mu.Lock()
+	defer sel.mbox.mu.Unlock()
+	return sel.isRecentLocked(uid)
+}
+
+func (sel *selected) isRecentLocked(uid uint32) bool {
 	return sel.recent.uids.Contains(imap.UID(uid))
 }
 
 // recentCount counts this session's recent messages among those the
 // client has been told exist.
 func (sel *selected) recentCount() uint32 {
-	if len(sel.recent.uids) == 0 {
-		return 0
-	}
 	m := sel.mbox
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -101,7 +146,14 @@ func (sel *selected) reportRecent(w *imapserver.UpdateWriter) error {
 
 // withRecent adds \Recent to a message's flags if it is recent here.
 func (sel *selected) withRecent(uid uint32, flags []imap.Flag) []imap.Flag {
-	if !sel.isRecent(uid) {
+	sel.mbox.mu.Lock()
+	defer sel.mbox.mu.Unlock()
+	return sel.withRecentLocked(uid, flags)
+}
+
+// withRecentLocked is withRecent for a caller holding mbox.mu.
+func (sel *selected) withRecentLocked(uid uint32, flags []imap.Flag) []imap.Flag {
+	if !sel.isRecentLocked(uid) {
 		return flags
 	}
 	return append(flags[:len(flags):len(flags)], flagRecent)

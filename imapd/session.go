@@ -162,7 +162,7 @@ func (s *session) poll(sel *selected, w *imapserver.UpdateWriter, allowExpunge b
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var err error
-	aside(func() { err = s.srv.hub.sync(ctx, nil) })
+	aside(func() { err = s.srv.hub.sync(ctx) })
 	if err != nil {
 		s.srv.log.Error("poll changes", "err", err)
 	}
@@ -176,8 +176,9 @@ func (s *session) poll(sel *selected, w *imapserver.UpdateWriter, allowExpunge b
 	return sel.reportRecent(w)
 }
 
-// Idle writes updates as the watcher delivers them until stop closes.
-// Anything queued before IDLE began is written first.
+// Idle writes updates as the watcher delivers them until stop closes,
+// each batch followed by RECENT when the count changed. Anything queued
+// before IDLE began is written first.
 //
 // go-imap runs Idle on a goroutine of its own and, when the client drops
 // the connection, calls Close without waiting for it: so Idle reads the
@@ -190,10 +191,14 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 		<-stop
 		return nil
 	}
+	// Marked first: a message that arrives from here on is claimed as
+	// recent for this session, which is told of it first (recent.go).
+	sel.setIdling(true)
+	defer sel.setIdling(false)
 	if err := s.poll(sel, w, true); err != nil {
 		return err
 	}
-	return sel.tracker.Idle(w, stop)
+	return sel.tracker.IdleThen(w, stop, sel.reportRecent)
 }
 
 // Unselect leaves the selected mailbox.

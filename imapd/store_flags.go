@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -9,8 +10,12 @@ import (
 	"mailsuite/store"
 )
 
-// Store changes flags in one store transaction. Other sessions hear of it
-// from the watcher; this one answers with FETCH FLAGS unless .SILENT.
+// Store changes flags in one store transaction and answers with the
+// flags the transaction left (FETCH FLAGS), unless .SILENT. Every session
+// hears of the change from the watcher, this one too; the answer makes
+// that update stale, so it is dropped (dropTold), and the client is told
+// the change once. After .SILENT the update of the session's own change
+// is dropped too (RFC 3501 6.4.6), but not a later one by another session.
 func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
 	if s.sel.readOnly {
 		return errReadOnly
@@ -31,39 +36,84 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	if err := s.srv.st.StoreFlags(ctx, s.sel.mbox.id, uidsOf(items), op, storeFlags(flags.Flags)); err != nil {
-		return s.internalError("store flags", err)
-	}
-	if err := s.srv.hub.sync(ctx, s.sel.tracker); err != nil {
-		s.srv.log.Error("sync changes", "err", err)
-	}
-	if flags.Silent {
-		return nil
-	}
-	msgs, err := s.srv.st.MessagesIn(ctx, s.sel.mbox.id, uidsOf(items))
+	res, err := s.srv.st.StoreFlagsReport(ctx, s.sel.mbox.id, uidsOf(items), op, storeFlags(flags.Flags))
 	if err != nil {
 		return s.internalError("store flags", err)
 	}
-	if err := s.announceKeywords(flagSets(msgs)); err != nil {
+	stale := s.dropTold(ctx, res, flags.Silent)
+	if flags.Silent && len(stale) == 0 {
+		return nil
+	}
+	if err := s.announceKeywords(flaggedSets(res)); err != nil {
 		return err
 	}
-	byUID := make(map[uint32][]string, len(msgs))
-	for _, m := range msgs {
-		byUID[m.UID] = m.Flags
-	}
-	for _, it := range items {
-		f, ok := byUID[it.uid]
-		if !ok {
+	bySeq := seqsOf(items)
+	for _, f := range res {
+		if flags.Silent && !stale[f.UID] {
 			continue
 		}
-		rw := w.CreateMessage(it.seq)
-		rw.WriteUID(imap.UID(it.uid))
-		rw.WriteFlags(s.sel.withRecent(it.uid, imapFlags(f)))
+		rw := w.CreateMessage(bySeq[f.UID])
+		rw.WriteUID(imap.UID(f.UID))
+		rw.WriteFlags(s.sel.withRecent(f.UID, imapFlags(f.Flags)))
 		if err := rw.Close(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// dropTold drops the queued flag updates that a command's answer with
+// the flags in res makes stale: those of the same messages at or below
+// the answered mod-sequences. It syncs first, so that every change the
+// answer covers has been queued and is dropped now, not sent later.
+//
+// With silent, only the messages the command changed count, and their
+// flags are not written: the update of the change itself goes, and so do
+// older ones of other sessions that are still queued, which would show
+// the client the flags from before its change. It returns the messages
+// that had such an older update: the caller tells the client their
+// current flags instead.
+func (s *session) dropTold(ctx context.Context, res []store.Flagged, silent bool) (stale map[uint32]bool) {
+	if err := s.srv.hub.sync(ctx); err != nil {
+		s.srv.log.Error("sync changes", "err", err)
+	}
+	told := make(map[imap.UID]uint64, len(res))
+	for _, f := range res {
+		if !silent || f.Changed {
+			told[imap.UID(f.UID)] = f.ModSeq
+		}
+	}
+	s.sel.tracker.DropMessageFlags(func(uid imap.UID, modSeq uint64) bool {
+		m, ok := told[uid]
+		if !ok || modSeq > m {
+			return false
+		}
+		if silent && modSeq < m {
+			if stale == nil {
+				stale = make(map[uint32]bool)
+			}
+			stale[uint32(uid)] = true
+		}
+		return true
+	})
+	return stale
+}
+
+func flaggedSets(res []store.Flagged) [][]string {
+	out := make([][]string, len(res))
+	for i := range res {
+		out[i] = res[i].Flags
+	}
+	return out
+}
+
+// seqsOf maps each item's UID to its sequence number.
+func seqsOf(items []item) map[uint32]uint32 {
+	out := make(map[uint32]uint32, len(items))
+	for _, it := range items {
+		out[it.uid] = it.seq
+	}
+	return out
 }
 
 // checkStoreFlags refuses a flag list holding NIL, which is no flag (the

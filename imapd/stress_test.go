@@ -25,8 +25,12 @@ import (
 // (its Expunge) come from another store handle, as from other processes.
 // Each session keeps the state it was told (EXISTS, EXPUNGE, FETCH UID
 // and FLAGS, FLAGS) and checks every answer against it and against what
-// was appended. IMAPD_STRESS_SECONDS sets the length (default 5 s, the
-// bench mode runs longer); the test logs commands per second.
+// was appended. Half the sessions enable CONDSTORE, so every flag update
+// they get carries its MODSEQ: they check that no change is told twice
+// (an unsolicited FETCH of a state already told, or two of one message
+// in one answer) and that no older state follows a newer one.
+// IMAPD_STRESS_SECONDS sets the length (default 5 s, the bench mode runs
+// longer); the test logs commands per second.
 
 // stressSessions is how many IMAP sessions share the mailbox.
 const stressSessions = 10
@@ -230,6 +234,11 @@ type stressSession struct {
 	tokens   map[uint32]string   // UID -> token, once seen
 	keywords map[string]bool     // announced by FLAGS (lower case)
 	last     []string            // the last lines read, for failures
+
+	condstore bool              // CONDSTORE enabled: flag updates carry MODSEQ
+	modseq    map[uint32]uint64 // UID -> the highest MODSEQ told
+	told      map[uint32]uint64 // UID -> MODSEQ told in this command's answer
+	asked     func(seq int) bool
 }
 
 func (r *stressRun) dial(addr, user, pass string, id int) (*stressSession, error) {
@@ -238,13 +247,25 @@ func (r *stressRun) dial(addr, user, pass string, id int) (*stressSession, error
 		return nil, err
 	}
 	s := &stressSession{r: r, id: id, c: c, br: bufio.NewReader(c),
-		flags: make(map[uint32][]string), tokens: make(map[uint32]string), keywords: make(map[string]bool)}
+		flags: make(map[uint32][]string), tokens: make(map[uint32]string), keywords: make(map[string]bool),
+		condstore: id%2 == 1, modseq: make(map[uint32]uint64)}
 	if _, err := s.readLine(); err != nil {
 		c.Close()
 		return nil, err
 	}
-	for _, cmd := range []string{fmt.Sprintf("LOGIN %s %q", user, pass), "SELECT INBOX"} {
+	cmds := []string{fmt.Sprintf("LOGIN %s %q", user, pass), "SELECT INBOX"}
+	if s.condstore {
+		cmds = []string{cmds[0], "ENABLE CONDSTORE", cmds[1]}
+	}
+	for _, cmd := range cmds {
 		status, err := s.cmd(cmd)
+		// Ten logins at once, each an argon2 hash, can outlast the wait
+		// for attempts in progress on a loaded machine (-race): the
+		// server then asks to retry later, and a client does.
+		for try := 0; try < 20 && err == nil && strings.HasPrefix(status, "NO [UNAVAILABLE]"); try++ {
+			time.Sleep(500 * time.Millisecond)
+			status, err = s.cmd(cmd)
+		}
 		if err != nil || !strings.HasPrefix(status, "OK") {
 			c.Close()
 			return nil, fmt.Errorf("%s: %s %v", cmd, status, err)
@@ -312,6 +333,7 @@ func (s *stressSession) cmd(cmd string) (string, error) {
 	tag := fmt.Sprintf("s%d", s.n)
 	s.c.SetDeadline(time.Now().Add(2 * time.Minute)) // generous: logins hash under load
 	s.remember(fmt.Sprintf("C: %.60s", cmd))
+	s.told, s.asked = make(map[uint32]uint64), askedBy(cmd)
 	if _, err := fmt.Fprintf(s.c, "%s %s\r\n", tag, cmd); err != nil {
 		return "", err
 	}
@@ -397,6 +419,7 @@ func (s *stressSession) untagged(cmd, line string, lits [][]byte) {
 		uid := s.uids[n-1]
 		s.uids = append(s.uids[:n-1], s.uids[n:]...)
 		delete(s.flags, uid)
+		delete(s.modseq, uid)
 	case recentRE.MatchString(line):
 		if n := atoi(recentRE.FindStringSubmatch(line)[1]); n > len(s.uids) {
 			s.r.fail("session %d: %s with %d messages", s.id, line, len(s.uids))
@@ -407,7 +430,7 @@ func (s *stressSession) untagged(cmd, line string, lits [][]byte) {
 		}
 	case fetchRespRE.MatchString(line):
 		m := fetchRespRE.FindStringSubmatch(line)
-		s.fetch(atoi(m[1]), m[2], lits)
+		s.fetch(cmd, atoi(m[1]), m[2], lits)
 	case strings.HasPrefix(line, "* SEARCH"):
 		for _, f := range strings.Fields(strings.TrimPrefix(line, "* SEARCH")) {
 			if n := atoi(f); n < 1 || n > len(s.uids) {
@@ -419,7 +442,7 @@ func (s *stressSession) untagged(cmd, line string, lits [][]byte) {
 
 // fetch checks one FETCH response against what the session was told and
 // what was appended.
-func (s *stressSession) fetch(seq int, items string, lits [][]byte) {
+func (s *stressSession) fetch(cmd string, seq int, items string, lits [][]byte) {
 	if seq < 1 || seq > len(s.uids) {
 		s.r.fail("session %d: FETCH %d with %d messages", s.id, seq, len(s.uids))
 		return
@@ -458,7 +481,46 @@ func (s *stressSession) fetch(seq int, items string, lits [][]byte) {
 		}
 		s.flags[uid] = flags
 	}
+	if m, ok := vals["MODSEQ"]; ok && len(m.list) == 1 {
+		ms, _ := strconv.ParseUint(m.list[0].atom, 10, 64)
+		s.checkModSeq(cmd, seq, uid, ms)
+	}
 	s.checkContent(uid, vals)
+}
+
+// checkModSeq checks that a FETCH with MODSEQ tells something new: a
+// message's state is in a command's answer once, never after a newer one
+// told before, and an unsolicited update never repeats a state told.
+func (s *stressSession) checkModSeq(cmd string, seq int, uid uint32, ms uint64) {
+	if prev, ok := s.told[uid]; ok && ms <= prev {
+		s.r.fail("session %d: %.40q: UID %d told twice in one answer (MODSEQ %d, then %d)", s.id, cmd, uid, prev, ms)
+	}
+	s.told[uid] = ms
+	switch last := s.modseq[uid]; {
+	case ms < last:
+		s.r.fail("session %d: %.40q: UID %d: MODSEQ %d after %d", s.id, cmd, uid, ms, last)
+	case ms == last && !s.asked(seq):
+		s.r.fail("session %d: %.40q: UID %d: MODSEQ %d told again", s.id, cmd, uid, ms)
+	}
+	if ms > s.modseq[uid] {
+		s.modseq[uid] = ms
+	}
+}
+
+// askedBy says which sequence numbers a command asks FETCH responses
+// for: those of its FETCH or STORE set; the others get them unsolicited.
+func askedBy(cmd string) func(seq int) bool {
+	var a, b int
+	switch {
+	case strings.HasPrefix(cmd, "UID FETCH"):
+		return func(int) bool { return true }
+	case strings.HasPrefix(cmd, "FETCH"):
+		fmt.Sscanf(cmd, "FETCH %d:%d", &a, &b)
+	case strings.HasPrefix(cmd, "STORE"):
+		fmt.Sscanf(cmd, "STORE %d", &a)
+		b = a
+	}
+	return func(seq int) bool { return seq >= a && seq <= b }
 }
 
 // checkContent compares the items that show a message's content with the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -39,16 +40,59 @@ func (s *Store) LastChange(ctx context.Context) (int64, error) {
 
 // ChangesSince returns up to limit changes with seq > since, oldest first.
 func (s *Store) ChangesSince(ctx context.Context, since int64, limit int) ([]Change, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
+	out, err := changesSince(ctx, s.r, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: changes since %d: %w", since, err)
+	}
+	return out, nil
+}
+
+// ChangesWithFlags returns every change with seq > since, oldest first,
+// and the flags and mod-sequences of the messages added or re-flagged in
+// the mailboxes want accepts, read in the same snapshot: the flags are
+// those after the last change returned, and none later. A watcher that
+// applies each batch so never sees a message's state before the change
+// that made it, and so never reports one state twice.
+func (s *Store) ChangesWithFlags(ctx context.Context, since int64, want func(mailboxID int64) bool) ([]Change, []Message, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: changes since %d: %w", since, err)
+	}
+	defer tx.Rollback()
+	changes, err := changesSince(ctx, tx, since, -1)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: changes since %d: %w", since, err)
+	}
+	uids := make(map[int64][]uint32)
+	for _, c := range changes {
+		if (c.Kind == ChangeFlags || c.Kind == ChangeNew) && want(c.MailboxID) {
+			uids[c.MailboxID] = append(uids[c.MailboxID], c.UID)
+		}
+	}
+	var msgs []Message
+	for id, list := range uids {
+		slices.Sort(list)
+		m, err := messagesModSeq(ctx, tx, id, slices.Compact(list))
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: messages of mailbox #%d: %w", id, err)
+		}
+		msgs = append(msgs, m...)
+	}
+	return changes, msgs, nil
+}
+
+// changesSince reads up to limit changes (-1: all) with seq > since.
+func changesSince(ctx context.Context, q querier, since int64, limit int) ([]Change, error) {
+	rows, err := q.QueryContext(ctx, `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Change
 	for rows.Next() {
 		var c Change
 		if err := rows.Scan(&c.Seq, &c.MailboxID, &c.Kind, &c.UID); err != nil {
-			return nil, fmt.Errorf("store: changes since %d: %w", since, err)
+			return nil, err
 		}
 		out = append(out, c)
 	}

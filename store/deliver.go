@@ -32,8 +32,10 @@ type Envelope struct {
 // returns nil the message is durable (synchronous=FULL): smtpd may say 250.
 // When it returns an error nothing was written.
 //
-// Concurrent calls are committed together (group commit, see commitLoop):
-// one fsync for many messages, each still all-or-nothing on its own.
+// Concurrent calls, and concurrent IMAP APPENDs, COPYs, MOVEs and
+// EXPUNGEs (writeShared), are committed together (group commit, see
+// commitLoop): one fsync for many, each still all-or-nothing on its own. New mail is never committed relaxed (see
+// writeLazy, for flags only): TestNewMailSyncedBesideRelaxedFlags.
 // If ctx ends before the commit, Accept returns its error and writes
 // nothing; once the commit has begun, Accept waits for it.
 func (s *Store) Accept(ctx context.Context, env Envelope, body []byte) error {
@@ -80,17 +82,48 @@ func (s *Store) accept(ctx context.Context, r *acceptReq) error {
 	return <-r.done
 }
 
-// acceptReq is one Accept call handed to the committer.
+// acceptReq is one Accept call, or one shared write (writeShared), handed
+// to the committer.
 type acceptReq struct {
-	ctx   context.Context
-	env   Envelope
-	body  []byte
-	spool *Spooled // instead of body, for AcceptSpooled
-	now   int64
-	done  chan error // buffered: the committer never blocks on an answer
+	ctx    context.Context
+	env    Envelope
+	body   []byte
+	spool  *Spooled            // instead of body, for AcceptSpooled
+	fn     func(*sql.Tx) error // instead of env, for writeShared
+	fnSize int                 // the bytes fn writes, for the batch limit
+	now    int64
+	done   chan error // buffered: the committer never blocks on an answer
+}
+
+// writeTx writes the request in the committer's transaction.
+func (r *acceptReq) writeTx(tx *sql.Tx) error {
+	if r.fn != nil {
+		return r.fn(tx)
+	}
+	local, remote, err := r.copies()
+	if err != nil {
+		return err
+	}
+	return deliverTx(tx, r.env, local, remote, r.now)
+}
+
+// writeShared is write for a durable change that may share its commit,
+// and so its fsync, with the deliveries and other shared writes waiting at
+// the same time (commitLoop): APPEND, COPY, MOVE and EXPUNGE, which the
+// sessions of a busy mailbox send together. It returns once the change is
+// durable, as write does, and like write it waits for another process's
+// lock no longer than ctx allows (runBatch). fn may run more than once (a batch that fails is
+// run again request by request), so it must set its results afresh each
+// time; it must not call the store's write functions. size is about the
+// bytes fn writes.
+func (s *Store) writeShared(ctx context.Context, size int, fn func(tx *sql.Tx) error) error {
+	return s.accept(ctx, &acceptReq{fn: fn, fnSize: size})
 }
 
 func (r *acceptReq) size() int {
+	if r.fn != nil {
+		return r.fnSize
+	}
 	if r.spool != nil {
 		return len(r.spool.Head) + int(r.spool.Size)
 	}
@@ -210,17 +243,26 @@ func dropCancelled(batch []*acceptReq) []*acceptReq {
 // their own, which would cost as much as their inserts: when one fails,
 // commitBatch runs each request alone, so only the one at fault fails.
 func (s *Store) runBatch(batch []*acceptReq) error {
-	// Not a caller's ctx: the transaction is shared.
-	tx, err := s.w.BeginTx(context.Background(), nil)
+	// Not a caller's ctx: the transaction is shared. The wait for another
+	// process's lock ends with the earliest caller's deadline, so nobody
+	// waits past their own; commitBatch retries the others.
+	ctx := context.Background()
+	if d, ok := batchDeadline(batch); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d)
+		defer cancel()
+	}
+	w, err := s.takeWriter(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.release()
+	tx, err := w.beginShared(ctx)
 	if err != nil {
 		return err
 	}
 	for _, r := range batch {
-		local, remote, err := r.copies()
-		if err == nil {
-			err = deliverTx(tx, r.env, local, remote, r.now)
-		}
-		if err != nil {
+		if err := r.writeTx(tx); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -232,6 +274,17 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// batchDeadline is the earliest deadline of the batch's callers.
+func batchDeadline(batch []*acceptReq) (time.Time, bool) {
+	var first time.Time
+	for _, r := range batch {
+		if d, ok := r.ctx.Deadline(); ok && (first.IsZero() || d.Before(first)) {
+			first = d
+		}
+	}
+	return first, !first.IsZero()
 }
 
 // deliverTx writes one message to the local INBOXes (local: the body

@@ -88,9 +88,30 @@ func (s *Store) MessagesIn(ctx context.Context, mailboxID int64, uids []uint32) 
 // compare case-insensitively; the caller passes system flags in their
 // canonical spelling (`\Seen`). Messages already gone are skipped; a message
 // whose flags do not change is not written (so no change is logged).
+// Flag changes are committed relaxed (see writeLazy): atomic and safe
+// from a crash, fsynced with the next durable commit.
 func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string) error {
-	_, err := s.storeFlags(ctx, mailboxID, uids, op, flags, false, 0)
+	_, _, err := s.storeFlags(ctx, mailboxID, uids, op, flags, false, 0)
 	return err
+}
+
+// Flagged is a message's flags as a STORE left them, with their
+// mod-sequence: that of the change, or the message's own if Changed is
+// false.
+type Flagged struct {
+	UID     uint32
+	Flags   []string
+	ModSeq  uint64
+	Changed bool
+}
+
+// StoreFlagsReport is StoreFlags that also returns, for each message
+// still there, the flags it left and their mod-sequence, read in the
+// writing transaction: what the STORE answers, so no second read can
+// mix in a later change of another session.
+func (s *Store) StoreFlagsReport(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string) ([]Flagged, error) {
+	res, _, err := s.storeFlags(ctx, mailboxID, uids, op, flags, false, 0)
+	return res, err
 }
 
 // storeFlags is StoreFlags and, with conditional, StoreFlagsUnchangedSince:
@@ -99,9 +120,9 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []uint32, 
 // the change of each message happen in one transaction, so no other
 // writer slips between them.
 func (s *Store) storeFlags(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string,
-	conditional bool, unchangedSince uint64) (modified []uint32, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		modified = nil
+	conditional bool, unchangedSince uint64) (res []Flagged, modified []uint32, err error) {
+	err = s.writeLazy(ctx, func(tx *sql.Tx) error {
+		res, modified = res[:0], nil
 		if op != FlagsDel {
 			if err := s.checkKeywordsTx(tx, mailboxID, flags); err != nil {
 				return err
@@ -131,22 +152,29 @@ func (s *Store) storeFlags(ctx context.Context, mailboxID int64, uids []uint32, 
 			}
 			if conditional && modseq > unchangedSince {
 				modified = append(modified, uid)
+				res = append(res, Flagged{UID: uid, Flags: splitFlags(old), ModSeq: modseq})
 				continue
 			}
 			nw := joinFlags(applyFlags(splitFlags(old), op, flags))
 			if nw == old {
+				res = append(res, Flagged{UID: uid, Flags: splitFlags(old), ModSeq: modseq})
 				continue
 			}
 			if _, err := set.Exec(nw, mailboxID, uid); err != nil {
 				return err
 			}
+			// The trigger gave the change the mailbox's next mod-sequence.
+			if err := tx.QueryRow(`SELECT highestmodseq FROM mailboxes WHERE id = ?`, mailboxID).Scan(&modseq); err != nil {
+				return err
+			}
+			res = append(res, Flagged{UID: uid, Flags: splitFlags(nw), ModSeq: modseq, Changed: true})
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: set flags in mailbox #%d: %w", mailboxID, err)
+		return nil, nil, fmt.Errorf("store: set flags in mailbox #%d: %w", mailboxID, err)
 	}
-	return modified, nil
+	return res, modified, nil
 }
 
 // applyFlags combines cur with flags by op, keeping the first spelling of
@@ -192,7 +220,7 @@ func applyFlags(cur []string, op FlagOp, flags []string) []string {
 // returns the source UIDs copied and the new UIDs in dst, pairwise (for
 // COPYUID). UIDs no longer in src are skipped.
 func (s *Store) CopyMessages(ctx context.Context, src int64, uids []uint32, dst int64) (from, to []uint32, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeShared(ctx, 0, func(tx *sql.Tx) error {
 		var err error
 		if from, to, err = copyTx(tx, src, uids, dst); err != nil {
 			return err
@@ -208,7 +236,7 @@ func (s *Store) CopyMessages(ctx context.Context, src int64, uids []uint32, dst 
 // MoveMessages is CopyMessages followed by deleting the originals, in one
 // transaction: a crash leaves the messages in exactly one of the two.
 func (s *Store) MoveMessages(ctx context.Context, src int64, uids []uint32, dst int64) (from, to []uint32, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeShared(ctx, 0, func(tx *sql.Tx) error {
 		var err error
 		if from, to, err = copyTx(tx, src, uids, dst); err != nil {
 			return err

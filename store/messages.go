@@ -93,10 +93,12 @@ func (s *Store) MessageWithBody(ctx context.Context, mailboxID int64, uid uint32
 	return m, b, nil
 }
 
-// Append adds a message to a mailbox and returns its UID.
+// Append adds a message to a mailbox and returns its UID. It is new mail
+// and so durable when Append returns, as for Accept, whose commit it may
+// share (writeShared).
 func (s *Store) Append(ctx context.Context, mailboxID int64, flags []string, date time.Time, body []byte) (uint32, error) {
 	var uid uint32
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeShared(ctx, len(body), func(tx *sql.Tx) error {
 		if err := s.checkKeywordsTx(tx, mailboxID, flags); err != nil {
 			return err
 		}
@@ -181,7 +183,7 @@ func (s *Store) ExpungeDeleted(ctx context.Context, mailboxID int64, uids []uint
 	}
 	uids = cand
 	var gone []uint32
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeShared(ctx, 0, func(tx *sql.Tx) error {
 		gone = gone[:0]
 		st, err := tx.Prepare(`DELETE FROM messages WHERE mailbox_id = ? AND uid = ?
 			AND instr(' ' || flags || ' ', ' \Deleted ') > 0`)

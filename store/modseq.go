@@ -71,10 +71,14 @@ func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, modseq uint64
 // MessagesModSeq is MessagesIn with each message's mod-sequence, read in
 // the same statement as its flags so that the two agree.
 func (s *Store) MessagesModSeq(ctx context.Context, mailboxID int64, uids []uint32) ([]Message, error) {
+	return messagesModSeq(ctx, s.r, mailboxID, uids)
+}
+
+func messagesModSeq(ctx context.Context, q querier, mailboxID int64, uids []uint32) ([]Message, error) {
 	if len(uids) == 0 {
 		return nil, nil
 	}
-	all, err := collectModSeqMessages(s.r.QueryContext(ctx, `SELECT `+modSeqCols+`
+	all, err := collectModSeqMessages(q.QueryContext(ctx, `SELECT `+modSeqCols+`
 		FROM messages m JOIN message_modseq q ON q.mailbox_id = m.mailbox_id AND q.uid = m.uid
 		WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`, mailboxID, uids[0], uids[len(uids)-1]))
 	if err != nil {
@@ -117,5 +121,13 @@ func (s *Store) VanishedSince(ctx context.Context, mailboxID int64, modseq uint6
 // message whose mod-sequence is above unchangedSince is left as it is and
 // its UID returned among modified.
 func (s *Store) StoreFlagsUnchangedSince(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) (modified []uint32, err error) {
+	_, modified, err = s.storeFlags(ctx, mailboxID, uids, op, flags, true, unchangedSince)
+	return modified, err
+}
+
+// StoreFlagsUnchangedSinceReport is StoreFlagsUnchangedSince that also
+// returns the flags each message has after it, as StoreFlagsReport does
+// (a modified message with its own, newer, flags).
+func (s *Store) StoreFlagsUnchangedSinceReport(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) ([]Flagged, []uint32, error) {
 	return s.storeFlags(ctx, mailboxID, uids, op, flags, true, unchangedSince)
 }

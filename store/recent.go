@@ -12,7 +12,9 @@ import (
 // recent_uid, up to its newest. It returns the claimed UID range
 // (from, to]; from == to when there was nothing to claim. The claim is one
 // write transaction, so of all sessions in all processes exactly one gets
-// each message. With claim false (EXAMINE) it only reads the range.
+// each message. With claim false (EXAMINE) it only reads the range. The
+// claim is committed relaxed (writeLazy): a power failure may only make
+// the newest messages recent again.
 func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, claim bool) (from, to uint32, err error) {
 	err = s.r.QueryRowContext(ctx, `SELECT recent_uid, max(recent_uid, uidnext - 1) FROM mailboxes WHERE id = ?`,
 		mailboxID).Scan(&from, &to)
@@ -25,7 +27,7 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, claim bool) (f
 	if !claim || to == from {
 		return from, to, nil // only looking, or nothing to claim: no write
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeLazy(ctx, func(tx *sql.Tx) error {
 		var next uint32
 		err := tx.QueryRow(`SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?`, mailboxID).Scan(&from, &next)
 		if errors.Is(err, sql.ErrNoRows) {

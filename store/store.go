@@ -5,8 +5,9 @@
 // with a busy timeout, begins every write transaction IMMEDIATE (a writer
 // waits for the lock up front instead of failing on upgrade), and commits
 // with synchronous=FULL so that a committed transaction survives a crash.
-// Concurrent deliveries (Accept) share one commit and so one fsync: see
-// commitLoop in deliver.go.
+// Concurrent deliveries (Accept) and IMAP APPENDs, COPYs, MOVEs and
+// EXPUNGEs share one commit and so one fsync: see commitLoop in deliver.go. Flag, keyword and \Recent
+// changes alone commit without an fsync of their own (writeLazy).
 package store
 
 import (
@@ -137,9 +138,11 @@ func (s *Store) Now() time.Time { return s.now() }
 func (s *Store) unix() int64 { return s.now().Unix() }
 
 // write runs fn in one IMMEDIATE transaction on the writer connection and
-// commits it. A busy database is retried: with WAL and a busy timeout this
-// is rare, but it must never reach a caller as "database is locked". The
-// wait for the lock ends with ctx (see writer).
+// commits it durably (synchronous=FULL). A busy database is retried: with
+// WAL and a busy timeout this is rare, but it must never reach a caller as
+// "database is locked". The wait for the lock ends with ctx (see writer).
+// Changes that may be lost at a power failure, but never half-applied,
+// use writeLazy instead.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	w, err := s.takeWriter(ctx)
 	if err != nil {

@@ -235,6 +235,12 @@ func (s *Store) AuthFailures(ctx context.Context, ip, login string, since time.T
 // next durable commit (any delivery) carries them to disk, and a power cut
 // before it loses at most the last seconds of failure counts. The
 // transaction is still atomic, and seen by every process at once.
+//
+// Flag and keyword changes and \Recent claims take this path too, for the
+// same reason: WAL recovery keeps a prefix of the commits, so a power cut
+// can only undo the newest of them, never one before a durable commit;
+// this is the durability Dovecot gives flags (mail_fsync=optimized fsyncs
+// saved mail, not index updates). New mail never does: see Accept.
 func (s *Store) writeLazy(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	w, err := s.takeWriter(ctx)
 	if err != nil {

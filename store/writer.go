@@ -31,15 +31,33 @@ func (s *Store) takeWriter(ctx context.Context) (*writer, error) {
 // begin begins an IMMEDIATE transaction, waiting for the lock no longer
 // than ctx allows.
 func (w *writer) begin(ctx context.Context) (*sql.Tx, error) {
+	if err := w.cutBusy(ctx); err != nil {
+		return nil, err
+	}
+	return w.conn.BeginTx(ctx, nil)
+}
+
+// beginShared is begin for the committer's shared transaction: the wait
+// for the lock ends with ctx, but the transaction is not bound to ctx, so
+// one caller's deadline cannot roll back the others' writes.
+func (w *writer) beginShared(ctx context.Context) (*sql.Tx, error) {
+	if err := w.cutBusy(ctx); err != nil {
+		return nil, err
+	}
+	return w.conn.BeginTx(context.Background(), nil)
+}
+
+// cutBusy cuts the busy timeout to what ctx has left, if that is less.
+func (w *writer) cutBusy(ctx context.Context) error {
 	if d, ok := ctx.Deadline(); ok {
 		if left := time.Until(d); left < busyTimeout {
 			if _, err := w.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", max(left.Milliseconds(), 1))); err != nil {
-				return nil, err
+				return err
 			}
 			w.cut = true
 		}
 	}
-	return w.conn.BeginTx(ctx, nil)
+	return nil
 }
 
 // release puts the busy timeout back and returns the connection. One it

@@ -16,6 +16,7 @@ import (
 func TestWriteEndsWithContext(t *testing.T) {
 	s := openTest(t)
 	u := seed(t, s)
+	mb := inbox(t, s, u.ID)
 	// Another process's write lock (internal/testutil.HoldWriteLock,
 	// which this package cannot import).
 	db, err := sql.Open("sqlite3", "file:"+s.Path()+"?_txlock=immediate")
@@ -30,6 +31,10 @@ func TestWriteEndsWithContext(t *testing.T) {
 
 	for name, write := range map[string]func(ctx context.Context) error{
 		"durable": func(ctx context.Context) error { return s.Grant(ctx, "192.0.2.1", u.ID, time.Minute) },
+		"shared": func(ctx context.Context) error { // the committer's, with deliveries
+			_, err := s.Append(ctx, mb.ID, nil, time.Now(), []byte("m\r\n"))
+			return err
+		},
 		"lazy": func(ctx context.Context) error {
 			_, err := s.ReserveAttempt(ctx, "192.0.2.1", u.Address, ThrottleLimits{Window: time.Minute, PerIP: 10, PerAccount: 10})
 			return err

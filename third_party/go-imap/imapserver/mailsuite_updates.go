@@ -61,3 +61,32 @@ func (t *MailboxTracker) QueueMessageFlagsPerSession(seqNum uint32, uid imap.UID
 		st.queueUpdate(&trackerUpdate{fetch: &trackerUpdateFetch{seqNum: seqNum, uid: uid, flags: flagsFor(st), modSeq: modSeq}})
 	}
 }
+
+// DropMessageFlags takes out of the session's queue the FETCH FLAGS
+// updates for which drop returns true. A command that writes a message's
+// flags itself (STORE, a FETCH setting \Seen) drops the queued updates its
+// answer makes stale, so the client is told each change once and never
+// an older state after a newer one.
+func (t *SessionTracker) DropMessageFlags(drop func(uid imap.UID, modSeq uint64) bool) {
+	t.mutex.Lock()
+	defer t.mutex.Unlock()
+	kept := t.queue[:0]
+	for _, u := range t.queue {
+		if u.fetch != nil && drop(u.fetch.uid, u.fetch.modSeq) {
+			continue
+		}
+		kept = append(kept, u)
+	}
+	for i := len(kept); i < len(t.queue); i++ {
+		t.queue[i] = trackerUpdate{}
+	}
+	t.queue = kept
+}
+
+// IdleThen is Idle that calls after each time it wrote updates, so the
+// session can add its own (RECENT).
+func (t *SessionTracker) IdleThen(w *UpdateWriter, stop <-chan struct{}, after func(*UpdateWriter) error) error {
+	t.idleAfter = after
+	defer func() { t.idleAfter = nil }()
+	return t.Idle(w, stop)
+}

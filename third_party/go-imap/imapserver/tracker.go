@@ -119,6 +119,8 @@ type SessionTracker struct {
 	mutex   sync.Mutex
 	queue   []trackerUpdate
 	updates chan<- struct{}
+
+	idleAfter func(*UpdateWriter) error // mailsuite: see IdleThen; Idle's goroutine only
 }
 
 // Close unregisters the session.
@@ -222,6 +224,11 @@ func (t *SessionTracker) Idle(w *UpdateWriter, stop <-chan struct{}) error {
 		case <-updates:
 			if err := t.Poll(w, true); err != nil {
 				return err
+			}
+			if t.idleAfter != nil { // mailsuite: IdleThen
+				if err := t.idleAfter(w); err != nil {
+					return err
+				}
 			}
 		case <-stop:
 			return nil
