@@ -45,8 +45,9 @@ func configKeys() [][]string {
 func exampleConfig() string { return filepath.Join(moduleRoot, "deploy", "mailsuite.toml") }
 
 // TestExampleConfig: deploy/mailsuite.toml sets every key, and every value
-// except hostname is the default the code uses, so the example documents
-// the defaults truthfully.
+// except hostname and the metrics addresses (on loopback there, off by
+// default) is the default the code uses, so the example documents the
+// defaults truthfully.
 func TestExampleConfig(t *testing.T) {
 	var raw map[string]any
 	md, err := toml.DecodeFile(exampleConfig(), &raw)
@@ -72,6 +73,13 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("hostname = %q, want the placeholder mail.example.com", got.Hostname)
 	}
 	got.Hostname, got.Path = want.Hostname, want.Path
+	// The example turns metrics on, on loopback only.
+	for _, d := range []string{"smtpd", "pop3d", "imapd"} {
+		if a := got.MetricsAddr(d); !strings.HasPrefix(a, "127.0.0.1:") {
+			t.Errorf("%s.metrics = %q, want a loopback address", d, a)
+		}
+	}
+	got.SMTPD.Metrics, got.POP3D.Metrics, got.IMAPD.Metrics = want.SMTPD.Metrics, want.POP3D.Metrics, want.IMAPD.Metrics
 	if len(got.SMTPD.Queue.Routes) == 0 {
 		got.SMTPD.Queue.Routes = want.SMTPD.Queue.Routes // { } and absent are the same
 	}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -64,17 +65,14 @@ func needTool(t testing.TB, names ...string) {
 	}
 }
 
-// freePort returns a loopback port that was free a moment ago. The daemons
-// bind addresses from their configuration, so the harness cannot hand them
-// a listener; a race with another process is possible but rare.
+// freePort returns a loopback port that was free a moment ago (see
+// testutil.FreePort). The daemons bind addresses from their configuration,
+// so the harness cannot hand them a listener.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	_, port, _ := net.SplitHostPort(testutil.FreePort(t))
+	p, _ := strconv.Atoi(port)
+	return p
 }
 
 // Ports of one suite, by config key.
@@ -93,6 +91,7 @@ type suite struct {
 	ports   ports
 	routes  map[string]string // smtpd.queue.routes
 	extra   string            // extra TOML appended to the config
+	metrics map[string]int    // daemon: port of its /metrics (none: off)
 	daemons map[string]*daemon
 }
 
@@ -152,7 +151,7 @@ min_password_length = 5  # the client tests' passwords are short
 listen      = ["127.0.0.1:%d"]
 submission  = ["127.0.0.1:%d"]
 submissions = ["127.0.0.1:%d"]
-
+%s
 [smtpd.queue]
 retry  = ["1s"]
 routes = { %s }
@@ -160,15 +159,24 @@ routes = { %s }
 [pop3d]
 listen     = ["127.0.0.1:%d"]
 tls_listen = ["127.0.0.1:%d"]
-
+%s
 [imapd]
 listen     = ["127.0.0.1:%d"]
 tls_listen = ["127.0.0.1:%d"]
-%s`, p.SMTP, p.Submission, p.Submissions, strings.Join(routes, ", "),
-		p.POP3, p.POP3S, p.IMAP, p.IMAPS, s.extra)
+%s%s`, p.SMTP, p.Submission, p.Submissions, s.metricsKey("smtpd"), strings.Join(routes, ", "),
+		p.POP3, p.POP3S, s.metricsKey("pop3d"), p.IMAP, p.IMAPS, s.metricsKey("imapd"), s.extra)
 	if err := os.WriteFile(s.conf, []byte(text), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
+}
+
+// metricsKey is the metrics key of daemon's section when s.metrics turns
+// them on, else nothing.
+func (s *suite) metricsKey(daemon string) string {
+	if p := s.metrics[daemon]; p != 0 {
+		return fmt.Sprintf("metrics = %q\n", addr(p))
+	}
+	return ""
 }
 
 // addr is a loopback "host:port".

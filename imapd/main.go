@@ -20,6 +20,7 @@ func main() {
 		daemon.Fatal(log, "cannot read the store", err)
 	}
 	go srv.hub.run(ctx)
+	srv.auth.Metrics = d.Metrics
 	tlsConfig := d.Certs.Config()
 	imap := srv.imapServer(tlsConfig, cfg.Auth.AllowPlaintext)
 	for i, ln := range d.Listeners {

@@ -23,6 +23,7 @@ func main() {
 	srv := newServer(cfg, st, log)
 	srv.tls = d.Certs.Config()
 	srv.lockDir = lockDir
+	srv.auth.Metrics = d.Metrics
 	for i, ln := range d.Listeners {
 		go serveLogged(srv, ln, d.Specs[i], log)
 	}

@@ -26,7 +26,8 @@ const commitTimeout = time.Minute
 // Data reads the whole message, checks it, adds trace headers and commits
 // it to the store in one transaction. It returns nil, and go-smtp says 250,
 // only once the message is durable in every local INBOX and the queue.
-func (s *session) Data(r io.Reader) error {
+func (s *session) Data(r io.Reader) (err error) {
+	defer func() { s.countData(err) }()
 	if !s.srv.busy.begin() {
 		io.Copy(io.Discard, r)
 		return errShuttingDown

@@ -20,7 +20,8 @@ func main() {
 	if err := cleanSpoolDir(srv.spoolDir); err != nil {
 		daemon.Fatal(log, "cannot start", err)
 	}
-	runner := queue.New(cfg, st, log, queue.WithBounced(srv.bounceStorms))
+	runner := queue.New(cfg, st, log, queue.WithMetrics(d.Metrics), queue.WithBounced(srv.bounceStorms))
+	d.Metrics.WatchStore(st)
 	ctx, stopQueue := context.WithCancel(context.Background())
 	queueDone := make(chan struct{})
 	go func() {
@@ -31,6 +32,7 @@ func main() {
 	}()
 
 	srv.kick = runner.Kick
+	srv.metrics, srv.auth.Metrics = d.Metrics, d.Metrics
 	for i, ln := range d.Listeners {
 		spec := d.Specs[i]
 		log.Info("listening", "addr", ln.Addr().String(), "role", spec.Name, "tls", spec.TLS)

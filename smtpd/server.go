@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailsuite/metrics"
 	"mailsuite/shared/auth"
 	"mailsuite/shared/config"
 	"mailsuite/shared/daemon"
@@ -32,12 +33,14 @@ const (
 
 // server holds what every session of every listener shares.
 type server struct {
-	cfg   *config.Config
-	st    *store.Store
-	log   *slog.Logger
-	auth  *auth.Authenticator
-	tls   *tls.Config
-	conns *connSet
+	cfg  *config.Config
+	st   *store.Store
+	log  *slog.Logger
+	auth *auth.Authenticator
+	// metrics counts messages, refusals and relay decisions; nil: off.
+	metrics *metrics.Metrics
+	tls     *tls.Config
+	conns   *connSet
 	// mx and submission are the connection budgets of the MX port and of
 	// the submission ports together.
 	mx, submission *daemon.ConnLimiter

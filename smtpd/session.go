@@ -108,7 +108,8 @@ func (s *session) ctx() (context.Context, context.CancelFunc) {
 // On the MX port without AUTH that decision can refuse nothing at MAIL
 // and matters only for a remote recipient, so it waits for the first one
 // (see Rcpt): plain inbound mail never reads the grants.
-func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+func (s *session) Mail(from string, opts *smtp.MailOptions) (err error) {
+	defer func() { s.countRefusal(err) }()
 	s.Reset()
 	if serr := s.recheckAuth(); serr != nil {
 		return serr
@@ -199,7 +200,8 @@ func (s *session) identity(ctx context.Context, strict bool) (Identity, error) {
 
 // Rcpt applies the relay rules (docs/ARCHITECTURE.md rules 1 to 3, 5) to one
 // recipient.
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) (err error) {
+	defer func() { s.countRefusal(err) }()
 	if !s.tx.active {
 		return errMailFirst
 	}
@@ -229,12 +231,14 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			return serr
 		}
 	}
-	if serr := DecideRcpt(s.role, s.tx.mail, r); serr != nil {
+	serr := DecideRcpt(s.role, s.tx.mail, r)
+	s.countRelay(r, serr)
+	if serr != nil {
 		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", r.Addr,
 			"port", s.role.String(), "auth", credName(s.cred), "reply", serr.Message)
 		return serr
 	}
-	serr := s.rcptQuota(ctx, r.Addr, res.Users)
+	serr = s.rcptQuota(ctx, r.Addr, res.Users)
 	if serr == nil && !r.LocalDomain {
 		serr = s.rcptLimit(ctx, r.Addr)
 	}

@@ -246,6 +246,7 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 	// Not a caller's ctx: the transaction is shared. The wait for another
 	// process's lock ends with the earliest caller's deadline, so nobody
 	// waits past their own; commitBatch retries the others.
+	start := time.Now()
 	ctx := context.Background()
 	if d, ok := batchDeadline(batch); ok {
 		var cancel context.CancelFunc
@@ -273,7 +274,11 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 			return errCancelled
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.committed(start)
+	return nil
 }
 
 // batchDeadline is the earliest deadline of the batch's callers.

@@ -55,8 +55,9 @@ type Store struct {
 	quit      chan struct{}   // closed by Close: the committer stops
 	committer sync.WaitGroup
 	closeOnce sync.Once
-	onBatch   func(n int) // test hook: called with each batch's size
-	limits    Limits      // see quota.go
+	onBatch   func(n int)         // test hook: called with each batch's size
+	onCommit  func(time.Duration) // see WithCommitObserver
+	limits    Limits              // see quota.go
 }
 
 // Option configures Open.

@@ -16,8 +16,9 @@ import (
 // the connection's busy timeout is cut to what the context has left, and
 // put back when the connection returns to the pool.
 type writer struct {
-	conn *sql.Conn
-	cut  bool // the busy timeout is below busyTimeout
+	conn      *sql.Conn
+	cut       bool            // the busy timeout is below busyTimeout
+	committed func(time.Time) // Store.committed
 }
 
 func (s *Store) takeWriter(ctx context.Context) (*writer, error) {
@@ -25,7 +26,7 @@ func (s *Store) takeWriter(ctx context.Context) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &writer{conn: conn}, nil
+	return &writer{conn: conn, committed: s.committed}, nil
 }
 
 // begin begins an IMMEDIATE transaction, waiting for the lock no longer
@@ -92,6 +93,7 @@ func (w *writer) run(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (w *writer) once(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	start := time.Now()
 	tx, err := w.begin(ctx)
 	if err != nil {
 		return err
@@ -100,5 +102,9 @@ func (w *writer) once(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	w.committed(start)
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -220,15 +221,24 @@ func NeedClient(t testing.TB, name string) string {
 }
 
 // FreePort returns a loopback address that was free a moment ago, for a
-// daemon binary that must bind the address itself.
+// daemon binary that must bind the address itself. The port is chosen
+// below Linux's ephemeral range (32768-60999): a port the kernel handed
+// out for ":0" goes back to the pool that outgoing connections draw their
+// local ports from, and under load one of them took it before the daemon
+// started ("address already in use").
 func FreePort(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 200 {
+		a := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return a
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("testutil: no free loopback port in 20000-31999")
+	return ""
 }
 
 // DialFrom connects to addr from the loopback address from ("127.0.0.2"),

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"mailsuite/metrics"
 	"mailsuite/store"
 )
 
@@ -44,6 +45,8 @@ var ErrRevoked = errors.New("credential revoked")
 type Authenticator struct {
 	Store *store.Store
 	Log   *slog.Logger
+	// Metrics counts the logins by result; nil counts nothing.
+	Metrics *metrics.Metrics
 
 	cache loginCache
 }
@@ -55,7 +58,8 @@ type Authenticator struct {
 // On success it returns the credential; on failure it logs one
 // "auth failed" line and returns ErrAuthFailed or ErrThrottled. The
 // password is never logged.
-func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, password string) (store.Credential, error) {
+func (a *Authenticator) Check(ctx context.Context, svc Service, ip, login, password string) (_ store.Credential, err error) {
+	defer func() { a.Metrics.Login(string(svc), loginResult(err)) }()
 	att, err := a.reserve(ctx, ip, login)
 	switch {
 	case errors.Is(err, store.ErrThrottledIP):

@@ -119,6 +119,9 @@ type SMTPDConfig struct {
 	SubmissionMaxConnections      int `toml:"submission_max_connections"`
 	SubmissionMaxConnectionsPerIP int `toml:"submission_max_connections_per_ip"`
 
+	// Metrics is the address of smtpd's Prometheus /metrics; empty: off.
+	Metrics string `toml:"metrics"`
+
 	// DMARC is DMARCHeader or DMARCEnforce: what smtpd does with the
 	// result of the inbound checks on the MX port.
 	DMARC string `toml:"dmarc"`
@@ -168,6 +171,9 @@ type POP3DConfig struct {
 	// listeners together, and those from one client address (IPv6: /64).
 	MaxConnections      int `toml:"max_connections"`
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+
+	// Metrics is the address of pop3d's Prometheus /metrics; empty: off.
+	Metrics string `toml:"metrics"`
 }
 
 // Limits is pop3d's connection budget.
@@ -185,6 +191,9 @@ type IMAPDConfig struct {
 	// per watched folder, and an office behind NAT is one address.
 	MaxConnections      int `toml:"max_connections"`
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+
+	// Metrics is the address of imapd's Prometheus /metrics; empty: off.
+	Metrics string `toml:"metrics"`
 }
 
 // Limits is imapd's connection budget.

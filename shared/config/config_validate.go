@@ -76,6 +76,11 @@ func (c *Config) validate(text string) error {
 	v.listen("imapd.tls_listen", c.IMAPD.TLSListen)
 	v.count("imapd.max_connections", c.IMAPD.MaxConnections)
 	v.count("imapd.max_connections_per_ip", c.IMAPD.MaxConnectionsPerIP)
+	for _, d := range []string{"smtpd", "pop3d", "imapd"} {
+		if addr := c.MetricsAddr(d); addr != "" {
+			v.listen(d+".metrics", []string{addr})
+		}
+	}
 
 	v.check(c.Quota.DefaultStorage >= 0, "quota.default_storage", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.DefaultStorage))
 	v.check(c.Quota.MaxMessages >= 0, "quota.max_messages", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxMessages))

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 
+	"mailsuite/metrics"
 	"mailsuite/shared/config"
 	"mailsuite/shared/tlsconf"
 	"mailsuite/store"
@@ -24,6 +25,11 @@ type Daemon struct {
 	Store     *store.Store
 	Specs     []ListenerSpec // what each listener is, in config order
 	Listeners []net.Listener // open, in the order of Specs
+	// Metrics counts what the daemon does; nil when its "metrics" key is
+	// empty. Each listener above already counts its open sessions.
+	Metrics *metrics.Metrics
+
+	metricsServer *metrics.Server
 }
 
 // Start does the start-up common to smtpd, pop3d and imapd: it parses
@@ -45,12 +51,20 @@ func Start(name string, listeners func(*config.Config) []ListenerSpec) *Daemon {
 	if d.Certs, err = tlsconf.NewCertStore(d.Config.TLS.Cert, d.Config.TLS.Key); err != nil {
 		Fatal(d.Log, "cannot load TLS certificate", err)
 	}
-	if d.Store, err = store.Open(d.Config.DBPath(), store.WithLimits(d.Config.Quota.Limits())); err != nil {
+	metricsAddr := d.Config.MetricsAddr(name)
+	if metricsAddr != "" {
+		d.Metrics = metrics.New()
+	}
+	if d.Store, err = store.Open(d.Config.DBPath(), store.WithLimits(d.Config.Quota.Limits()),
+		store.WithCommitObserver(d.Metrics.ObserveCommit)); err != nil {
 		Fatal(d.Log, "cannot open store", err)
 	}
 	d.Specs = listeners(d.Config)
 	if d.Listeners, err = Listen(d.Specs); err != nil {
 		Fatal(d.Log, "cannot listen", err)
+	}
+	if metricsAddr != "" {
+		d.serveMetrics(name, metricsAddr)
 	}
 	return d
 }
@@ -59,7 +73,7 @@ func Start(name string, listeners func(*config.Config) []ListenerSpec) *Daemon {
 // readiness, SIGHUP reloads the certificate), then closes the store. A
 // shutdown that failed exits 1.
 func (d *Daemon) Run(shutdown func(context.Context) error) {
-	err := Run(d.Log, d.Certs.Reload, shutdown)
+	err := Run(d.Log, d.Certs.Reload, d.stopMetricsAfter(shutdown))
 	d.Store.Close()
 	if err != nil {
 		d.Log.Error("shutdown", "err", err)

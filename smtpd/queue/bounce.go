@@ -67,6 +67,7 @@ func (r *Runner) bounce(ctx context.Context, m store.QueuedMessage, failed []sto
 		return err
 	}
 	r.log.Info("bounced", "queue_id", m.ID, "to", m.Sender, "failed", len(failed))
+	r.metrics.Bounce()
 	if len(env.Remote) > 0 {
 		r.Kick()
 	}

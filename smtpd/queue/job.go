@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"mailsuite/metrics"
 	"mailsuite/store"
 )
 
@@ -166,9 +167,12 @@ func (r *Runner) logOutcome(d *delivery, rc store.DueRcpt, x result, o store.Out
 	switch o.Status {
 	case store.RcptSent:
 		r.log.Info("delivered", append(args, "reply", x.text)...)
+		r.metrics.Delivery(metrics.Delivered)
 	case store.RcptPending:
 		r.log.Info("deferred", append(args, "err", x.text, "next", o.Next.UTC().Format(time.RFC3339))...)
+		r.metrics.Delivery(metrics.Deferred)
 	default:
 		r.log.Warn("failed", append(args, "status", o.DSNStatus, "err", o.Error)...)
+		r.metrics.Delivery(metrics.Failed)
 	}
 }

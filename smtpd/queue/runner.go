@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"mailsuite/metrics"
 	"mailsuite/shared/config"
 	"mailsuite/shared/resolve"
 	"mailsuite/store"
@@ -62,6 +63,7 @@ type Runner struct {
 	perConn  int
 	poll     time.Duration
 	fallback bool // retry in plain text when STARTTLS fails
+	metrics  *metrics.Metrics
 
 	kick chan struct{}
 	// bounced is told the local users a bounce was delivered to (smtpd
@@ -109,6 +111,9 @@ func WithPollInterval(d time.Duration) Option { return func(r *Runner) { r.poll 
 // a new plain-text connection, as old MTAs did. Off by default: a broken
 // TLS handshake is retried later.
 func WithPlainFallback(on bool) Option { return func(r *Runner) { r.fallback = on } }
+
+// WithMetrics counts delivery results and bounces in m.
+func WithMetrics(m *metrics.Metrics) Option { return func(r *Runner) { r.metrics = m } }
 
 // New returns a runner for the store's queue; call Run to start it.
 func New(cfg *config.Config, st *store.Store, log *slog.Logger, opts ...Option) *Runner {
