@@ -26,6 +26,9 @@ type invocation struct {
 	force         bool            // dkim rm of the active key
 	set           map[string]bool // flags given explicitly
 	args          []string
+
+	// The limit flags of "user limits" and "domain limits" (see limits.go).
+	messagesPerHour, recipientsPerDay, newRecipientsPerDay string
 }
 
 // errHelp asks for the usage text on stdout.
@@ -59,6 +62,9 @@ func parseArgs(argv []string) (*invocation, error) {
 	fs.StringVar(&inv.selector, "selector", "", "DKIM selector of a new key")
 	fs.StringVar(&inv.algorithm, "algorithm", "rsa", "algorithm of a new DKIM key: rsa or ed25519")
 	fs.BoolVar(&inv.force, "force", false, "remove the DKIM key a domain signs with")
+	fs.StringVar(&inv.messagesPerHour, "messages-per-hour", "", "sending limit: messages per hour")
+	fs.StringVar(&inv.recipientsPerDay, "recipients-per-day", "", "sending limit: recipients per day")
+	fs.StringVar(&inv.newRecipientsPerDay, "new-recipients-per-day", "", "sending limit: first-time recipients per day")
 	rest := argv
 	for {
 		if err := fs.Parse(rest); err != nil {

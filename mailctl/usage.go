@@ -29,13 +29,25 @@ Domains
                                    DOMAIN, SMTP AUTH only, may send as any
                                    address of DOMAIN
   domain smtp-password DOMAIN --disable
+                                   a new password (or --disable) also ends a
+                                   suspension of the domain credential
+  domain limits DOMAIN [--messages-per-hour N] [--recipients-per-day N]
+                       [--new-recipients-per-day N] [--json]
+                                   sending limits of the domain credential, and
+                                   the defaults of the domain's users; N is a
+                                   count, 0 or unlimited, or default (back to
+                                   relay.max_*); without flags prints the
+                                   limits in force as user limits does
+                                   (without bounces-per-hour)
 
 Users
   user add ADDRESS [--password-stdin] [--no-smtp]
                                    creates INBOX, Sent, Drafts, Trash, Junk;
                                    SMTP authority on unless --no-smtp
   user passwd ADDRESS [--password-stdin]
-  user smtp ADDRESS on|off         SMTP authority: may send mail (AUTH or grant)
+  user smtp ADDRESS on|off         SMTP authority: may send mail (AUTH or grant);
+                                   on also ends a suspension and clears the
+                                   user's sending counts
   user rm ADDRESS                  deletes the user's mail and grants too
   user list [ADDRESS|DOMAIN] [--json]
                                    ADDRESS<TAB>smtp=on|off<TAB>used=SIZE<TAB>
@@ -61,6 +73,22 @@ Users
                                    quota: 500M, 2G (powers of 1024), a byte
                                    count, 0 or none (unlimited), or default
                                    (back to quota.default_storage)
+  user limits ADDRESS [--messages-per-hour N] [--recipients-per-day N]
+                      [--new-recipients-per-day N] [--json]
+                                   the user's own sending limits (N as for
+                                   domain limits; default: the domain's, else
+                                   relay.max_*); without flags prints ADDRESS<TAB>
+                                   messages-per-hour=USED/LIMIT (SOURCE)<TAB>
+                                   recipients-per-day=...<TAB>
+                                   new-recipients-per-day=...<TAB>
+                                   bounces-per-hour=...<TAB>suspended=no|
+                                   REASON since TIME; LIMIT a count or
+                                   unlimited, SOURCE own, domain or default
+                                   json: account, limits, source, usage
+                                   (messages, recipients, new_recipients,
+                                   bounces, hour_resets, day_resets),
+                                   max_bounces_per_hour, suspended ("" when
+                                   not), suspended_at (null when not)
 
 Aliases
   alias add SOURCE TARGET          SOURCE in a local domain, not a user; TARGET

@@ -345,3 +345,49 @@ func TestBinaryMXFloodSparesSubmission(t *testing.T) {
 	dial(t, b.sub, "127.0.0.3", false).ehlo()
 	dial(t, b.mx, "127.0.0.4", false).ehlo()
 }
+
+// TestBinaryLimitsShared: two real smtpd processes on one store count
+// alice's messages together; the one that reaches the limit suspends her
+// in both, and the suspension outlives a restart of both.
+func TestBinaryLimitsShared(t *testing.T) {
+	extra := "[auth]\nallow_plaintext = true\n[relay]\nmax_messages_per_hour = 2\n"
+	a := newBinEnv(t, extra)
+	b := *a // the same data directory, its own ports and config file
+	b.conf = filepath.Join(a.dir, "second.toml")
+	b.mx, b.sub, b.subs, b.pop3, b.pop3s = testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t)
+	b.writeConf(t)
+	procA := a.start(t, "smtpd")
+	procB := b.start(t, "smtpd")
+
+	login := func(addr string) *client {
+		c := dial(t, addr, "", false)
+		c.ehlo()
+		if code, msg := c.authPlain("", alice, userPass); code != 235 {
+			t.Fatalf("AUTH on %s: %d %s", addr, code, msg)
+		}
+		return c
+	}
+	ca, cb := login(a.sub), login(b.sub)
+	wantAccepted(t, ca.send(alice, "one", "x@far.test"))
+	wantAccepted(t, cb.send(alice, "two", "x@far.test"))
+	got := ca.send(alice, "three", "x@far.test")
+	wantRefused(t, got[0], "2 messages per hour")
+	if code, msg := cb.cmd("MAIL FROM:<%s>", alice); code != 530 {
+		t.Errorf("the other process's open session after the suspension: %d %s, want 530", code, msg)
+	}
+
+	for _, p := range []*testutil.Daemon{procA, procB} {
+		if err := p.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}
+	if n := strings.Count(procA.Log.String()+procB.Log.String(), "smtp suspended"); n != 1 {
+		t.Errorf("%d suspension lines in both logs, want 1", n)
+	}
+	a.start(t, "smtpd")
+	c := dial(t, a.sub, "", false)
+	c.ehlo()
+	if code, _ := c.authPlain("", alice, userPass); code != 535 {
+		t.Errorf("AUTH after a restart: %d, want 535 (still suspended)", code)
+	}
+}

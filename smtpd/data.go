@@ -49,7 +49,8 @@ func (s *session) Data(r io.Reader) (err error) {
 		return serr
 	}
 	trace := concat(ar, s.received(id, time.Now()))
-	env := store.Envelope{From: s.tx.from, Local: s.tx.local, Remote: s.tx.remote, Junk: junk}
+	env := store.Envelope{From: s.tx.from, Local: s.tx.local, Remote: s.tx.remote, Junk: junk,
+		Sending: s.sendingEnvelope(body)}
 	if len(s.tx.local) > 0 {
 		env.LocalPrefix = []byte("Return-Path: <" + s.tx.from + ">\r\n")
 	}
@@ -71,6 +72,9 @@ func (s *session) Data(r io.Reader) (err error) {
 	s.logAccepted(id, body.Len(), junk)
 	if len(s.tx.remote) > 0 && s.srv.kick != nil {
 		s.srv.kick()
+	}
+	if s.tx.from == "" {
+		s.srv.bounceStorms(ctx, s.tx.local)
 	}
 	return nil
 }

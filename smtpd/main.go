@@ -17,7 +17,11 @@ func main() {
 	d := daemon.Start("smtpd", listeners)
 	cfg, st, log := d.Config, d.Store, d.Log
 
-	runner := queue.New(cfg, st, log, queue.WithMetrics(d.Metrics))
+	srv := newServer(cfg, st, log, d.Certs.Config())
+	if err := cleanSpoolDir(srv.spoolDir); err != nil {
+		daemon.Fatal(log, "cannot start", err)
+	}
+	runner := queue.New(cfg, st, log, queue.WithMetrics(d.Metrics), queue.WithBounced(srv.bounceStorms))
 	d.Metrics.WatchStore(st)
 	ctx, stopQueue := context.WithCancel(context.Background())
 	queueDone := make(chan struct{})
@@ -28,10 +32,6 @@ func main() {
 		}
 	}()
 
-	srv := newServer(cfg, st, log, d.Certs.Config())
-	if err := cleanSpoolDir(srv.spoolDir); err != nil {
-		daemon.Fatal(log, "cannot start", err)
-	}
 	srv.kick = runner.Kick
 	srv.metrics, srv.auth.Metrics = d.Metrics, d.Metrics
 	for i, ln := range d.Listeners {

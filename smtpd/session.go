@@ -78,6 +78,7 @@ type transaction struct {
 	remote    []string
 	rcpts     []string // as accepted, for the log
 	size      int64    // declared by MAIL FROM SIZE=, 0 if not
+	sending   *sending // set at the first remote recipient (see sending.go)
 	checks    string   // the inbound checks' results, for the log
 }
 
@@ -189,7 +190,11 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) (err error) {
 			"port", s.role.String(), "auth", credName(s.cred), "reply", serr.Message)
 		return serr
 	}
-	if serr := s.rcptQuota(ctx, r.Addr, res.Users); serr != nil {
+	serr = s.rcptQuota(ctx, r.Addr, res.Users)
+	if serr == nil && !r.LocalDomain {
+		serr = s.rcptLimit(ctx, r.Addr)
+	}
+	if serr != nil {
 		s.srv.log.Info("recipient refused", "ip", s.ip, "from", s.tx.from, "rcpt", r.Addr,
 			"port", s.role.String(), "reply", serr.Message)
 		return serr

@@ -61,6 +61,11 @@ func (s *Store) RemoveDomain(ctx context.Context, name string) error {
 		if n > 0 {
 			return fmt.Errorf("store: remove domain %s: %w", name, ErrDomainInUse)
 		}
+		for _, q := range forgetSending {
+			if _, err := tx.Exec(q, name); err != nil {
+				return fmt.Errorf("store: remove domain %s: %w", name, err)
+			}
+		}
 		res, err := tx.Exec(`DELETE FROM domains WHERE name = ?`, name)
 		if err != nil {
 			return fmt.Errorf("store: remove domain %s: %w", name, err)
@@ -104,18 +109,22 @@ func (s *Store) IsLocalDomain(ctx context.Context, name string) (bool, error) {
 }
 
 // SetDomainCredential sets (hash != "") or disables (hash == "") the
-// domain-level SMTP credential, forgetting its known devices.
+// domain-level SMTP credential, forgetting its known devices. Either ends
+// a suspension (SuspendDomainCredential) and clears the credential's
+// sending counts: a stolen password is replaced, not forgiven.
 func (s *Store) SetDomainCredential(ctx context.Context, domain, hash string) error {
 	return s.credentialChange(s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE domains SET smtp_hash = ? WHERE name = ?`, hash, domain)
+		res, err := tx.Exec(`UPDATE domains SET smtp_hash = ?, suspended = '', suspended_at = 0 WHERE name = ?`, hash, domain)
 		if err != nil {
 			return fmt.Errorf("store: set credential of %s: %w", domain, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("store: set credential of %s: domain %w", domain, ErrNotFound)
 		}
-		if _, err := tx.Exec(dropDevices, domain); err != nil {
-			return fmt.Errorf("store: set credential of %s: %w", domain, err)
+		for _, q := range []string{dropDevices, clearCounts} {
+			if _, err := tx.Exec(q, domain); err != nil {
+				return fmt.Errorf("store: set credential of %s: %w", domain, err)
+			}
 		}
 		return nil
 	}))
@@ -171,10 +180,11 @@ func (s *Store) SetUserPassword(ctx context.Context, address, hash string) error
 }
 
 // SetUserSMTP sets a user's SMTP authority. Turning it off also deletes
-// the user's relay grants, which exist to let the user send.
+// the user's relay grants, which exist to let the user send; turning it
+// on ends a suspension (SuspendUser) and clears the user's sending counts.
 func (s *Store) SetUserSMTP(ctx context.Context, address string, on bool) error {
 	if on {
-		return s.updateUser(ctx, address, `UPDATE users SET smtp = ? WHERE address = ?`, 1)
+		return s.updateUser(ctx, address, `UPDATE users SET smtp = ? WHERE address = ?`, 1, clearSuspension, clearCounts)
 	}
 	return s.updateUser(ctx, address, `UPDATE users SET smtp = ? WHERE address = ?`, 0, dropGrants)
 }
@@ -203,7 +213,7 @@ func (s *Store) updateUser(ctx context.Context, address, query string, v any, th
 // devices and recorded logins.
 func (s *Store) RemoveUser(ctx context.Context, address string) error {
 	return s.credentialChange(s.write(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{dropDevices, dropLogins} {
+		for _, q := range append([]string{dropDevices, dropLogins}, forgetSending...) {
 			if _, err := tx.Exec(q, address); err != nil {
 				return fmt.Errorf("store: remove user %s: %w", address, err)
 			}

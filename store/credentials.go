@@ -46,13 +46,13 @@ func (s *Store) Credential(ctx context.Context, login string) (Credential, error
 		}
 		return Credential{Kind: CredUser, Name: u.Address, Domain: u.Domain, UserID: u.ID, Hash: u.Hash, SMTP: u.SMTP}, nil
 	}
-	var hash string
-	err = s.r.QueryRowContext(ctx, `SELECT smtp_hash FROM domains WHERE name = ?`, name).Scan(&hash)
+	var hash, suspended string
+	err = s.r.QueryRowContext(ctx, `SELECT smtp_hash, suspended FROM domains WHERE name = ?`, name).Scan(&hash, &suspended)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && hash == "") {
 		return Credential{}, fmt.Errorf("store: credential %s: %w", name, ErrNotFound)
 	}
 	if err != nil {
 		return Credential{}, fmt.Errorf("store: credential %s: %w", name, err)
 	}
-	return Credential{Kind: CredDomain, Name: name, Domain: name, Hash: hash, SMTP: true}, nil
+	return Credential{Kind: CredDomain, Name: name, Domain: name, Hash: hash, SMTP: suspended == ""}, nil
 }

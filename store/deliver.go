@@ -22,6 +22,9 @@ type Envelope struct {
 	// only: the Return-Path header, which the final delivery adds and a
 	// relayed copy must not carry.
 	LocalPrefix []byte
+	// Sending, when set, counts the message against the sending limits of
+	// the account that relayed it (see sending.go), in the same commit.
+	Sending *Sending
 }
 
 // Accept commits a message to every local recipient's INBOX and, for the
@@ -305,6 +308,14 @@ func deliverTx(tx *sql.Tx, env Envelope, local, remote []byte, now int64) error 
 		if err := enqueueTx(tx, env, remote, now); err != nil {
 			return err
 		}
+	}
+	if env.Sending != nil {
+		if err := countSendingTx(tx, env.Sending, now); err != nil {
+			return err
+		}
+	}
+	if env.From == "" {
+		return countBouncesTx(tx, env.Local, now)
 	}
 	return nil
 }

@@ -291,7 +291,8 @@ func TestMigrateUsage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Accept(ctx, Envelope{Local: []int64{id}}, []byte("hello")); err != nil {
+	// A sender: a bounce would be counted in a table of a later version.
+	if err := s.Accept(ctx, Envelope{From: "x@example.org", Local: []int64{id}}, []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -86,6 +86,20 @@ type RelayConfig struct {
 	Window Duration `toml:"window"`
 	// SenderCheck is SenderCheckStrict or SenderCheckOff.
 	SenderCheck string `toml:"sender_check"`
+
+	// The sending limits of each user and each domain credential, counted
+	// in the store by all smtpd processes (see SendLimits); 0 is
+	// unlimited. "mailctl user limits" and "domain limits" override them.
+	MaxMessagesPerHour     int64 `toml:"max_messages_per_hour"`
+	MaxRecipientsPerDay    int64 `toml:"max_recipients_per_day"`
+	MaxNewRecipientsPerDay int64 `toml:"max_new_recipients_per_day"`
+	// MaxBouncesPerHour bounces received by one user within a clock hour
+	// (backscatter of a spam run in their name) suspend the user like a
+	// sending limit; 0 is off.
+	MaxBouncesPerHour int64 `toml:"max_bounces_per_hour"`
+	// SuspendOnLimit switches SMTP authority off for an account that
+	// reaches a limit, and tells the postmasters.
+	SuspendOnLimit bool `toml:"suspend_on_limit"`
 }
 
 // SMTPDConfig configures smtpd's listeners, limits and outbound queue.
@@ -234,6 +248,12 @@ func Default() *Config {
 		Relay: RelayConfig{
 			Window:      Duration{30 * time.Minute},
 			SenderCheck: SenderCheckStrict,
+
+			MaxMessagesPerHour:     500,
+			MaxRecipientsPerDay:    2000,
+			MaxNewRecipientsPerDay: 300,
+			MaxBouncesPerHour:      50,
+			SuspendOnLimit:         true,
 		},
 		SMTPD: SMTPDConfig{
 			Listen:          []string{"0.0.0.0:25"},

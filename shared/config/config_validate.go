@@ -29,6 +29,10 @@ func (c *Config) validate(text string) error {
 	v.positive("relay.window", c.Relay.Window)
 	v.check(c.Relay.SenderCheck == SenderCheckStrict || c.Relay.SenderCheck == SenderCheckOff,
 		"relay.sender_check", fmt.Sprintf("must be %q or %q, got %q", SenderCheckStrict, SenderCheckOff, c.Relay.SenderCheck))
+	v.unlimited("relay.max_messages_per_hour", c.Relay.MaxMessagesPerHour)
+	v.unlimited("relay.max_recipients_per_day", c.Relay.MaxRecipientsPerDay)
+	v.unlimited("relay.max_new_recipients_per_day", c.Relay.MaxNewRecipientsPerDay)
+	v.unlimited("relay.max_bounces_per_hour", c.Relay.MaxBouncesPerHour)
 
 	v.listen("smtpd.listen", c.SMTPD.Listen)
 	v.listen("smtpd.submission", c.SMTPD.Submission)
@@ -127,6 +131,11 @@ func (v *validator) positive(key string, d Duration) {
 // count is what lets one client take every slot.
 func (v *validator) count(key string, n int) {
 	v.check(n > 0, key, fmt.Sprintf("must be positive, got %d", n))
+}
+
+// unlimited checks a limit where 0 means none.
+func (v *validator) unlimited(key string, n int64) {
+	v.check(n >= 0, key, fmt.Sprintf("must be 0 (unlimited) or more, got %d", n))
 }
 
 // listen checks addresses to listen on; port 0 (any free port) is allowed

@@ -8,6 +8,7 @@ package policy
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -238,4 +239,37 @@ func DecideDataQuota(users []store.Quota, others bool, size int64) *smtp.SMTPErr
 func QuotaExempt(addr string) bool {
 	local, _ := store.SplitAddress(addr)
 	return local == "postmaster" || local == "abuse"
+}
+
+// Sending limits (docs/ARCHITECTURE.md, "Sending limits"). A user or
+// domain credential may relay so many messages per clock hour, so many
+// remote recipients per UTC day, and so many of them addresses it never
+// sent to before. Local recipients never count. The refusal is temporary
+// (450 4.7.1): a legitimate sender's mail goes out once the window resets.
+
+// LimitHit names the sending limit a recipient would exceed.
+type LimitHit struct {
+	Limit  int64
+	What   string    // "messages per hour", "recipients per day", "new recipients per day"
+	Resets time.Time // the end of the window
+}
+
+func (h LimitHit) String() string { return fmt.Sprintf("%d %s", h.Limit, h.What) }
+
+// DecideSendLimit applies the limits to one more remote recipient of a
+// transaction, given the account's usage before the transaction, the
+// remote recipients the transaction already has (relayed), how many of
+// those are first-time (fresh), and whether this one is (isNew). The
+// first remote recipient also counts the message. It returns nil to
+// accept.
+func DecideSendLimit(l store.SendLimits, u store.SendUsage, relayed, fresh int, isNew bool) *LimitHit {
+	switch {
+	case relayed == 0 && l.MessagesPerHour > 0 && u.Messages+1 > l.MessagesPerHour:
+		return &LimitHit{Limit: l.MessagesPerHour, What: "messages per hour", Resets: u.HourEnd}
+	case l.RecipientsPerDay > 0 && u.Recipients+int64(relayed)+1 > l.RecipientsPerDay:
+		return &LimitHit{Limit: l.RecipientsPerDay, What: "recipients per day", Resets: u.DayEnd}
+	case isNew && l.NewRecipientsPerDay > 0 && u.NewRecipients+int64(fresh)+1 > l.NewRecipientsPerDay:
+		return &LimitHit{Limit: l.NewRecipientsPerDay, What: "new recipients per day", Resets: u.DayEnd}
+	}
+	return nil
 }

@@ -281,3 +281,37 @@ func TestPolicyRules(t *testing.T) {
 		}
 	}
 }
+
+// TestDecideSendLimit: each limit refuses the recipient that would go
+// past it and not the one before; the message counts at its first remote
+// recipient only, a known address never counts as new, 0 is unlimited.
+func TestDecideSendLimit(t *testing.T) {
+	l := store.SendLimits{MessagesPerHour: 10, RecipientsPerDay: 20, NewRecipientsPerDay: 5}
+	cases := []struct {
+		name           string
+		l              store.SendLimits
+		u              store.SendUsage
+		relayed, fresh int
+		isNew          bool
+		want           string // "" accepts
+	}{
+		{"ninth message", l, store.SendUsage{Messages: 9}, 0, 0, false, ""},
+		{"eleventh message", l, store.SendUsage{Messages: 10}, 0, 0, false, "10 messages per hour"},
+		{"second rcpt of the tenth message", l, store.SendUsage{Messages: 10}, 1, 0, false, ""},
+		{"twentieth rcpt", l, store.SendUsage{Recipients: 18}, 1, 0, false, ""},
+		{"twenty-first rcpt", l, store.SendUsage{Recipients: 18}, 2, 0, false, "20 recipients per day"},
+		{"fifth new", l, store.SendUsage{NewRecipients: 3}, 1, 1, true, ""},
+		{"sixth new", l, store.SendUsage{NewRecipients: 4}, 1, 1, true, "5 new recipients per day"},
+		{"known past the new limit", l, store.SendUsage{NewRecipients: 9}, 1, 1, false, ""},
+		{"unlimited", store.SendLimits{}, store.SendUsage{Messages: 1e6, Recipients: 1e6, NewRecipients: 1e6}, 0, 0, true, ""},
+	}
+	for _, tc := range cases {
+		got := DecideSendLimit(tc.l, tc.u, tc.relayed, tc.fresh, tc.isNew)
+		switch {
+		case tc.want == "" && got != nil:
+			t.Errorf("%s: refused (%s)", tc.name, got)
+		case tc.want != "" && (got == nil || got.String() != tc.want):
+			t.Errorf("%s: got %v, want %s", tc.name, got, tc.want)
+		}
+	}
+}

@@ -80,6 +80,9 @@ func (r *Runner) notify(ctx context.Context, m store.QueuedMessage, rcpts []stor
 	if len(env.Remote) > 0 {
 		r.Kick()
 	}
+	if len(env.Local) > 0 && r.bounced != nil {
+		r.bounced(ctx, env.Local)
+	}
 	return nil
 }
 

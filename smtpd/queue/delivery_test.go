@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,6 +218,33 @@ func TestConnectionReuse(t *testing.T) {
 	runOnce(t, e.runner(WithWorkers(1)))
 	if n, c := len(f.messages()), f.connections(); n != 20 || c != 1 {
 		t.Errorf("delivered %d over %d connections, want 20 over 1", n, c)
+	}
+}
+
+// TestLocalBounceCountedAndTold: a bounce the runner delivers to a local
+// sender counts as a bounce received by that user in the store, and the
+// runner tells WithBounced who got it (smtpd checks for a bounce storm).
+func TestLocalBounceCountedAndTold(t *testing.T) {
+	e := newEnv(t)
+	f := newFakeServer(t, nil)
+	f.reject["bob@remote.test"] = true
+	e.cfg.SMTPD.Queue.Routes["remote.test"] = f.addr
+	e.enqueue("alice@local.test", "bob@remote.test")
+	var mu sync.Mutex
+	var told []int64
+	runOnce(t, e.runner(WithBounced(func(_ context.Context, users []int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		told = append(told, users...)
+	})))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(told) != 1 || told[0] != e.alice {
+		t.Errorf("told %v, want alice (#%d)", told, e.alice)
+	}
+	st, err := e.st.SendingState(context.Background(), "alice@local.test")
+	if err != nil || st.Usage.Bounces != 1 {
+		t.Errorf("alice's bounces this hour: %d (%v), want 1", st.Usage.Bounces, err)
 	}
 }
 

@@ -71,6 +71,9 @@ type Runner struct {
 	sts   *mtaSTS
 
 	kick chan struct{}
+	// bounced is told the local users a bounce was delivered to (smtpd
+	// checks them for a bounce storm); nil: nobody is told.
+	bounced func(ctx context.Context, users []int64)
 
 	mu       sync.Mutex
 	inflight map[int64]bool // recipient IDs handed to a worker; guarded by mu
@@ -79,6 +82,12 @@ type Runner struct {
 
 // Option configures a Runner.
 type Option func(*Runner)
+
+// WithBounced sets what is told the local users each bounce the runner
+// delivers went to.
+func WithBounced(f func(ctx context.Context, users []int64)) Option {
+	return func(r *Runner) { r.bounced = f }
+}
 
 // WithResolver replaces the system DNS resolver.
 func WithResolver(res Resolver) Option { return func(r *Runner) { r.resolver = res } }
