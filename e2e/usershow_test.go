@@ -13,9 +13,13 @@ import (
 // the MX port and logs in over POP3, IMAP and SMTP AUTH from 127.0.0.1;
 // "mailctl user show" then lists the message in INBOX, the usage, the
 // alias, the relay grant the POP3 login gave, and one login per protocol.
+// Sent past a sending limit, the user is suspended: user show says why
+// and since when.
 func TestUserShow(t *testing.T) {
 	const user, pass = "una@example.test", "una-password"
+	remote := newFakeMX(t)
 	s := newSuite(t)
+	s.route("remote.test", remote.addr())
 	s.addUser(user, pass)
 	s.mailctl("", "alias", "add", "info@example.test", user)
 	s.start("smtpd", "pop3d", "imapd")
@@ -88,10 +92,47 @@ func TestUserShow(t *testing.T) {
 	}
 	text := s.mailctl("", "user", "show", user)
 	for _, want := range []string{"address\t" + user + "\n", "smtp\ton\n", "aliases\tinfo@example.test\n",
-		"mailbox\tINBOX\tmessages=1\t", "grant\t127.0.0.1\tuntil ", "login\tpop3\t127.0.0.1\t"} {
+		"mailbox\tINBOX\tmessages=1\t", "grant\t127.0.0.1\tuntil ", "login\tpop3\t127.0.0.1\t",
+		"sending\tmessages-per-hour=0/500 (default)\t", "\tsuspended=no\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("user show lacks %q:\n%s", want, text)
 		}
+	}
+	s.mailctl("", "user", "limits", user, "--messages-per-hour", "1")
+	c, err = smtp.Dial(addr(s.ports.Submission))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Auth(sasl.NewPlainClient("", user, pass)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendMail(user, []string{"someone@remote.test"}, strings.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail(user, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("other@remote.test", nil); err == nil || !strings.Contains(err.Error(), "450") {
+		t.Fatalf("second message past 1 message per hour: %v, want 450", err)
+	}
+	text = s.mailctl("", "user", "show", user)
+	for _, want := range []string{"smtp\toff\n", "sending\tmessages-per-hour=1/1 (own)\t",
+		"\tsuspended=1 messages per hour since "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("suspended user show lacks %q:\n%s", want, text)
+		}
+	}
+	var suspended struct {
+		Sending struct {
+			Suspended   string  `json:"suspended"`
+			SuspendedAt *string `json:"suspended_at"`
+		} `json:"sending"`
+	}
+	out = s.mailctl("", "user", "show", user, "--json")
+	if err := json.Unmarshal([]byte(out), &suspended); err != nil || suspended.Sending.Suspended != "1 messages per hour" ||
+		suspended.Sending.SuspendedAt == nil {
+		t.Errorf("suspended user show --json (%v):\n%s", err, out)
 	}
 	if out, err := s.tryMailctl("", "user", "show", "nobody@example.test"); err == nil || !strings.Contains(out, "unknown user") {
 		t.Errorf("unknown user: %v %s", err, out)

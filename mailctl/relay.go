@@ -24,11 +24,16 @@ type relayQuery struct {
 	role             policy.Role
 	strict           bool
 	hostname         string
+	// limits are the configured sending limits (relay.max_*), suspend
+	// relay.suspend_on_limit, maxBounces relay.max_bounces_per_hour.
+	limits     store.SendLimits
+	suspend    bool
+	maxBounces int64
 }
 
 // relayReport is the answer: what smtpd would reply at each command, the
 // rule that decided, and the facts the rules read. Its json tags are the
-// stable keys of --json; later facts (sending limits) go in as fields.
+// stable keys of --json; later facts go in as fields.
 type relayReport struct {
 	IP          string `json:"ip"`
 	Port        string `json:"port"`
@@ -44,6 +49,10 @@ type relayReport struct {
 	Credential *credFact   `json:"credential"`
 	Grants     []grantFact `json:"grants"`
 	Delivery   *rcptFact   `json:"delivery,omitempty"`
+	// Sending is the limits, usage and suspension of the account a remote
+	// recipient counts against, as "user limits" prints them; nil when
+	// none does.
+	Sending *limitsRow `json:"sending,omitempty"`
 }
 
 // relayStep is one command and smtpd's reply to it.
@@ -112,7 +121,8 @@ func relayQueryOf(e *env, args []string) (relayQuery, error) {
 		return relayQuery{}, usagef("relay check: %v", err)
 	}
 	q := relayQuery{ip: ip, sender: trimPath(args[1]), rcpt: trimPath(args[2]), auth: e.inv.auth,
-		strict: e.cfg.Relay.SenderCheck != config.SenderCheckOff, hostname: e.cfg.Hostname}
+		strict: e.cfg.Relay.SenderCheck != config.SenderCheckOff, hostname: e.cfg.Hostname,
+		limits: e.cfg.Relay.SendLimits(), suspend: e.cfg.Relay.SuspendOnLimit, maxBounces: e.cfg.Relay.MaxBouncesPerHour}
 	switch e.inv.port {
 	case "", "mx":
 		q.role = policy.RoleMX
@@ -157,11 +167,11 @@ func checkRelay(ctx context.Context, st *store.Store, q relayQuery) (relayReport
 			return rep, err
 		}
 	}
-	m, ok, err := checkMail(ctx, st, q, cred, credSenders, &rep)
+	m, account, ok, err := checkMail(ctx, st, q, cred, credSenders, &rep)
 	if err != nil || !ok {
 		return rep, err
 	}
-	return rep, checkRcpt(ctx, st, q, m, &rep)
+	return rep, checkRcpt(ctx, st, q, m, account, &rep)
 }
 
 // checkAuth looks the login up as AUTH would after a right password and
@@ -196,42 +206,44 @@ func credKind(k store.CredKind) string {
 	return "user"
 }
 
-// checkMail decides MAIL FROM as smtpd's session does. smtpd defers the
+// checkMail decides MAIL FROM as smtpd's session does, and names the
+// account relayed mail counts against (policy.SendAccount). smtpd defers the
 // decision on the MX port without AUTH to the first remote recipient;
 // there DecideMail refuses nothing, so deciding now gives the same replies.
-func checkMail(ctx context.Context, st *store.Store, q relayQuery, cred *store.Credential, credSenders []string, rep *relayReport) (policy.Mail, bool, error) {
+func checkMail(ctx context.Context, st *store.Store, q relayQuery, cred *store.Credential, credSenders []string, rep *relayReport) (policy.Mail, string, bool, error) {
 	cmd := "MAIL FROM:<" + q.sender + ">"
 	path, serr := smtp.ParsePath("<"+q.sender+">", false)
 	if serr != nil {
 		rep.Mail = stepOf(cmd, serr, policy.Rule5)
-		return policy.Mail{}, false, nil
+		return policy.Mail{}, "", false, nil
 	}
 	var from string
 	if path != "" {
 		a, err := policy.ParseAddress(path)
 		if err != nil {
 			rep.Mail = stepOf(cmd, policy.AddressError(path, true, err), policy.Rule5)
-			return policy.Mail{}, false, nil
+			return policy.Mail{}, "", false, nil
 		}
 		from = a.Canon
 	}
 	known := st.Now().Add(-auth.KnownDeviceFor)
 	id, err := policy.GatherIdentity(ctx, st, q.ip, cred, credSenders, from, q.strict, known)
 	if err != nil {
-		return policy.Mail{}, false, err
+		return policy.Mail{}, "", false, err
 	}
 	m, serr := policy.DecideMail(q.role, q.strict, id, from)
 	if serr != nil {
 		rep.Mail = stepOf(cmd, serr, m.Rule)
-		return m, false, nil
+		return m, "", false, nil
 	}
 	rep.Mail = accepted(cmd, 250, fmt.Sprintf("Roger, accepting mail from <%s>", path), m.Rule)
-	return m, true, nil
+	return m, policy.SendAccount(id, from), true, nil
 }
 
 // checkRcpt decides RCPT TO as smtpd's session does: the relay rules,
-// then the quota of the local users it reaches.
-func checkRcpt(ctx context.Context, st *store.Store, q relayQuery, m policy.Mail, rep *relayReport) error {
+// then the quota of the local users it reaches, then for a remote
+// recipient the sending limits of account (see policy.SendAccount).
+func checkRcpt(ctx context.Context, st *store.Store, q relayQuery, m policy.Mail, account string, rep *relayReport) error {
 	cmd := "RCPT TO:<" + q.rcpt + ">"
 	path, serr := smtp.ParsePath("<"+q.rcpt+">", true)
 	if serr != nil {
@@ -270,9 +282,33 @@ func checkRcpt(ctx context.Context, st *store.Store, q relayQuery, m policy.Mail
 		rep.Rcpt = stepOf(cmd, serr, policy.RuleQuota)
 		return nil
 	}
+	if !r.LocalDomain && account != "" {
+		serr, err := checkLimits(ctx, st, q, account, r.Addr, rep)
+		if err != nil || serr != nil {
+			rep.Rcpt = stepOf(cmd, serr, policy.RuleLimit)
+			return err
+		}
+	}
 	rep.Rcpt = accepted(cmd, 250, fmt.Sprintf("I'll make sure <%s> gets this", path), rule)
 	rep.Accepted = true
 	return nil
+}
+
+// checkLimits applies the account's sending limits to a remote recipient
+// (canonical) as the first of a transaction, as smtpd's session does
+// (smtpd/sending.go), and records the account's state in rep. It does
+// not suspend: the reply says what smtpd would, suspension included.
+func checkLimits(ctx context.Context, st *store.Store, q relayQuery, account, rcpt string, rep *relayReport) (*smtp.SMTPError, error) {
+	state, seen, err := st.SendingStateTo(ctx, account, rcpt)
+	if err != nil {
+		return nil, err
+	}
+	row := newLimitsRow(state, q.limits, q.maxBounces)
+	rep.Sending = &row
+	if hit := policy.DecideSendLimit(row.Limits, state.Usage, 0, 0, !seen); hit != nil {
+		return policy.SendLimitReached(account, *hit, q.suspend), nil
+	}
+	return nil, nil
 }
 
 func stepOf(cmd string, serr *smtp.SMTPError, rule policy.Rule) *relayStep {
@@ -328,6 +364,9 @@ func writeRelayReport(e *env, rep relayReport) error {
 	if d := rep.Delivery; d != nil {
 		lines = append(lines, []string{"delivery", "local_domain=" + yesNo(d.LocalDomain), "known=" + yesNo(d.Known),
 			"users=" + orDash(strings.Join(d.Users, ",")), "remote=" + orDash(strings.Join(d.Remote, ","))})
+	}
+	if rep.Sending != nil {
+		lines = append(lines, append([]string{"sending"}, rep.Sending.fields()...))
 	}
 	for _, l := range lines {
 		if err := record(e.stdout, l...); err != nil {

@@ -36,7 +36,9 @@ func TestRelayCheck(t *testing.T) {
 		"RCPT TO:<x@far.test>\t250 2.0.0 I'll make sure <x@far.test> gets this\trule 2",
 		"result\taccepted", "port\tmx", "sender_check\tstrict",
 		"grant\ta@example.com\tuntil "+until+"\tsmtp=on",
-		"delivery\tlocal_domain=no\tknown=no\tusers=-\tremote=x@far.test")
+		"delivery\tlocal_domain=no\tknown=no\tusers=-\tremote=x@far.test",
+		"sending\ta@example.com\tmessages-per-hour=0/500 (default)\trecipients-per-day=0/2000 (default)\t"+
+			"new-recipients-per-day=0/300 (default)\tbounces-per-hour=0/50 (default)\tsuspended=no")
 	if out != want {
 		t.Errorf("granted relay:\n%s\nwant\n%s", out, want)
 	}
@@ -106,6 +108,28 @@ func TestRelayCheck(t *testing.T) {
 	out, _, _ = e.exec("", "relay", "check", "127.0.0.8", "x@spam.test", "nobody@example.com")
 	if !strings.Contains(out, "550 5.1.1 <nobody@example.com>: user unknown\trule 1\n") {
 		t.Errorf("unknown user:\n%s", out)
+	}
+
+	// Over its sending limit: the 450 smtpd gives at RCPT TO (saying the
+	// account gets suspended, as relay.suspend_on_limit is on), and the
+	// limits, usage and suspension of the account. A local recipient is
+	// not counted.
+	e.ok("", "user", "limits", "a@example.com", "--messages-per-hour", "1")
+	sent := []string{"y@far.test"}
+	env := store.Envelope{From: "a@example.com", Remote: sent,
+		Sending: &store.Sending{Account: "a@example.com", IP: "127.0.0.9", Subject: "hi", Rcpts: sent, Fresh: sent}}
+	if err := st.Accept(context.Background(), env, []byte("Subject: hi\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code = e.exec("", "relay", "check", "127.0.0.9", "a@example.com", "x@far.test")
+	if code != 1 || errs != "mailctl: refused at RCPT (limits)\n" ||
+		!strings.Contains(out, "RCPT TO:<x@far.test>\t450 4.7.1 Sending limit reached for a@example.com: 1 messages per hour; it resets at ") ||
+		!strings.Contains(out, "; sending is suspended until the administrator restores it\tlimits\n") ||
+		!strings.Contains(out, "sending\ta@example.com\tmessages-per-hour=1/1 (own)\trecipients-per-day=1/2000 (default)\t") {
+		t.Errorf("over the limit: exit %d, stderr %q, stdout\n%s", code, errs, out)
+	}
+	if out := e.ok("", "relay", "check", "127.0.0.9", "a@example.com", "info@example.com"); strings.Contains(out, "sending\t") {
+		t.Errorf("local recipient over the limit:\n%s", out)
 	}
 
 	e.fail(2, "invalid IP address", "", "relay", "check", "not-an-ip", "a@example.com", "x@far.test")

@@ -10,8 +10,7 @@ import (
 )
 
 // userReport is "user show": what an operator asks about one user. Its
-// json tags are the stable keys of --json; later facts (sending limits,
-// suspension) go in as fields.
+// json tags are the stable keys of --json; later facts go in as fields.
 type userReport struct {
 	userRow                    // address, smtp, used, quota, quota_default, messages
 	MessageLimit int64         `json:"message_limit"` // 0: unlimited
@@ -20,6 +19,9 @@ type userReport struct {
 	Mailboxes    []mailboxFact `json:"mailboxes"`
 	Grants       []userGrant   `json:"grants"` // live relay grants
 	Logins       []loginFact   `json:"logins"` // latest first
+	// Sending is the sending limits in force, the usage and any
+	// suspension, as "user limits" prints them.
+	Sending limitsRow `json:"sending"`
 }
 
 type mailboxFact struct {
@@ -40,7 +42,8 @@ type loginFact struct {
 }
 
 // userShow prints everything about one user: usage against quota and
-// limits, mailboxes, aliases, live grants and the latest logins.
+// limits, mailboxes, aliases, live grants, the latest logins, and the
+// sending limits with any suspension (why and since when).
 func userShow(ctx context.Context, e *env, args []string) error {
 	u, err := findUser(ctx, e.st, args[0])
 	if err != nil {
@@ -96,6 +99,11 @@ func newUserReport(ctx context.Context, e *env, u store.User) (userReport, error
 	for _, l := range logins {
 		rep.Logins = append(rep.Logins, loginFact{l.Proto, l.IP, rfc3339(l.Last)})
 	}
+	sending, err := e.st.SendingState(ctx, u.Address)
+	if err != nil {
+		return rep, err
+	}
+	rep.Sending = newLimitsRow(sending, e.cfg.Relay.SendLimits(), e.cfg.Relay.MaxBouncesPerHour)
 	return rep, nil
 }
 
@@ -125,6 +133,7 @@ func (r userReport) lines() [][]string {
 		{"limits", "messages=" + limitText(r.MessageLimit),
 			"mailboxes=" + strconv.Itoa(len(r.Mailboxes)) + "/" + limitText(int64(r.MailboxLimit))},
 		{"aliases", orDash(strings.Join(r.Aliases, ","))},
+		append([]string{"sending"}, r.Sending.fields()[1:]...), // the address is above
 	}
 	for _, b := range r.Mailboxes {
 		lines = append(lines, []string{"mailbox", b.Name, "messages=" + strconv.FormatInt(b.Messages, 10), "size=" + formatSize(b.Size)})

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 
 	"github.com/emersion/go-smtp"
-	"mailsuite/smtpd/policy"
 )
 
 // This file holds every reply smtpd writes itself, except those of the
@@ -72,20 +71,6 @@ var (
 	errHeaderTooLarge = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
 		Message: "Message refused: header section over 1 MiB"}
 )
-
-// Sending limits (RFC 3463 X.7.1; temporary, see policy.go).
-
-// sendLimitReached is sent at RCPT TO for a remote recipient past one of
-// the account's sending limits; suspended says the account lost its SMTP
-// authority for it, which the window's reset does not give back.
-func sendLimitReached(account string, hit policy.LimitHit, suspended bool) *smtp.SMTPError {
-	msg := fmt.Sprintf("Sending limit reached for %s: %s; it resets at %s", account, hit,
-		hit.Resets.UTC().Format("2006-01-02 15:04 MST"))
-	if suspended {
-		msg += "; sending is suspended until the administrator restores it"
-	}
-	return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: msg}
-}
 
 // dmarcRejected is sent at the end of data under smtpd.dmarc = "enforce"
 // for a message that fails the DMARC policy p=reject of its From domain.

@@ -32,22 +32,6 @@ type sending struct {
 	off bool
 }
 
-// sendAccount is who a relayed message counts against: the AUTH
-// credential (a user's address, or the domain for a domain credential),
-// else the granted user whose address is the sender, else the first
-// granted user (an alias of one of them, or sender_check = "off").
-func sendAccount(id policy.Identity, from string) string {
-	switch {
-	case id.Cred != nil:
-		return id.Cred.Name
-	case slices.Contains(id.Granted, from):
-		return from
-	case len(id.Granted) > 0:
-		return id.Granted[0]
-	}
-	return ""
-}
-
 // rcptLimit applies the sending limits to a remote recipient (canonical)
 // the relay rules accepted. Local recipients are never counted.
 func (s *session) rcptLimit(ctx context.Context, rcpt string) *smtp.SMTPError {
@@ -68,7 +52,7 @@ func (s *session) rcptLimit(ctx context.Context, rcpt string) *smtp.SMTPError {
 // firstRcptLimit reads the account's state with the transaction's first
 // remote recipient (one query) and applies the limits to it.
 func (s *session) firstRcptLimit(ctx context.Context, rcpt string) *smtp.SMTPError {
-	account := sendAccount(s.tx.id, s.tx.from)
+	account := policy.SendAccount(s.tx.id, s.tx.from)
 	if account == "" {
 		return nil
 	}
@@ -106,7 +90,7 @@ func (s *session) overLimit(ctx context.Context, account string, hit policy.Limi
 	if s.srv.cfg.Relay.SuspendOnLimit {
 		suspended = s.srv.suspend(ctx, account, hit.String(), s.ip)
 	}
-	return sendLimitReached(account, hit, suspended)
+	return policy.SendLimitReached(account, hit, suspended)
 }
 
 // sendingEnvelope is what Accept counts for the transaction, nil when it

@@ -7,6 +7,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -255,6 +256,22 @@ type LimitHit struct {
 }
 
 func (h LimitHit) String() string { return fmt.Sprintf("%d %s", h.Limit, h.What) }
+
+// SendAccount is who a relayed message counts against: the AUTH
+// credential (a user's address, or the domain for a domain credential),
+// else the granted user whose address is the sender, else the first
+// granted user (an alias of one of them, or sender_check = "off").
+func SendAccount(id Identity, from string) string {
+	switch {
+	case id.Cred != nil:
+		return id.Cred.Name
+	case slices.Contains(id.Granted, from):
+		return from
+	case len(id.Granted) > 0:
+		return id.Granted[0]
+	}
+	return ""
+}
 
 // DecideSendLimit applies the limits to one more remote recipient of a
 // transaction, given the account's usage before the transaction, the

@@ -81,3 +81,17 @@ func MailboxFull(addr string) *smtp.SMTPError {
 // none of its local recipients and has no other one.
 var ErrMessageOverQuota = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2},
 	Message: "Mailbox full: the message does not fit the recipient's quota, try again later"}
+
+// Sending limits (RFC 3463 X.7.1; temporary, see policy.go).
+
+// SendLimitReached is sent at RCPT TO for a remote recipient past one of
+// the account's sending limits; suspended says the account lost its SMTP
+// authority for it, which the window's reset does not give back.
+func SendLimitReached(account string, hit LimitHit, suspended bool) *smtp.SMTPError {
+	msg := fmt.Sprintf("Sending limit reached for %s: %s; it resets at %s", account, hit,
+		hit.Resets.UTC().Format("2006-01-02 15:04 MST"))
+	if suspended {
+		msg += "; sending is suspended until the administrator restores it"
+	}
+	return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: msg}
+}

@@ -3,7 +3,8 @@ package policy
 import "strconv"
 
 // Rule names what decided a reply: one of the numbered rules of
-// docs/ARCHITECTURE.md ("smtpd decides, at RCPT TO"), the quota, or AUTH.
+// docs/ARCHITECTURE.md ("smtpd decides, at RCPT TO"), the quota, AUTH, or
+// the sending limits.
 type Rule int
 
 const (
@@ -22,15 +23,20 @@ const (
 	RuleQuota
 	// RuleAuth: the AUTH exchange itself (wrong or unknown login).
 	RuleAuth
+	// RuleLimit: a remote recipient past the account's sending limits
+	// (450 4.7.1).
+	RuleLimit
 )
 
-// String is "rule N", "quota" or "auth".
+// String is "rule N", "quota", "auth" or "limits".
 func (r Rule) String() string {
 	switch r {
 	case RuleQuota:
 		return "quota"
 	case RuleAuth:
 		return "auth"
+	case RuleLimit:
+		return "limits"
 	case 0:
 		return "none"
 	}
