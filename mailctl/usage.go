@@ -58,8 +58,9 @@ Users
   user show ADDRESS [--json]       one record per line: address, smtp on|off,
                                    usage (as in user list), limits messages=N|
                                    unlimited mailboxes=USED/N|unlimited,
-                                   aliases (that deliver to the user), then
-                                   mailbox NAME messages=N size=SIZE, grant
+                                   aliases (that deliver to the user), sending
+                                   (as in user limits, without the address),
+                                   then mailbox NAME messages=N size=SIZE, grant
                                    IP until EXPIRES, login PROTO IP LAST (the
                                    latest successful login per protocol and
                                    address, 30 days, to a minute; latest first)
@@ -67,7 +68,8 @@ Users
                                    quota_default, messages, message_limit,
                                    mailbox_limit, aliases, mailboxes (name,
                                    messages, size), grants (ip, expires),
-                                   logins (proto, ip, last)
+                                   logins (proto, ip, last), sending (as user
+                                   limits --json)
   user quota ADDRESS [SIZE]        without SIZE: the user's usage and quota, as in
                                    user list; SIZE sets the user's own storage
                                    quota: 500M, 2G (powers of 1024), a byte
@@ -110,12 +112,14 @@ Relay check (why can a client not send?)
                                    "" or <> for the null sender) and prints
                                    smtpd's replies: COMMAND<TAB>REPLY<TAB>RULE
                                    per command up to the first refusal (RULE:
-                                   "rule N" of docs/ARCHITECTURE.md, quota or
-                                   auth), then the facts: result accepted|
+                                   "rule N" of docs/ARCHITECTURE.md, quota,
+                                   auth or limits), then the facts: result accepted|
                                    refused, port, sender_check, credential,
                                    grant (each live grant of IP: user, expiry,
                                    smtp=on|off; only smtp=on ones count),
-                                   delivery (where RECIPIENT goes).
+                                   delivery (where RECIPIENT goes), sending (as
+                                   user limits, for the account a remote
+                                   RECIPIENT counts against).
                                    Exit status 0 accepted, 1 refused, 2 when
                                    it cannot tell (bad command line,
                                    configuration or store).
@@ -123,7 +127,7 @@ Relay check (why can a client not send?)
                                    sender, recipient, accepted, auth, mail, rcpt
                                    (each command, code, enhanced, text, rule;
                                    absent after a refusal), credential, grants,
-                                   delivery
+                                   delivery, sending
 
 Outbound queue
   queue list [--json]              ID<TAB>SENDER<TAB>RECIPIENTS<TAB>ATTEMPTS<TAB>

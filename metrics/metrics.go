@@ -42,6 +42,7 @@ type Metrics struct {
 	relay      *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
 	bounces    prometheus.Counter
+	suspended  *prometheus.CounterVec
 	logins     *prometheus.CounterVec
 	sessions   *prometheus.GaugeVec
 	commit     prometheus.Histogram
@@ -72,6 +73,10 @@ func New() *Metrics {
 			Name: "mailsuite_queue_bounces_total",
 			Help: "Bounces (RFC 3464 delivery status notifications) sent to the senders of failed mail.",
 		}),
+		suspended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mailsuite_smtp_suspensions_total",
+			Help: "Accounts whose SMTP authority smtpd switched off automatically (relay.suspend_on_limit), by reason: the sending limit reached (messages_per_hour, recipients_per_day, new_recipients_per_day) or bounces_per_hour.",
+		}, []string{"reason"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mailsuite_logins_total",
 			Help: "Login attempts by protocol (pop3, imap, smtp) and result: ok, failed (wrong password or unknown user), throttled (refused unchecked), error (the store failed).",
@@ -88,7 +93,7 @@ func New() *Metrics {
 		}),
 	}
 	m.reg.MustRegister(m.accepted, m.refused, m.relay, m.deliveries, m.bounces,
-		m.logins, m.sessions, m.commit,
+		m.suspended, m.logins, m.sessions, m.commit,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -131,6 +136,15 @@ func (m *Metrics) Delivery(result string) {
 func (m *Metrics) Bounce() {
 	if m != nil {
 		m.bounces.Inc()
+	}
+}
+
+// Suspension counts an account suspended because of reason, the limit
+// reached with its words joined by "_" ("messages_per_hour", ...,
+// "bounces_per_hour").
+func (m *Metrics) Suspension(reason string) {
+	if m != nil {
+		m.suspended.WithLabelValues(reason).Inc()
 	}
 }
 

@@ -59,6 +59,7 @@ func TestScrapeCounts(t *testing.T) {
 	m.RelayDecision(RouteGrant)
 	m.Delivery(Deferred)
 	m.Bounce()
+	m.Suspension("bounces_per_hour")
 	m.Login("pop3", LoginThrottled)
 	m.ObserveCommit(3 * time.Millisecond)
 
@@ -69,6 +70,7 @@ func TestScrapeCounts(t *testing.T) {
 		`mailsuite_smtp_relay_decisions_total{route="grant"}`:                             1,
 		`mailsuite_queue_deliveries_total{result="deferred"}`:                             1,
 		`mailsuite_queue_bounces_total`:                                                   1,
+		`mailsuite_smtp_suspensions_total{reason="bounces_per_hour"}`:                     1,
 		`mailsuite_logins_total{protocol="pop3",result="throttled"}`:                      1,
 		`mailsuite_store_commit_seconds_count`:                                            1,
 		`mailsuite_store_commit_seconds_bucket{le="0.005"}`:                               1,
@@ -99,6 +101,7 @@ func TestNilCountsNothing(t *testing.T) {
 	m.RelayDecision(RouteAuth)
 	m.Delivery(Delivered)
 	m.Bounce()
+	m.Suspension("messages_per_hour")
 	m.Login("imap", LoginOK)
 	m.ObserveCommit(time.Second)
 	m.WatchStore(nil)
@@ -247,6 +250,7 @@ func TestREADMENamesRegistered(t *testing.T) {
 	m.MessageRefused("mx", "relay_denied")
 	m.RelayDecision(RouteAuth)
 	m.Delivery(Delivered)
+	m.Suspension("messages_per_hour")
 	m.Login("smtp", LoginOK)
 	ln := loopback(t)
 	defer ln.Close()

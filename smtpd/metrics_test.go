@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"mailsuite/internal/scrape"
 	"mailsuite/metrics"
 	"mailsuite/smtpd/policy"
+	"mailsuite/store"
 )
 
 // TestRefusalReasons: every reply smtpd refuses with has its own reason
@@ -38,6 +40,7 @@ func TestRefusalReasons(t *testing.T) {
 		{errNUL, "bad_data"},
 		{errLineTooLong, "bad_data"},
 		{errDataRead, "aborted"},
+		{policy.SendLimitReached("a@example.com", policy.LimitHit{Limit: 1, What: "messages per hour"}, true), "rate_limited"},
 		{errors.New("not a reply"), "local_error"},
 		{&smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 9, 9}}, "temporary"},
 		{&smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 9, 9}}, "permanent"},
@@ -50,7 +53,8 @@ func TestRefusalReasons(t *testing.T) {
 
 // TestMetricsCount: real SMTP sessions on the three listener roles move
 // the counters of accepted and refused messages (by role and reason), of
-// relay decisions (auth, grant, refused) and of SMTP logins.
+// relay decisions (auth, grant, refused), of SMTP logins, and of
+// suspensions for a sending limit.
 func TestMetricsCount(t *testing.T) {
 	m := metrics.New()
 	e := newEnvServer(t, func(s *server) { s.metrics, s.auth.Metrics = m, m })
@@ -98,6 +102,16 @@ func TestMetricsCount(t *testing.T) {
 	c.must(553, "RCPT TO:<d@remote.test>")
 	c.must(221, "QUIT")
 
+	// Past her sending limit alice is refused and suspended.
+	one := int64(1)
+	if err := e.st.SetUserLimits(context.Background(), alice, store.LimitOverrides{MessagesPerHour: &one}); err != nil {
+		t.Fatal(err)
+	}
+	c = authed(t, e.sub, alice, userPass)
+	c.must(250, "MAIL FROM:<%s>", alice)
+	c.must(450, "RCPT TO:<e@remote.test>")
+	c.must(221, "QUIT")
+
 	got := scrape.Get(t, url)
 	for series, want := range map[string]float64{
 		`mailsuite_smtp_messages_accepted_total{role="mx"}`:                               1,
@@ -107,10 +121,12 @@ func TestMetricsCount(t *testing.T) {
 		`mailsuite_smtp_messages_refused_total{reason="sender_refused",role="mx"}`:        1,
 		`mailsuite_smtp_messages_refused_total{reason="auth_required",role="submission"}`: 1,
 		`mailsuite_smtp_relay_decisions_total{route="refused"}`:                           2,
-		`mailsuite_smtp_relay_decisions_total{route="auth"}`:                              2,
+		`mailsuite_smtp_relay_decisions_total{route="auth"}`:                              3,
 		`mailsuite_smtp_relay_decisions_total{route="grant"}`:                             1,
 		`mailsuite_logins_total{protocol="smtp",result="failed"}`:                         1,
-		`mailsuite_logins_total{protocol="smtp",result="ok"}`:                             1,
+		`mailsuite_logins_total{protocol="smtp",result="ok"}`:                             2,
+		`mailsuite_smtp_messages_refused_total{reason="rate_limited",role="submission"}`:  1,
+		`mailsuite_smtp_suspensions_total{reason="messages_per_hour"}`:                    1,
 	} {
 		if got[series] != want {
 			t.Errorf("%s = %v, want %v", series, got[series], want)

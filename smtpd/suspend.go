@@ -17,10 +17,11 @@ import (
 // its next MAIL FROM, see recheckAuth; grants are deleted), one line is
 // logged, and one notice goes to the postmasters.
 
-// suspend switches the account's SMTP authority off because of reason.
-// Of all the sessions and processes that reach the limit, the one whose
-// store write switched it off logs and sends the notice. It reports
-// whether the account is without SMTP authority now.
+// suspend switches the account's SMTP authority off because of reason
+// ("500 messages per hour": the value, then what). Of all the sessions
+// and processes that reach the limit, the one whose store write switched
+// it off logs, counts it, and sends the notice. It reports whether the
+// account is without SMTP authority now.
 func (s *server) suspend(ctx context.Context, account, reason, ip string) bool {
 	var did bool
 	var err error
@@ -37,6 +38,8 @@ func (s *server) suspend(ctx context.Context, account, reason, ip string) bool {
 		return true
 	}
 	s.log.Warn("smtp suspended", "account", account, "reason", reason, "ip", ip)
+	_, what, _ := strings.Cut(reason, " ")
+	s.metrics.Suspension(strings.ReplaceAll(what, " ", "_"))
 	if err := s.notifySuspension(ctx, account, reason, ip); err != nil {
 		s.log.Error("suspension notice", "account", account, "err", err)
 	}
