@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"regexp"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"mailsuite/internal/testutil"
 )
@@ -34,16 +32,13 @@ type diffCase struct {
 	want map[string]string
 }
 
-// dovecotBin is where Debian's dovecot-imapd package installs the daemon.
-const dovecotBin = "/usr/sbin/dovecot"
-
 // startDovecot runs Dovecot on a free loopback port with a config written
 // to a temp dir (plus extraConf), with the accounts users (password
 // testPass) and the same special-use mailboxes as a new mailsuite account.
 // It skips the test if Dovecot is not installed.
 func startDovecot(t testing.TB, users []string, extraConf string) string {
 	t.Helper()
-	if _, err := os.Stat(dovecotBin); err != nil {
+	if _, err := os.Stat(testutil.DovecotBin); err != nil {
 		t.Skip("dovecot not installed (Debian: dovecot-imapd)")
 	}
 	dir, err := os.MkdirTemp("", "dovecot")
@@ -69,38 +64,8 @@ func startDovecot(t testing.TB, users []string, extraConf string) string {
 	addr := testutil.FreePort(t)
 	_, port, _ := net.SplitHostPort(addr)
 	conf := dovecotConf(t, dir, mail, port) + extraConf
-	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(dovecotBin, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			t.Fatalf("dovecot did not start: %v\n%s", err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.StartDovecot(t, dir, conf, addr)
+	return addr
 }
 
 // dovecotConf is a minimal Dovecot 2.3 config: IMAP only, loopback,

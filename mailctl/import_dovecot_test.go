@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -25,8 +24,6 @@ import (
 // passwd-file are imported, and what mailsuite serves must be what
 // Dovecot served: UIDVALIDITY, UIDs, flags, POP3 UIDLs, the password.
 
-const dovecotBin = "/usr/sbin/dovecot"
-
 // doveUser's password is stored in Dovecot's passwd-file as SHA512-CRYPT
 // (made with doveadm pw).
 const (
@@ -38,7 +35,7 @@ const (
 // startDovecotMaildir runs Dovecot (IMAP and POP3) on loopback and
 // returns the addresses, the passwd-file and the user's maildir.
 func startDovecotMaildir(t *testing.T) (imapAddr, popAddr, passwd, maildir string) {
-	if _, err := os.Stat(dovecotBin); err != nil {
+	if _, err := os.Stat(testutil.DovecotBin); err != nil {
 		t.Skip("dovecot not installed (Debian: dovecot-imapd, dovecot-pop3d)")
 	}
 	if _, err := os.Stat("/usr/lib/dovecot/pop3"); err != nil {
@@ -108,40 +105,7 @@ service pop3-login {
   }
 }
 `, dir, mail, internal, login, imapPort, popPort)
-	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(dovecotBin, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	for _, addr := range []string{imapAddr, popAddr} {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			c, err := net.Dial("tcp", addr)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-				t.Fatalf("dovecot did not start: %v\n%s", err, log)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	testutil.StartDovecot(t, dir, conf, imapAddr, popAddr)
 	return imapAddr, popAddr, passwd, filepath.Join(mail, doveUser)
 }
 
