@@ -1,11 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"mailsuite/store"
 )
 
 // Append stores a message in a mailbox (UIDPLUS APPENDUID). imapserver has
@@ -28,25 +29,9 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	uid, err := s.srv.st.Append(ctx, mb.ID, storeFlags(options.Flags), date, crlf(body))
+	uid, err := s.srv.st.Append(ctx, mb.ID, storeFlags(options.Flags), date, store.CRLF(body))
 	if err != nil {
 		return nil, s.internalError("append", err)
 	}
 	return &imap.AppendData{UIDValidity: mb.UIDValidity, UID: imap.UID(uid)}, nil
-}
-
-// crlf turns bare LF line ends into CRLF: the store keeps messages with
-// CRLF, as POP3 and IMAP serve them.
-func crlf(b []byte) []byte {
-	if !bytes.Contains(b, []byte("\n")) {
-		return b
-	}
-	out := make([]byte, 0, len(b)+len(b)/32)
-	for i, c := range b {
-		if c == '\n' && (i == 0 || b[i-1] != '\r') {
-			out = append(out, '\r')
-		}
-		out = append(out, c)
-	}
-	return out
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mailsuite/store"
 )
 
 // Folder is one mailbox of a Maildir++ tree.
@@ -255,7 +257,7 @@ func ReadMessage(path string) ([]byte, error) {
 	if err := checkMessage(b); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return CRLF(b), nil
+	return store.CRLF(b), nil
 }
 
 // checkMessage refuses what is no RFC 5322 message.
@@ -274,19 +276,4 @@ func checkMessage(b []byte) error {
 		return errors.New("no header line at the start")
 	}
 	return nil
-}
-
-// CRLF returns b with every line ending in CRLF.
-func CRLF(b []byte) []byte {
-	if bytes.Count(b, []byte("\n")) == bytes.Count(b, []byte("\r\n")) {
-		return b
-	}
-	out := make([]byte, 0, len(b)+len(b)/32)
-	for i, c := range b {
-		if c == '\n' && (i == 0 || b[i-1] != '\r') {
-			out = append(out, '\r')
-		}
-		out = append(out, c)
-	}
-	return out
 }

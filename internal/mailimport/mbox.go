@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"mailsuite/store"
 )
 
 // MboxMessage is one message of an mbox file: where it lies and what its
@@ -153,7 +155,7 @@ func ReadMbox(f io.ReaderAt, m MboxMessage) ([]byte, error) {
 	if err := checkMessage(b); err != nil {
 		return nil, fmt.Errorf("message %d (offset %d): %w", m.N, m.Offset, err)
 	}
-	return CRLF(b), nil
+	return store.CRLF(b), nil
 }
 
 // unescapeFrom removes one ">" from every line that is ">"s then "From ".
