@@ -7,7 +7,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"fmt"
 	"net"
 	"net/textproto"
 	"strings"
@@ -74,10 +73,7 @@ func benchSend(addr, body string) error {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
 	tp := textproto.NewConn(conn)
-	steps := []struct {
-		cmd  string
-		want int
-	}{
+	return benchSteps(tp, []benchStep{
 		{"", 220},
 		{"EHLO bench.test", 250},
 		{"MAIL FROM:<bench@example.org>", 250},
@@ -85,18 +81,7 @@ func benchSend(addr, body string) error {
 		{"DATA", 354},
 		{body + ".", 250},
 		{"QUIT", 221},
-	}
-	for _, s := range steps {
-		if s.cmd != "" {
-			if err := tp.PrintfLine("%s", s.cmd); err != nil {
-				return err
-			}
-		}
-		if _, _, err := tp.ReadResponse(s.want); err != nil {
-			return fmt.Errorf("after %.20q: %w", s.cmd, err)
-		}
-	}
-	return nil
+	})
 }
 
 // BenchmarkReadData4K is the data phase's own cost for a 4 KB message
