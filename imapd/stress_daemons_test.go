@@ -64,13 +64,7 @@ tls_listen = [%q]
 	cmds := r.run(t, e.addr, testUser, testPass)
 	cancel()
 	wg.Wait()
-	r.finalCheck(t, e.addr, testUser, testPass, func() []uint32 {
-		uids, _, err := e.st.MailboxUIDs(context.Background(), e.inbox.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return uids
-	})
+	r.finalCheck(t, e.addr, testUser, testPass, e.inboxUIDs(t))
 	t.Logf("%d commands in %v by %d sessions, %d delivered by smtpd, %d deleted by pop3d, %d inconsistencies",
 		cmds, r.dur, stressSessions, delivered.Load(), deleted.Load(), len(r.errs))
 	for _, e := range r.errs {

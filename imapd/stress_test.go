@@ -61,13 +61,7 @@ func TestMultiSessionStress(t *testing.T) {
 	cmds := r.run(t, e.addr, testUser, testPass)
 	cancel()
 	wg.Wait()
-	r.finalCheck(t, e.addr, testUser, testPass, func() []uint32 {
-		uids, _, err := e.st.MailboxUIDs(context.Background(), e.inbox.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return uids
-	})
+	r.finalCheck(t, e.addr, testUser, testPass, e.inboxUIDs(t))
 	t.Logf("%d commands in %v by %d sessions: %.0f commands/s, %d inconsistencies",
 		cmds, r.dur, stressSessions, float64(cmds)/r.dur.Seconds(), len(r.errs))
 	for _, e := range r.errs {
@@ -204,6 +198,18 @@ func (r *stressRun) run(t testing.TB, addr, user, pass string) int64 {
 }
 
 // finalCheck lets a fresh session and the store agree on the mailbox once
+// inboxUIDs reads the UIDs the store holds in the test user's INBOX, for
+// the stress runs' final comparison.
+func (e *testEnv) inboxUIDs(t testing.TB) func() []uint32 {
+	return func() []uint32 {
+		uids, _, err := e.st.MailboxUIDs(context.Background(), e.inbox.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uids
+	}
+}
+
 // every writer has stopped.
 func (r *stressRun) finalCheck(t testing.TB, addr, user, pass string, storeUIDs func() []uint32) {
 	s, err := r.dial(addr, user, pass, -1)
