@@ -29,6 +29,7 @@ import (
 
 	"mailsuite/deploy/dev"
 	"mailsuite/shared/auth"
+	"mailsuite/internal/pgtest"
 	"mailsuite/store"
 )
 
@@ -198,10 +199,11 @@ func BuildBinary(t testing.TB, pkg string) string {
 	return bin
 }
 
-// Main runs a package's tests, deletes what Build wrote and exits with the
-// tests' status. Call it from TestMain in packages that use Build.
+// Main runs a package's tests, deletes what Build wrote, stops the
+// PostgreSQL cluster if a test started one (see pgtest) and exits with
+// the tests' status. Call it from TestMain in packages that use Build.
 func Main(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Run(m)
 	buildMu.Lock()
 	if binDir != "" {
 		os.RemoveAll(binDir)
