@@ -46,18 +46,12 @@ type maildropLocker interface {
 // session-level advisory lock on a connection held for the POP3 session,
 // so it holds across hosts and ends when the connection does.
 func (s *Store) LockMaildrop(ctx context.Context, userID int64, wait time.Duration) (release func(), err error) {
-	open := func() (maildropLocker, error) {
-		return newFileMaildropLock(filepath.Join(filepath.Dir(s.path), "locks"), userID)
-	}
+	var l maildropLocker
 	if s.Driver() == DriverPostgres {
-		open = func() (maildropLocker, error) { return newPGMaildropLock(ctx, s.DSN(), userID) }
+		l, err = newPGMaildropLock(ctx, s.DSN(), userID)
+	} else {
+		l, err = newFileMaildropLock(filepath.Join(filepath.Dir(s.path), "locks"), userID)
 	}
-	return lockMaildrop(ctx, open, userID, wait)
-}
-
-// lockMaildrop opens a lock with open and takes it as LockMaildrop says.
-func lockMaildrop(ctx context.Context, open func() (maildropLocker, error), userID int64, wait time.Duration) (release func(), err error) {
-	l, err := open()
 	if err != nil {
 		return nil, fmt.Errorf("store: maildrop lock of user #%d: %w", userID, err)
 	}

@@ -11,50 +11,47 @@ import (
 	"mailsuite/internal/pgtest"
 )
 
-// lockFunc takes a maildrop lock as LockMaildrop does, on one backend.
-type lockFunc func(userID int64, wait time.Duration) (func(), error)
-
-func sqliteLocks(t *testing.T) lockFunc {
-	s := openTest(t)
-	return func(userID int64, wait time.Duration) (func(), error) {
-		return s.LockMaildrop(context.Background(), userID, wait)
+// twoStores opens the backend under test twice on one source: two pop3d
+// processes, on one host (SQLite) or on two (PostgreSQL).
+func twoStores(t *testing.T) (*Store, *Store) {
+	t.Helper()
+	src := testSource(t)
+	var out [2]*Store
+	for i := range out {
+		s, err := openSource(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
 	}
-}
-
-// pgLocks takes the locks on dsn, each on its own connection, as two
-// pop3d processes on two hosts do.
-func pgLocks(dsn string) lockFunc {
-	return func(userID int64, wait time.Duration) (func(), error) {
-		ctx := context.Background()
-		return lockMaildrop(ctx, func() (maildropLocker, error) { return newPGMaildropLock(ctx, dsn, userID) }, userID, wait)
-	}
+	return out[0], out[1]
 }
 
 func TestMaildropLock(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { testMaildropLock(t, sqliteLocks(t)) })
-	t.Run("postgres", func(t *testing.T) { testMaildropLock(t, pgLocks(pgtest.DSN(t))) })
-}
-
-func testMaildropLock(t *testing.T, lock lockFunc) {
-	unlock1, err := lock(7, 0)
+	a, b := twoStores(t)
+	ctx := context.Background()
+	unlock1, err := a.LockMaildrop(ctx, 7, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lock(7, 0); !errors.Is(err, ErrMaildropLocked) {
-		t.Fatalf("second lock: %v, want ErrMaildropLocked", err)
+	for _, s := range []*Store{a, b} {
+		if _, err := s.LockMaildrop(ctx, 7, 0); !errors.Is(err, ErrMaildropLocked) {
+			t.Fatalf("second lock: %v, want ErrMaildropLocked", err)
+		}
 	}
-	if _, err := lock(7, 30*time.Millisecond); !errors.Is(err, ErrMaildropLocked) {
+	if _, err := b.LockMaildrop(ctx, 7, 30*time.Millisecond); !errors.Is(err, ErrMaildropLocked) {
 		t.Fatalf("lock with wait: %v, want ErrMaildropLocked", err)
 	}
-	unlock2, err := lock(8, 0)
+	unlock2, err := b.LockMaildrop(ctx, 8, 0)
 	if err != nil {
 		t.Fatalf("other user's lock: %v", err)
 	}
 	unlock2()
-	// A waiter gets the lock when the holder lets go.
+	// A waiter elsewhere gets the lock when the holder lets go.
 	got := make(chan error, 1)
 	go func() {
-		unlock, err := lock(7, time.Minute)
+		unlock, err := b.LockMaildrop(ctx, 7, time.Minute)
 		if err == nil {
 			unlock()
 		}
@@ -65,26 +62,34 @@ func testMaildropLock(t *testing.T, lock lockFunc) {
 	if err := <-got; err != nil {
 		t.Fatalf("waiting lock: %v", err)
 	}
-	unlock3, err := lock(7, 0)
+	unlock3, err := a.LockMaildrop(ctx, 7, 0)
 	if err != nil {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	unlock3()
 }
 
-// TestMaildropLockDiesWithConnection: a pop3d that dies (its connection
-// to PostgreSQL ends without a word) leaves the maildrop free, on any
-// host.
-func TestMaildropLockDiesWithConnection(t *testing.T) {
+// TestMaildropLockPostgres: on PostgreSQL the lock holds across hosts
+// whatever backend the other tests run on, and a pop3d that dies (its
+// connection ends without a word) leaves the maildrop free.
+func TestMaildropLockPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	lock := pgLocks(dsn)
-	if _, err := lock(7, 0); err != nil { // never released
+	ctx := context.Background()
+	var hosts [2]*Store
+	for i := range hosts {
+		s, err := OpenPostgres(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		hosts[i] = s
+	}
+	if _, err := hosts[0].LockMaildrop(ctx, 7, 0); err != nil { // never released
 		t.Fatal(err)
 	}
-	if _, err := lock(7, 0); !errors.Is(err, ErrMaildropLocked) {
-		t.Fatalf("second lock: %v, want ErrMaildropLocked", err)
+	if _, err := hosts[1].LockMaildrop(ctx, 7, 0); !errors.Is(err, ErrMaildropLocked) {
+		t.Fatalf("lock on the other host: %v, want ErrMaildropLocked", err)
 	}
-	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +99,7 @@ func TestMaildropLockDiesWithConnection(t *testing.T) {
 		WHERE locktype = 'advisory' AND classid = $1 AND objid = 7`, maildropLockClass); err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := lock(7, time.Minute)
+	unlock, err := hosts[1].LockMaildrop(ctx, 7, time.Minute)
 	if err != nil {
 		t.Fatalf("lock after the holder's connection died: %v", err)
 	}

@@ -158,8 +158,3 @@ func (f *changeFeed) listen(ctx context.Context) bool {
 		f.broadcast(true)
 	}
 }
-
-// notifyChangesSQL, run in a write transaction on PostgreSQL, wakes every
-// watcher when the transaction commits: PostgreSQL delivers notifications
-// at commit only, and drops them at a rollback.
-const notifyChangesSQL = `SELECT pg_notify('` + ChangesChannel + `', '')`

@@ -10,6 +10,9 @@ import (
 	"mailsuite/internal/pgtest"
 )
 
+// notifySQL is the notification the changes table's trigger sends.
+const notifySQL = `SELECT pg_notify('` + ChangesChannel + `', '')`
+
 // waitUp waits until f listens, and returns its wake channel then.
 func waitUp(t *testing.T, f *changeFeed) <-chan struct{} {
 	t.Helper()
@@ -56,16 +59,16 @@ func TestChangeFeedNotifiesAndReconnects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(ctx, notifyChangesSQL); err != nil {
+	if _, err := tx.Exec(ctx, notifySQL); err != nil {
 		t.Fatal(err)
 	}
 	tx.Rollback(ctx)
-	if _, err := other.Exec(ctx, notifyChangesSQL); err != nil {
+	if _, err := other.Exec(ctx, notifySQL); err != nil {
 		t.Fatal(err)
 	}
 	woken(t, wake, "a committed notification")
 	wake, _ = f.subscribe()
-	// The rolled-back one arrived never: the first wake-up was the
+	// The rolled-back one arrives never: the first wake-up was the
 	// committed one, and none is pending now.
 	select {
 	case <-wake:
@@ -79,23 +82,78 @@ func TestChangeFeedNotifiesAndReconnects(t *testing.T) {
 	}
 	woken(t, wake, "the connection was lost")
 	wake = waitUp(t, f)
-	if _, err := other.Exec(ctx, notifyChangesSQL); err != nil {
+	if _, err := other.Exec(ctx, notifySQL); err != nil {
 		t.Fatal(err)
 	}
 	woken(t, wake, "a notification after reconnecting")
 }
 
-// TestWaitChangePollsSQLite: on SQLite, WaitChange returns after the poll
-// interval, so the watcher reads the log again, and at once when ctx
-// ends.
-func TestWaitChangePollsSQLite(t *testing.T) {
-	s := openTest(t)
-	if err := s.WaitChange(context.Background(), 0); err != nil {
+// TestChangesNotify: every commit that writes the change log (a delivery,
+// a flag change, an expunge) sends one notification on ChangesChannel,
+// which another host's store hears.
+func TestChangesNotify(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	s, err := OpenPostgres(dsn)
+	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	defer s.Close()
+	u := seed(t, s)
+	inbox, err := s.MailboxByName(ctx, u.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	if _, err := l.Exec(ctx, "LISTEN "+ChangesChannel); err != nil {
+		t.Fatal(err)
+	}
+	heard := func(what string) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if _, err := l.WaitForNotification(wctx); err != nil {
+			t.Fatalf("no notification after %s: %v", what, err)
+		}
+	}
+	env := Envelope{From: "x@remote.test", Local: []int64{u.ID}}
+	if err := s.Accept(ctx, env, []byte("Subject: 1\r\n\r\n1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	heard("a delivery")
+	if err := s.StoreFlags(ctx, inbox.ID, []uint32{1}, FlagsSet, []string{`\Seen`}); err != nil {
+		t.Fatal(err)
+	}
+	heard("a flag change")
+	if err := s.Expunge(ctx, inbox.ID, []uint32{1}); err != nil {
+		t.Fatal(err)
+	}
+	heard("an expunge")
+}
+
+// TestWaitChange: WaitChange returns on either backend (after a
+// notification or the poll), and at once with ctx's error when ctx ends.
+func TestWaitChange(t *testing.T) {
+	s := openTest(t)
+	u := seed(t, s)
+	ctx := context.Background()
+	last, err := s.LastChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Accept(ctx, Envelope{From: "x@remote.test", Local: []int64{u.ID}}, []byte("Subject: 1\r\n\r\n1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitChange(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.WaitChange(ctx, 0); err != context.Canceled {
+	if err := s.WaitChange(cctx, last+1); err != context.Canceled {
 		t.Fatalf("WaitChange with an ended context: %v", err)
 	}
 }
