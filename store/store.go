@@ -45,9 +45,9 @@ var ErrClosed = errors.New("store closed")
 
 // Store is an open mailbox store.
 type Store struct {
-	driver     string // DriverSQLite or DriverPostgres
-	dsn        string // the PostgreSQL connection string ("" for SQLite)
-	path       string // the SQLite file, or a PostgreSQL database's name for messages
+	driver     string  // DriverSQLite or DriverPostgres
+	dsn        string  // the PostgreSQL connection string ("" for SQLite)
+	path       string  // the SQLite file, or a PostgreSQL database's name for messages
 	w          *sql.DB // the single writer connection
 	r          *sql.DB // readers
 	now        func() time.Time
