@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,11 +51,7 @@ func withPlaintext(s *server) { s.allowPlaintext = true }
 func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "mail.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testutil.OpenStore(t, dir)
 	ctx := context.Background()
 	if err := st.AddDomain(ctx, "example.com"); err != nil {
 		t.Fatal(err)

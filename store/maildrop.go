@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ErrMaildropLocked means another POP3 session, in this or another
@@ -48,7 +48,10 @@ type maildropLocker interface {
 func (s *Store) LockMaildrop(ctx context.Context, userID int64, wait time.Duration) (release func(), err error) {
 	var l maildropLocker
 	if s.Driver() == DriverPostgres {
-		l, err = newPGMaildropLock(ctx, s.DSN(), userID)
+		var pool *pgxpool.Pool
+		if pool, err = s.maildropPool(); err == nil {
+			l, err = newPGMaildropLock(ctx, pool, userID)
+		}
 	} else {
 		l, err = newFileMaildropLock(filepath.Join(filepath.Dir(s.path), "locks"), userID)
 	}
@@ -129,19 +132,60 @@ func (l *fileMaildropLock) try(context.Context) (bool, error) {
 // close drops the lock with the file.
 func (l *fileMaildropLock) close() { l.f.Close() }
 
-// pgMaildropLock is a session-level advisory lock on a connection of its
-// own, held for the POP3 session: the lock lives as long as the
+// pgMaildropLock is a session-level advisory lock on a connection held
+// for the POP3 session alone: the lock lives at most as long as the
 // connection, so a pop3d that dies, or loses its network, lets go of it.
+//
+// The connections come from a pool of their own (maildropPool): opening
+// one per login cost tens of milliseconds (a server process and a
+// password exchange), more than the rest of a POP3 session. A connection
+// goes back to the pool only once its lock is released.
 type pgMaildropLock struct {
-	conn   *pgx.Conn
+	conn   *pgxpool.Conn
 	userID int64
 }
 
-func newPGMaildropLock(ctx context.Context, dsn string, userID int64) (*pgMaildropLock, error) {
+// Bounds of the pool of lock connections: at most one per logged-in POP3
+// session (pop3d.max_connections bounds those, at 500 by default); an
+// idle one closes after a while.
+const (
+	maildropPoolMax  = 500
+	maildropPoolIdle = time.Minute
+)
+
+// maildropPool returns the store's pool of lock connections, creating it
+// on first use: only pop3d holds any.
+func (s *Store) maildropPool() (*pgxpool.Pool, error) {
+	s.lockPoolOnce.Do(func() {
+		cfg, err := pgxpool.ParseConfig(s.DSN())
+		if err != nil {
+			s.lockPoolErr = errors.New("cannot parse the connection string")
+			return
+		}
+		cfg.MaxConns = maildropPoolMax
+		cfg.MinConns = 0
+		cfg.MaxConnIdleTime = maildropPoolIdle
+		s.lockPool, s.lockPoolErr = pgxpool.NewWithConfig(context.Background(), cfg)
+	})
+	return s.lockPool, s.lockPoolErr
+}
+
+// closeMaildropPool closes the pool, if one was made. It does not wait:
+// pgxpool's Close waits for the connections still held, and a session
+// that holds its maildrop is the daemon's to end. Each closes when its
+// session releases it.
+func (s *Store) closeMaildropPool() {
+	s.lockPoolOnce.Do(func() {}) // no pool may start after Close
+	if s.lockPool != nil {
+		go s.lockPool.Close()
+	}
+}
+
+func newPGMaildropLock(ctx context.Context, pool *pgxpool.Pool, userID int64) (*pgMaildropLock, error) {
 	if userID < 0 || userID > math.MaxInt32 {
 		return nil, fmt.Errorf("user ID %d outside the advisory lock's key range", userID)
 	}
-	conn, err := pgx.Connect(ctx, dsn)
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -157,11 +201,18 @@ func (l *pgMaildropLock) try(ctx context.Context) (bool, error) {
 	return ok, nil
 }
 
-// close ends the connection, and with it the lock.
+// close releases the lock (whether this attempt took it or not: an
+// unlock of a lock not held only warns) and hands the connection back. A
+// connection whose unlock fails is closed instead, which drops the lock.
 func (l *pgMaildropLock) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	l.conn.Close(ctx)
+	var held bool
+	err := l.conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1::int4, $2::int4)`, maildropLockClass, l.userID).Scan(&held)
+	if err != nil {
+		l.conn.Conn().Close(ctx)
+	}
+	l.conn.Release()
 }
 
 // releases tells sessions waiting for a maildrop that a session of this

@@ -127,3 +127,18 @@ func TestUnlockWakesWaiters(t *testing.T) {
 	default:
 	}
 }
+
+// BenchmarkMaildropLock is the lock's cost in a POP3 login: take and
+// release, on the backend under test (with PostgreSQL, a connection of
+// its own for each session).
+func BenchmarkMaildropLock(b *testing.B) {
+	s := openTest(b)
+	ctx := context.Background()
+	for b.Loop() {
+		unlock, err := s.LockMaildrop(ctx, 7, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		unlock()
+	}
+}

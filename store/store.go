@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sys/unix"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -64,6 +65,10 @@ type Store struct {
 
 	feedOnce sync.Once   // starts feed; see watch.go
 	feed     *changeFeed // LISTENs for changes (PostgreSQL, watchers only)
+
+	lockPoolOnce sync.Once     // makes lockPool; see maildrop.go
+	lockPool     *pgxpool.Pool // POP3 maildrop lock connections (PostgreSQL)
+	lockPoolErr  error
 }
 
 // Option configures Open.
@@ -152,6 +157,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.quit) })
 	s.committer.Wait()
 	s.closeFeed()
+	s.closeMaildropPool()
 	errW := s.w.Close()
 	errR := s.r.Close()
 	return errors.Join(errW, errR)
