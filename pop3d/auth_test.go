@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"mailsuite/shared/auth"
+	"mailsuite/store"
 )
 
 func TestUserPassRecordsGrant(t *testing.T) {
