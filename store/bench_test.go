@@ -41,7 +41,7 @@ func BenchmarkAccept4K(b *testing.B) {
 		b.Run("writers=8/tx-per-message", func(b *testing.B) {
 			benchAccept(b, driver, 8, func(s *Store, env Envelope) error {
 				now := s.unix()
-				return s.write(context.Background(), func(tx *sql.Tx) error { return deliverTx(tx, env, body4K, body4K, now) })
+				return s.write(context.Background(), func(tx *sql.Tx) error { return deliverTx(tx, s.postgres(), env, body4K, body4K, now) })
 			})
 		})
 	})
