@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,7 +31,7 @@ const (
 
 // twoHosts returns the suites of hosts A and B over one new database, and
 // its connection string.
-func twoHosts(t *testing.T) (a, b *suite, dsn string) {
+func twoHosts(t testing.TB) (a, b *suite, dsn string) {
 	t.Helper()
 	dsn = pgtest.DSN(t)
 	a, b = newSuite(t), newSuite(t)
@@ -293,12 +294,17 @@ func TestTwoHostsQueueOnce(t *testing.T) {
 	if !eventually(2*time.Minute, func() bool { return len(mx.received()) >= n/2 }) {
 		t.Fatalf("only %d of %d messages relayed", len(mx.received()), n)
 	}
+	atStop := len(mx.received())
 	if err := a.stop("smtpd"); err != nil {
 		t.Fatal(err)
 	}
 	if !eventually(3*time.Minute, func() bool { return len(mx.received()) >= n }) {
 		t.Fatalf("only %d of %d messages relayed", len(mx.received()), n)
 	}
+	if !eventually(time.Minute, func() bool { return strings.Contains(b.logOf("smtpd"), "queue runner active") }) {
+		t.Fatal("host B's queue runner never took over")
+	}
+	t.Logf("%d messages relayed when host A stopped", atStop)
 	// A late duplicate would come within a retry or two.
 	time.Sleep(2 * time.Second)
 	seen := map[string]int{}
@@ -314,4 +320,58 @@ func TestTwoHostsQueueOnce(t *testing.T) {
 			t.Errorf("message q-%d relayed %d times", i, c)
 		}
 	}
+}
+
+// BenchmarkTwoHostsDeliveryToIdle measures, with the real daemons, the
+// delay from host A's smtpd answering 250 to a message until the EXISTS
+// line reaches a client in IDLE at host B's imapd, and reports its median
+// and p99 over b.N deliveries (the bound is 100 ms at p99):
+//
+//	go test -run '^$' -bench TwoHostsDeliveryToIdle -benchtime 200x ./e2e/
+func BenchmarkTwoHostsDeliveryToIdle(b *testing.B) {
+	a, h, _ := twoHosts(b)
+	a.addUser("ann@example.test", "secret-pw")
+	a.start("smtpd")
+	h.start("imapd")
+
+	conn := testutil.DialFrom(b, clientIP, h.at(h.ports.IMAP))
+	r := bufio.NewReader(conn)
+	exists := make(chan time.Time, 16)
+	readErr := make(chan error, 1)
+	fmt.Fprintf(conn, "a LOGIN ann@example.test secret-pw\r\nb SELECT INBOX\r\nc IDLE\r\n")
+	go func() {
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				readErr <- err
+				return
+			}
+			if strings.HasPrefix(line, "* ") && strings.HasSuffix(line, " EXISTS\r\n") {
+				exists <- time.Now()
+			}
+		}
+	}()
+	// Past the EXISTS of SELECT and the IDLE continuation.
+	<-exists
+	time.Sleep(time.Second)
+	var delays []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := deliverOnce(a.at(a.ports.SMTP), fmt.Sprintf("lat-%d", i)); err != nil {
+			b.Fatal(err)
+		}
+		acked := time.Now()
+		select {
+		case at := <-exists:
+			delays = append(delays, at.Sub(acked))
+		case err := <-readErr:
+			b.Fatal(err)
+		case <-time.After(30 * time.Second):
+			b.Fatal("no EXISTS at host B")
+		}
+	}
+	b.StopTimer()
+	slices.Sort(delays)
+	b.ReportMetric(float64(delays[len(delays)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds())/1000, "p99-ms")
 }
