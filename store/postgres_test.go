@@ -28,6 +28,9 @@ func TestOpenDriver(t *testing.T) {
 	if s.DSN() != wantDSN {
 		t.Errorf("DSN() = %q, want %q", s.DSN(), wantDSN)
 	}
+	if (s.Path() == "") != (testDriver() == DriverPostgres) {
+		t.Errorf("Path() = %q: the file of SQLite only", s.Path())
+	}
 }
 
 // TestOpenPostgresBadDSN: a malformed connection string is refused
