@@ -50,6 +50,11 @@ func OpenPostgres(dsn string, opts ...Option) (*Store, error) {
 	s.r.SetMaxOpenConns(8)
 	s.r.SetMaxIdleConns(8)
 	s.r.SetConnMaxIdleTime(5 * time.Minute)
+	if err := s.w.Ping(); err != nil {
+		s.w.Close()
+		s.r.Close()
+		return nil, fmt.Errorf("store: %s: %w", s.path, err)
+	}
 	if err := s.migrate(); err != nil {
 		s.w.Close()
 		s.r.Close()

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -37,10 +39,21 @@ func TestOpenDriver(t *testing.T) {
 }
 
 // TestOpenPostgresBadDSN: a malformed connection string is refused
-// without quoting it (it may hold the password).
+// without quoting it (it may hold the password), and so is a server that
+// does not answer, naming the database.
 func TestOpenPostgresBadDSN(t *testing.T) {
 	_, err := OpenPostgres("host=db password=sekrit port=x")
 	if err == nil || strings.Contains(err.Error(), "sekrit") {
+		t.Fatalf("err = %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().(*net.TCPAddr)
+	l.Close() // nothing listens there now
+	_, err = OpenPostgres(fmt.Sprintf("host=127.0.0.1 port=%d dbname=mail user=ms password=sekrit sslmode=disable", addr.Port))
+	if err == nil || strings.Contains(err.Error(), "sekrit") || !strings.Contains(err.Error(), "postgres database mail on 127.0.0.1") {
 		t.Fatalf("err = %v", err)
 	}
 }
