@@ -115,8 +115,6 @@ func (l *textLineConn) expect(prefix string) {
 // cmd sends a line and expects the first reply line to start with prefix.
 func (l *textLineConn) cmd(line, prefix string) {
 	l.t.Helper()
-	if _, err := l.c.Write([]byte(line + "\r\n")); err != nil {
-		l.t.Fatal(err)
-	}
+	l.send(line)
 	l.expect(prefix)
 }

@@ -90,11 +90,7 @@ func TestTwoHostsPOPBeforeSMTP(t *testing.T) {
 	if err := send(); !errors.As(err, &serr) || serr.Code/100 != 5 {
 		t.Fatalf("relay before any login: %v, want a 5xx refusal", err)
 	}
-	pop := lineConnFrom(t, clientIP, a.at(a.ports.POP3))
-	pop.expect("+OK")
-	pop.cmd("USER ann@example.test", "+OK")
-	pop.cmd("PASS secret-pw", "+OK")
-	pop.cmd("QUIT", "+OK")
+	popLogin(t, a, "+OK").cmd("QUIT", "+OK")
 	if err := send(); err != nil {
 		t.Fatalf("relay through B after a POP3 login at A: %v", err)
 	}
@@ -129,6 +125,17 @@ func TestTwoHostsIdle(t *testing.T) {
 	imap.until("c OK")
 }
 
+// popLogin logs ann in at host s's POP3 port from the client address and
+// expects the PASS reply to start with want.
+func popLogin(t *testing.T, s *suite, want string) *textLineConn {
+	t.Helper()
+	pop := lineConnFrom(t, clientIP, s.at(s.ports.POP3))
+	pop.expect("+OK")
+	pop.cmd("USER ann@example.test", "+OK")
+	pop.cmd("PASS secret-pw", want)
+	return pop
+}
+
 func (l *textLineConn) send(line string) {
 	l.t.Helper()
 	if _, err := l.c.Write([]byte(line + "\r\n")); err != nil {
@@ -159,14 +166,8 @@ func TestTwoHostsMaildropInUse(t *testing.T) {
 	a.start("pop3d")
 	b.start("pop3d")
 
-	atA := lineConnFrom(t, clientIP, a.at(a.ports.POP3))
-	atA.expect("+OK")
-	atA.cmd("USER ann@example.test", "+OK")
-	atA.cmd("PASS secret-pw", "+OK")
-	atB := lineConnFrom(t, clientIP, b.at(b.ports.POP3))
-	atB.expect("+OK")
-	atB.cmd("USER ann@example.test", "+OK")
-	atB.cmd("PASS secret-pw", "-ERR [IN-USE]")
+	atA := popLogin(t, a, "+OK")
+	atB := popLogin(t, b, "-ERR [IN-USE]")
 	atA.cmd("QUIT", "+OK")
 	atB.cmd("USER ann@example.test", "+OK")
 	atB.cmd("PASS secret-pw", "+OK")
