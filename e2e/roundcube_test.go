@@ -101,9 +101,11 @@ type roundcube struct {
 }
 
 // startRoundcube writes a Roundcube configuration for the suite's daemons
-// (IMAP with STARTTLS and SMTP submission with the user's own password,
-// both verifying the suite's certificate; the password plugin on the
-// httpapi endpoint at pwAPI) and serves it on a free loopback port.
+// from deploy/roundcube (IMAP with STARTTLS and SMTP submission with the
+// user's own password, both verifying the suite's certificate; the
+// password plugin on the httpapi endpoint at pwAPI) and serves it on a
+// free loopback port. search_mods adds the body to quick search, so
+// that the test searches it from the search box.
 func startRoundcube(t *testing.T, s *suite, pwAPI string) *roundcube {
 	t.Helper()
 	dir := filepath.Join(s.dir, "roundcube")
@@ -121,36 +123,25 @@ func startRoundcube(t *testing.T, s *suite, pwAPI string) *roundcube {
 	}
 	dbPath := filepath.Join(dir, "roundcube.db")
 	initRoundcubeDB(t, dbPath)
+	// The deployed drop-in, with the test's addresses, certificate and
+	// paths; plain HTTP on loopback instead of force_https.
 	text := fmt.Sprintf(`<?php
 $config = [];
 $config['db_dsnw'] = 'sqlite:///%s?mode=0600';
+$config['des_key'] = 'e2e-test-key-of-24-chars';
+include '%s';
 $config['temp_dir'] = '%s/temp/';
 $config['log_dir'] = '%s/';
-$config['des_key'] = 'e2e-test-key-of-24-chars';
+$config['force_https'] = false;
+$config['language'] = 'en_US';
 $config['imap_host'] = 'tls://127.0.0.1:%d';
 $config['smtp_host'] = 'tls://127.0.0.1:%d';
-$config['smtp_user'] = '%%u';
-$config['smtp_pass'] = '%%p';
-$tls = ['ssl' => ['verify_peer' => true, 'verify_peer_name' => true, 'peer_name' => '127.0.0.1', 'cafile' => '%s']];
-$config['imap_conn_options'] = $tls;
-$config['smtp_conn_options'] = $tls;
-$config['drafts_mbox'] = 'Drafts';
-$config['junk_mbox'] = 'Junk';
-$config['sent_mbox'] = 'Sent';
-$config['trash_mbox'] = 'Trash';
+$config['imap_conn_options']['ssl']['cafile'] = '%s';
+$config['smtp_conn_options']['ssl']['cafile'] = '%s';
 $config['search_mods'] = ['*' => ['subject' => 1, 'from' => 1, 'body' => 1]];
-$config['skin'] = 'elastic';
-$config['language'] = 'en_US';
-$config['plugins'] = ['password'];
-$config['password_driver'] = 'httpapi';
 $config['password_httpapi_url'] = 'http://%s/';
-$config['password_httpapi_var_user'] = 'user';
-$config['password_httpapi_var_curpass'] = 'curpass';
-$config['password_httpapi_var_newpass'] = 'newpass';
-$config['password_httpapi_expect'] = '/^ok$/';
-$config['password_minimum_length'] = 10;
-$config['password_confirm_current'] = true;
-`, dbPath, dir, rc.logs, s.ports.IMAP, s.ports.Submission, s.cert, pwAPI)
+`, dbPath, filepath.Join(moduleRoot, "deploy", "roundcube", "mailsuite.inc.php"), dir, rc.logs,
+		s.ports.IMAP, s.ports.Submission, s.cert, s.cert, pwAPI)
 	if err := os.WriteFile(filepath.Join(conf, "config.inc.php"), []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
