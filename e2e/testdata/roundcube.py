@@ -44,10 +44,6 @@ def wait(what, cond):
                          ignored_exceptions=(StaleElementReferenceException,)).until(cond, what)
 
 
-def js(script, *args):
-    return drv.execute_script(script, *args)
-
-
 def idle(d):
     """Roundcube is loaded and has no request in flight."""
     return d.execute_script(
@@ -154,7 +150,8 @@ def main():
     in_list("webmail to bob")
     print("moved to Trash")
 
-    js("rcmail.command('purge')")
+    element("a.sidebar-menu", "folder actions button").click()
+    element("a.purge.active", "empty folder menu item").click()
     element(".ui-dialog button.mainaction", "confirmation of emptying Trash").click()
     in_list("webmail to bob", present=False)
     wait("Trash empty", lambda d: idle(d) and d.execute_script("return rcmail.env.messagecount == 0"))
@@ -166,7 +163,7 @@ def main():
     drv.switch_to.frame("preferences-frame")
     element("input[name=_name]", "folder name field").send_keys("Projects")
     wait("folder form ready", idle)
-    js("rcmail.command('save')")
+    element("button.submit", "Save button").click()
     drv.switch_to.default_content()
     wait("folder Projects listed", lambda d: idle(d) and any(
         "Projects" in e.text for e in d.find_elements(By.ID, "subscription-table")))
