@@ -299,7 +299,7 @@ func TestQResyncSelect(t *testing.T) {
 	other.mustOK("SELECT INBOX")
 	other.mustOK(`UID STORE 2:3 +FLAGS.SILENT (\Deleted)`)
 	other.mustOK("EXPUNGE")
-	handle, err := store.Open(e.dbPath)
+	handle, err := e.openOther()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,7 @@ func TestVanishedInsteadOfExpunge(t *testing.T) {
 	}
 	tc := e.condConn("QRESYNC")
 	tc.mustOK("SELECT INBOX")
-	handle, err := store.Open(e.dbPath)
+	handle, err := e.openOther()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestHighestModSeqAcrossProcesses(t *testing.T) {
 	tc := e.condConn("")
 	h0 := tc.statusHighest()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "IMAPD_TEST_DELIVER="+e.dbPath, "IMAPD_TEST_USER="+strconv.FormatInt(e.userID, 10))
+	cmd.Env = e.deliverEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("delivering process: %v %s", err, out)
 	}
@@ -402,7 +402,7 @@ func TestHighestModSeqAcrossProcesses(t *testing.T) {
 	tc.mustOK("SELECT INBOX")
 	tc.mustOK(`STORE 2 +FLAGS (\Seen)`)
 	h2 := tc.statusHighest()
-	handle, err := store.Open(e.dbPath)
+	handle, err := e.openOther()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -543,7 +543,7 @@ func TestIdlePushesModSeqAndVanished(t *testing.T) {
 	if l := tc.line(); !strings.HasPrefix(l, "+") {
 		t.Fatalf("IDLE: %s", l)
 	}
-	handle, err := store.Open(e.dbPath)
+	handle, err := e.openOther()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +55,29 @@ type envConfig struct {
 
 // newEnv starts imapd with one user. Plaintext login follows the
 // production default (off) unless withPlaintext is given.
+// source is the env's store as store.OpenDriver takes it: the SQLite
+// file, or the PostgreSQL database (MAILSUITE_TEST_STORE=postgres).
+func (e *testEnv) source() (driver, src string) {
+	if e.st.Driver() == store.DriverPostgres {
+		return store.DriverPostgres, e.st.DSN()
+	}
+	return store.DriverSQLite, e.dbPath
+}
+
+// openOther opens another handle on the env's store, as another process
+// (or, on PostgreSQL, another host) has.
+func (e *testEnv) openOther() (*store.Store, error) {
+	return store.OpenDriver(e.source())
+}
+
+// deliverEnv is the environment of a test binary run as another process
+// that delivers one message to the env's store (see TestMain).
+func (e *testEnv) deliverEnv() []string {
+	driver, src := e.source()
+	return append(os.Environ(), "IMAPD_TEST_DELIVER="+src, "IMAPD_TEST_DRIVER="+driver,
+		"IMAPD_TEST_USER="+strconv.FormatInt(e.userID, 10))
+}
+
 func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 	t.Helper()
 	var ec envConfig

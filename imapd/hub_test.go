@@ -21,13 +21,13 @@ import (
 // daemon binaries they built.
 func TestMain(m *testing.M) {
 	if db := os.Getenv("IMAPD_TEST_DELIVER"); db != "" {
-		os.Exit(deliverFromOtherProcess(db, os.Getenv("IMAPD_TEST_USER")))
+		os.Exit(deliverFromOtherProcess(os.Getenv("IMAPD_TEST_DRIVER"), db, os.Getenv("IMAPD_TEST_USER")))
 	}
 	testutil.Main(m)
 }
 
-func deliverFromOtherProcess(db, user string) int {
-	st, err := store.Open(db)
+func deliverFromOtherProcess(driver, db, user string) int {
+	st, err := store.OpenDriver(driver, db)
 	if err != nil {
 		return 1
 	}
@@ -58,7 +58,7 @@ func TestIdleSeesDeliveryFromOtherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "IMAPD_TEST_DELIVER="+e.dbPath, "IMAPD_TEST_USER="+strconv.FormatInt(e.userID, 10))
+	cmd.Env = e.deliverEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("delivering process: %v %s", err, out)
 	}
@@ -90,7 +90,7 @@ func TestNoopSeesExpungeFromOtherHandle(t *testing.T) {
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	other, err := store.Open(e.dbPath)
+	other, err := e.openOther()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,11 +41,7 @@ func BenchmarkCommitToExists(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	src := e.dbPath
-	if e.st.Driver() == store.DriverPostgres {
-		src = e.st.DSN()
-	}
-	other, err := store.OpenDriver(e.st.Driver(), src)
+	other, err := e.openOther()
 	if err != nil {
 		b.Fatal(err)
 	}

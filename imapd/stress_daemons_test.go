@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"mailsuite/internal/testutil"
+	"mailsuite/store"
 )
 
 // TestMultiSessionStressDaemons is the multi-session stress with the other
@@ -25,6 +26,16 @@ import (
 // deliveries over SMTP and the pop3d binary the DELE+QUIT of a POP3
 // client, both on the imapd test's store file, while the IMAP sessions
 // run their checks as in TestMultiSessionStress.
+// storeKeys is the config's [store] table for the env's store on
+// PostgreSQL (nothing for SQLite: data_dir's mail.db is the env's).
+func storeKeys(e *testEnv) string {
+	driver, src := e.source()
+	if driver != store.DriverPostgres {
+		return ""
+	}
+	return fmt.Sprintf("[store]\ndriver = %q\ndsn = %q\n", driver, src)
+}
+
 func TestMultiSessionStressDaemons(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stress")
@@ -35,7 +46,7 @@ func TestMultiSessionStressDaemons(t *testing.T) {
 	cfg := filepath.Join(dir, "mailsuite.toml")
 	conf := fmt.Sprintf(`hostname = "localhost"
 data_dir = "."
-[tls]
+%s[tls]
 cert = "cert.pem"
 key = "key.pem"
 [auth]
@@ -47,7 +58,7 @@ submissions = [%q]
 [pop3d]
 listen = [%q]
 tls_listen = [%q]
-`, smtpAddr, testutil.FreePort(t), testutil.FreePort(t), popAddr, testutil.FreePort(t))
+`, storeKeys(e), smtpAddr, testutil.FreePort(t), testutil.FreePort(t), popAddr, testutil.FreePort(t))
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestMultiSessionStress(t *testing.T) {
 		t.Skip("stress")
 	}
 	e := newEnv(t, withPlaintext)
-	other, err := store.Open(e.dbPath) // another process's handle
+	other, err := e.openOther() // another process's handle
 	if err != nil {
 		t.Fatal(err)
 	}

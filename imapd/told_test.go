@@ -33,7 +33,7 @@ func fetchResponses(untagged []string) []string {
 func TestFlagChangesInOneBatchToldOnce(t *testing.T) {
 	e := newEnv(t, withPlaintext)
 	e.deliver("one")
-	other, err := store.Open(e.dbPath)
+	other, err := e.openOther()
 	if err != nil {
 		t.Fatal(err)
 	}
