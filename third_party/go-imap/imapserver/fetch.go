@@ -97,7 +97,8 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 		options.UID = true
 	}
 
-	w := &FetchWriter{conn: c, options: writerOptions}
+	// mailsuite: the command's status response flushes its FETCH responses.
+	w := &FetchWriter{conn: c, options: writerOptions, buffered: true}
 	if err := c.session.Fetch(w, numSet, &options); err != nil {
 		return err
 	}
@@ -338,6 +339,11 @@ func maybeReadPartial(dec *imapwire.Decoder) (*imap.SectionPartial, error) {
 type FetchWriter struct {
 	conn    *Conn
 	options fetchWriterOptions
+
+	// mailsuite: buffered leaves each response in the connection's buffer
+	// for the command's status response to flush (not so for updates,
+	// which IDLE must send at once).
+	buffered bool
 }
 
 // CreateMessage writes a FETCH response for a message.
@@ -346,13 +352,14 @@ type FetchWriter struct {
 func (cmd *FetchWriter) CreateMessage(seqNum uint32) *FetchResponseWriter {
 	enc := newResponseEncoder(cmd.conn)
 	enc.Atom("*").SP().Number(seqNum).SP().Atom("FETCH").SP().Special('(')
-	return &FetchResponseWriter{enc: enc, options: cmd.options}
+	return &FetchResponseWriter{enc: enc, options: cmd.options, buffered: cmd.buffered}
 }
 
 // FetchResponseWriter writes a single FETCH response for a message.
 type FetchResponseWriter struct {
-	enc     *responseEncoder
-	options fetchWriterOptions
+	enc      *responseEncoder
+	options  fetchWriterOptions
+	buffered bool // mailsuite: see FetchWriter
 
 	hasItem bool
 }
@@ -512,7 +519,13 @@ func (w *FetchResponseWriter) Close() error {
 	if w.enc == nil {
 		return fmt.Errorf("imapserver: FetchResponseWriter already closed")
 	}
-	err := w.enc.Special(')').CRLF()
+	w.enc.Special(')')
+	var err error
+	if w.buffered { // mailsuite: see FetchWriter
+		err = w.enc.CRLFBuffered()
+	} else {
+		err = w.enc.CRLF()
+	}
 	w.enc.end()
 	w.enc = nil
 	return err

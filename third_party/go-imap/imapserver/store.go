@@ -82,7 +82,7 @@ func (c *Conn) handleStore(dec *imapwire.Decoder, numKind NumKind) error {
 			return err
 		}
 	}
-	w := &FetchWriter{conn: c}
+	w := &FetchWriter{conn: c, buffered: true} // mailsuite: see FetchWriter
 	return c.session.Store(w, numSet, &imap.StoreFlags{
 		Op:     op,
 		Silent: silent,

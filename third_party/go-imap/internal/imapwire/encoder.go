@@ -72,6 +72,16 @@ func (enc *Encoder) CRLF() error {
 	return enc.w.Flush()
 }
 
+// CRLFBuffered writes a "\r\n" sequence and leaves it in the buffered
+// writer, for a response among several that a later one flushes.
+//
+// mailsuite: a FETCH answering many messages was one write system call
+// per message; now it is one per buffer, or per command.
+func (enc *Encoder) CRLFBuffered() error {
+	enc.writeString("\r\n")
+	return enc.err
+}
+
 func (enc *Encoder) Atom(s string) *Encoder {
 	return enc.writeString(s)
 }
