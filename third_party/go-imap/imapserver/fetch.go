@@ -97,8 +97,8 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 		options.UID = true
 	}
 
-	// mailsuite: the command's status response flushes its FETCH responses.
-	w := &FetchWriter{conn: c, options: writerOptions, buffered: true}
+	w := &FetchWriter{conn: c, options: writerOptions}
+	defer c.holdResponses()() // mailsuite: the status response follows
 	if err := c.session.Fetch(w, numSet, &options); err != nil {
 		return err
 	}
@@ -339,11 +339,6 @@ func maybeReadPartial(dec *imapwire.Decoder) (*imap.SectionPartial, error) {
 type FetchWriter struct {
 	conn    *Conn
 	options fetchWriterOptions
-
-	// mailsuite: buffered leaves each response in the connection's buffer
-	// for the command's status response to flush (not so for updates,
-	// which IDLE must send at once).
-	buffered bool
 }
 
 // CreateMessage writes a FETCH response for a message.
@@ -352,14 +347,13 @@ type FetchWriter struct {
 func (cmd *FetchWriter) CreateMessage(seqNum uint32) *FetchResponseWriter {
 	enc := newResponseEncoder(cmd.conn)
 	enc.Atom("*").SP().Number(seqNum).SP().Atom("FETCH").SP().Special('(')
-	return &FetchResponseWriter{enc: enc, options: cmd.options, buffered: cmd.buffered}
+	return &FetchResponseWriter{enc: enc, options: cmd.options}
 }
 
 // FetchResponseWriter writes a single FETCH response for a message.
 type FetchResponseWriter struct {
-	enc      *responseEncoder
-	options  fetchWriterOptions
-	buffered bool // mailsuite: see FetchWriter
+	enc     *responseEncoder
+	options fetchWriterOptions
 
 	hasItem bool
 }
@@ -519,13 +513,7 @@ func (w *FetchResponseWriter) Close() error {
 	if w.enc == nil {
 		return fmt.Errorf("imapserver: FetchResponseWriter already closed")
 	}
-	w.enc.Special(')')
-	var err error
-	if w.buffered { // mailsuite: see FetchWriter
-		err = w.enc.CRLFBuffered()
-	} else {
-		err = w.enc.CRLF()
-	}
+	err := w.enc.Special(')').CRLF()
 	w.enc.end()
 	w.enc = nil
 	return err

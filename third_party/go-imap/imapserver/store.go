@@ -82,7 +82,8 @@ func (c *Conn) handleStore(dec *imapwire.Decoder, numKind NumKind) error {
 			return err
 		}
 	}
-	w := &FetchWriter{conn: c, buffered: true} // mailsuite: see FetchWriter
+	w := &FetchWriter{conn: c}
+	defer c.holdResponses()() // mailsuite: the status response follows
 	return c.session.Store(w, numSet, &imap.StoreFlags{
 		Op:     op,
 		Silent: silent,
