@@ -30,7 +30,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	}
 	var msgs []store.Message
 	if onlyNumbers(criteria) {
-		msgs = viewMessages(s.sel.mbox.id, items)
+		msgs = numberedMessages(s.sel.mbox.id, items)
 	} else if msgs, err = read(ctx, s.sel.mbox.id, uidsOf(items)); err != nil {
 		return nil, s.internalError("search", err)
 	}
@@ -82,10 +82,10 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 }
 
 // onlyNumbers says whether the criteria name messages by sequence number
-// and UID alone (ALL, sets, and NOT or OR of them): the session's view
-// answers those without reading the store, as it answers a FETCH of the
-// same numbers (a message expunged meanwhile is still listed until the
-// client is told, as RFC 2180 allows).
+// and UID alone (ALL, sets, and NOT or OR of them): the session's own
+// numbering answers those without reading the store (a message expunged
+// meanwhile is still listed until the client is told of it, as RFC 2180
+// allows).
 func onlyNumbers(c *imap.SearchCriteria) bool {
 	rest := *c
 	rest.SeqNum, rest.UID, rest.Not, rest.Or = nil, nil, nil, nil
@@ -105,9 +105,9 @@ func onlyNumbers(c *imap.SearchCriteria) bool {
 	return true
 }
 
-// viewMessages is the messages of items as the view knows them: numbers
-// only, for criteria that test nothing else.
-func viewMessages(mailboxID int64, items []item) []store.Message {
+// numberedMessages is the messages of items by their numbers alone, for
+// criteria that test nothing else.
+func numberedMessages(mailboxID int64, items []item) []store.Message {
 	out := make([]store.Message, len(items))
 	for i, it := range items {
 		out[i] = store.Message{MailboxID: mailboxID, UID: it.uid}
