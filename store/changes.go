@@ -92,7 +92,11 @@ func (s *Store) ChangesWithFlags(ctx context.Context, since int64, want func(mai
 
 // changesSince reads up to limit changes (-1: all) with seq > since.
 func changesSince(ctx context.Context, q querier, since int64, limit int) ([]Change, error) {
-	rows, err := q.QueryContext(ctx, `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
+	query, args := `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? ORDER BY seq`, []any{since}
+	if limit >= 0 { // PostgreSQL refuses SQLite's LIMIT -1
+		query, args = query+` LIMIT ?`, append(args, limit)
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

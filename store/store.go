@@ -1,5 +1,7 @@
-// Package store is the SQLite mailbox store shared by smtpd, pop3d, imapd
-// and mailctl. It is the only package that writes SQL.
+// Package store is the mailbox store shared by smtpd, pop3d, imapd and
+// mailctl: an SQLite file (one host), or a PostgreSQL database that the
+// daemons of several hosts share (see postgres.go). It is the only package
+// that writes SQL.
 //
 // Three processes use one file at once, so the store opens it in WAL mode
 // with a busy timeout, begins every write transaction IMMEDIATE (a writer
@@ -8,6 +10,12 @@
 // Concurrent deliveries (Accept) and IMAP APPENDs, COPYs, MOVEs and
 // EXPUNGEs share one commit and so one fsync: see commitLoop in deliver.go. Flag, keyword and \Recent
 // changes alone commit without an fsync of their own (writeLazy).
+//
+// On PostgreSQL the same model holds across processes and hosts: every
+// write transaction first takes one advisory lock, so writes still run one
+// at a time; read-only transactions read one snapshot (REPEATABLE READ);
+// commits wait for the WAL flush (synchronous_commit on), except
+// writeLazy's.
 package store
 
 import (
@@ -45,11 +53,14 @@ var ErrClosed = errors.New("store closed")
 
 // Store is an open mailbox store.
 type Store struct {
-	path       string
+	driver     string  // DriverSQLite or DriverPostgres
+	dsn        string  // the PostgreSQL connection string ("" for SQLite)
+	path       string  // the SQLite file, or a PostgreSQL database's name for messages
 	w          *sql.DB // the single writer connection
 	r          *sql.DB // readers
 	now        func() time.Time
 	migrations fs.FS
+	migDir     string // the folder of migrations in migrations
 
 	accepts   chan *acceptReq // Accept calls waiting for the committer
 	quit      chan struct{}   // closed by Close: the committer stops
@@ -82,11 +93,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err := checkWritable(dir, path); err != nil {
 		return nil, err
 	}
-	s := &Store{path: path, now: time.Now, migrations: embeddedMigrations,
-		accepts: make(chan *acceptReq), quit: make(chan struct{})}
-	for _, o := range opts {
-		o(s)
-	}
+	s := newStore(DriverSQLite, "", opts)
+	s.path = path
 	// _stmt_cache_size keeps each connection's prepared statements for
 	// reuse: the same few queries run for every SMTP command and every
 	// delivery, and parsing them anew each time was a visible share of
@@ -100,11 +108,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	s.w.SetMaxOpenConns(1)
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
+	// The readers open after the migration: query_only could not create
+	// the file's WAL index before the schema exists.
 	if err := s.migrate(); err != nil {
-		s.w.Close()
-		return nil, err
-	}
-	if err := s.ensureCredStamp(); err != nil {
 		s.w.Close()
 		return nil, err
 	}
@@ -114,9 +120,34 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	s.r.SetMaxOpenConns(8)
 	s.r.SetMaxIdleConns(8)
+	if err := s.start(); err != nil {
+		s.w.Close()
+		s.r.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// newStore is a Store of the given backend with opts applied, not yet
+// connected.
+func newStore(driver, dsn string, opts []Option) *Store {
+	s := &Store{driver: driver, dsn: dsn, now: time.Now,
+		migrations: embeddedMigrations, migDir: "migrations/" + driver,
+		accepts: make(chan *acceptReq), quit: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// start completes a migrated store and starts the committer.
+func (s *Store) start() error {
+	if err := s.ensureCredStamp(); err != nil {
+		return err
+	}
 	s.committer.Add(1)
 	go s.commitLoop()
-	return s, nil
+	return nil
 }
 
 // Close stops the committer (after the batch it is committing, whose
@@ -130,8 +161,14 @@ func (s *Store) Close() error {
 	return errors.Join(errW, errR)
 }
 
-// Path is the store file's path.
-func (s *Store) Path() string { return s.path }
+// Path is the store file's path, or "" for a PostgreSQL store (see DSN),
+// so that nothing mistakes it for a file.
+func (s *Store) Path() string {
+	if s.postgres() {
+		return ""
+	}
+	return s.path
+}
 
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now() }

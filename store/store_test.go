@@ -17,7 +17,13 @@ func (c *clock) now() time.Time { return c.t }
 
 func openTest(t testing.TB, opts ...Option) *Store {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), opts...)
+	return openTestOn(t, testDriver(), opts...)
+}
+
+// openTestOn opens a new store on the given backend.
+func openTestOn(t testing.TB, driver string, opts ...Option) *Store {
+	t.Helper()
+	s, err := openSource(sourceOn(t, driver), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,28 +65,28 @@ func TestOpenNotSQLite(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "mail.db")
-	s, err := Open(p)
+	p := testSource(t)
+	s, err := openSource(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.w.Exec("PRAGMA user_version = 999")
+	setUserVersion(t, s, 999)
 	s.Close()
-	_, err = Open(p)
+	_, err = openSource(p)
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("err = %v, want newer-schema error", err)
 	}
 }
 
 func TestReopenKeepsData(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "mail.db")
-	s, err := Open(p)
+	p := testSource(t)
+	s, err := openSource(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seed(t, s)
 	s.Close()
-	s, err = Open(p)
+	s, err = openSource(p)
 	if err != nil {
 		t.Fatal(err)
 	}

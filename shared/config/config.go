@@ -30,6 +30,7 @@ type Config struct {
 	// directory of the configuration file.
 	DataDir string `toml:"data_dir"`
 
+	Store StoreConfig `toml:"store"`
 	TLS   TLSConfig   `toml:"tls"`
 	Auth  AuthConfig  `toml:"auth"`
 	Relay RelayConfig `toml:"relay"`
@@ -207,6 +208,13 @@ type IMAPDConfig struct {
 
 	// Metrics is the address of imapd's Prometheus /metrics; empty: off.
 	Metrics string `toml:"metrics"`
+
+	// PasswordAPI is the address of the password-change endpoint for
+	// webmail (Roundcube's password plugin, httpapi driver); empty: off.
+	// It must be a loopback address unless PasswordAPIAllowRemote is set:
+	// it takes passwords in plain HTTP.
+	PasswordAPI            string `toml:"password_api"`
+	PasswordAPIAllowRemote bool   `toml:"password_api_allow_remote"`
 }
 
 // Limits is imapd's connection budget.
@@ -240,6 +248,7 @@ func Default() *Config {
 	return &Config{
 		Hostname: host,
 		DataDir:  "/var/lib/mailsuite",
+		Store:    StoreConfig{Driver: "sqlite"},
 		TLS: TLSConfig{
 			Cert: "/etc/mailsuite/tls/fullchain.pem",
 			Key:  "/etc/mailsuite/tls/privkey.pem",
@@ -337,7 +346,7 @@ func (c *Config) resolvePaths() error {
 	if err != nil {
 		return fmt.Errorf("config %s: resolve directory: %w", c.Path, err)
 	}
-	for _, p := range []*string{&c.DataDir, &c.TLS.Cert, &c.TLS.Key, &c.TLS.CAFile} {
+	for _, p := range []*string{&c.DataDir, &c.Store.PasswordFile, &c.TLS.Cert, &c.TLS.Key, &c.TLS.CAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

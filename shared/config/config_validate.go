@@ -18,6 +18,7 @@ func (c *Config) validate(text string) error {
 
 	v.check(c.Hostname != "", "hostname", "must not be empty")
 	v.check(c.DataDir != "", "data_dir", "must not be empty")
+	v.storeSection(c.Store)
 	v.check(c.TLS.Cert != "", "tls.cert", "must not be empty")
 	v.check(c.TLS.Key != "", "tls.key", "must not be empty")
 	if _, err := tlsconf.LoadRoots(c.TLS.CAFile); err != nil {
@@ -88,6 +89,8 @@ func (c *Config) validate(text string) error {
 			v.listen(d+".metrics", []string{addr})
 		}
 	}
+
+	v.passwordAPI(&c.IMAPD)
 
 	v.check(c.Quota.DefaultStorage >= 0, "quota.default_storage", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.DefaultStorage))
 	v.check(c.Quota.MaxMessages >= 0, "quota.max_messages", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxMessages))
