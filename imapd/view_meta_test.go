@@ -21,7 +21,7 @@ func TestViewFollowsOtherProcess(t *testing.T) {
 	for _, s := range []string{"one", "two", "three"} {
 		e.deliver(s)
 	}
-	other, err := store.Open(e.dbPath) // another process's handle
+	other, err := e.openOther() // another process's handle
 	if err != nil {
 		t.Fatal(err)
 	}
