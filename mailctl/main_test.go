@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"mailsuite/internal/pgtest"
 	"mailsuite/store"
 )
 
@@ -33,7 +34,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Run(m) // stops the PostgreSQL cluster of the store tests
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
