@@ -145,15 +145,14 @@ func (s *Store) AddUser(ctx context.Context, address, hash string, smtp bool) (i
 		if err := tx.QueryRow(`SELECT 1 FROM aliases WHERE source = ?`, address).Scan(&one); err == nil {
 			return fmt.Errorf("store: add user %s: an alias of that name %w", address, ErrExists)
 		}
-		res, err := tx.Exec(`INSERT INTO users (address, domain, hash, smtp, created) VALUES (?, ?, ?, ?, ?)`,
-			address, domain, hash, boolInt(smtp), s.unix())
+		err := tx.QueryRow(`INSERT INTO users (address, domain, hash, smtp, created) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			address, domain, hash, boolInt(smtp), s.unix()).Scan(&id)
 		if isUnique(err) {
 			return fmt.Errorf("store: add user %s: %w", address, ErrExists)
 		}
 		if err != nil {
 			return fmt.Errorf("store: add user %s: %w", address, err)
 		}
-		id, _ = res.LastInsertId()
 		for _, mb := range DefaultMailboxes {
 			if _, err := createMailboxTx(tx, id, mb.Name, mb.SpecialUse); err != nil {
 				return fmt.Errorf("store: add user %s: %w", address, err)

@@ -16,6 +16,9 @@ import (
 // directory, synced, and only then linked to path, so a failed or
 // interrupted backup never leaves a partial file under the requested name.
 func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.postgres() {
+		return errors.New("store: backup: the store is in PostgreSQL: back it up with pg_dump (see README)")
+	}
 	if _, err := os.Lstat(path); err == nil {
 		return fmt.Errorf("store: backup to %s: %w", path, fs.ErrExist)
 	}

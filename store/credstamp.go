@@ -24,7 +24,13 @@ type CredentialStamp struct {
 
 // CredentialStamp reads the current stamp. A session takes it before it
 // checks a credential, and checks again whenever it differs.
+//
+// On PostgreSQL the stamp is always unknown: a file on one host would not
+// see a change made on another, so every check is a full one there.
 func (s *Store) CredentialStamp() CredentialStamp {
+	if s.postgres() {
+		return CredentialStamp{}
+	}
 	var st unix.Stat_t
 	if err := unix.Stat(s.credStampPath(), &st); err != nil {
 		return CredentialStamp{}
@@ -45,6 +51,9 @@ func (s *Store) credStampPath() string {
 // the stamp is removed, so sessions fall back to a full check per command
 // rather than miss the change.
 func (s *Store) touchCredentials() error {
+	if s.postgres() {
+		return nil
+	}
 	path := s.credStampPath()
 	tmp, err := os.CreateTemp(filepath.Dir(path), credStampName+".*")
 	if err == nil {
@@ -66,7 +75,7 @@ func (s *Store) touchCredentials() error {
 
 // ensureCredStamp creates the stamp of a store that has none yet.
 func (s *Store) ensureCredStamp() error {
-	if s.CredentialStamp().Known() {
+	if s.postgres() || s.CredentialStamp().Known() {
 		return nil
 	}
 	return s.touchCredentials()

@@ -337,12 +337,12 @@ func deliverInboxTx(tx *sql.Tx, userID, date int64, body []byte) error {
 }
 
 func enqueueTx(tx *sql.Tx, env Envelope, body []byte, now int64) error {
-	res, err := tx.Exec(`INSERT INTO queue (sender, created, is_bounce, body) VALUES (?, ?, ?, ?)`,
-		env.From, now, boolInt(env.IsBounce), body)
+	var qid int64
+	err := tx.QueryRow(`INSERT INTO queue (sender, created, is_bounce, body) VALUES (?, ?, ?, ?) RETURNING id`,
+		env.From, now, boolInt(env.IsBounce), body).Scan(&qid)
 	if err != nil {
 		return fmt.Errorf("enqueue: %w", err)
 	}
-	qid, _ := res.LastInsertId()
 	for _, r := range env.Remote {
 		if _, err := tx.Exec(`INSERT INTO queue_rcpts (queue_id, rcpt, next_attempt) VALUES (?, ?, ?)`, qid, r, now); err != nil {
 			return fmt.Errorf("enqueue to %s: %w", r, err)

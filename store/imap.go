@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file holds the mailbox and message operations imapd needs beyond
@@ -336,9 +337,11 @@ func (s *Store) RenameMailbox(ctx context.Context, userID int64, old, newName st
 			}
 			return s.checkMailboxesTx(tx, userID)
 		}
-		_, err = tx.Exec(`UPDATE mailboxes SET name = ? || CAST(substr(CAST(name AS BLOB), ?) AS TEXT)
-			WHERE user_id = ? AND (name = ? OR substr(CAST(name AS BLOB), 1, ?) = CAST(? AS BLOB))`,
-			newName, len(old)+1, userID, old, len(old)+1, old+"/")
+		// substr counts characters in both SQLite and PostgreSQL.
+		n := utf8.RuneCountInString(old) + 1
+		_, err = tx.Exec(`UPDATE mailboxes SET name = ? || substr(name, ?)
+			WHERE user_id = ? AND (name = ? OR substr(name, 1, ?) = ?)`,
+			newName, n, userID, old, n, old+"/")
 		if isUnique(err) {
 			return ErrExists
 		}
@@ -405,8 +408,8 @@ type MailboxStatus struct {
 func (s *Store) Status(ctx context.Context, mailboxID int64) (MailboxStatus, error) {
 	var st MailboxStatus
 	err := s.r.QueryRowContext(ctx, `SELECT b.uidnext, b.uidvalidity, count(m.id),
-			coalesce(sum(instr(' ' || m.flags || ' ', ' \Seen ') = 0), 0),
-			coalesce(sum(instr(' ' || m.flags || ' ', ' \Deleted ') > 0), 0),
+			count(m.id) FILTER (WHERE instr(' ' || m.flags || ' ', ' \Seen ') = 0),
+			count(m.id) FILTER (WHERE instr(' ' || m.flags || ' ', ' \Deleted ') > 0),
 			coalesce(sum(m.size), 0)
 		FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id
 		WHERE b.id = ? GROUP BY b.id`, mailboxID).

@@ -94,7 +94,8 @@ func (s *Store) Import(ctx context.Context, userID int64, in ImportMailbox) (Imp
 		}
 		next = max(next, in.UIDNext)
 		// Imported mail is not \Recent: the old server showed it already.
-		_, err = tx.Exec(`UPDATE mailboxes SET uidnext = ?, recent_uid = max(recent_uid, ?) WHERE id = ?`, next, next-1, mbox)
+		_, err = tx.Exec(`UPDATE mailboxes SET uidnext = ?1,
+			recent_uid = CASE WHEN recent_uid > ?2 THEN recent_uid ELSE ?2 END WHERE id = ?3`, next, next-1, mbox)
 		return err
 	})
 	if err != nil {
@@ -155,7 +156,7 @@ func importMessageTx(tx *sql.Tx, mbox int64, next *uint32, m ImportMessage) (boo
 	}
 	if m.UID == 0 {
 		sum := sha256.Sum256(m.Body)
-		res, err := tx.Exec(`INSERT OR IGNORE INTO imported_digests (mailbox_id, digest) VALUES (?, ?)`, mbox, sum[:])
+		res, err := tx.Exec(`INSERT INTO imported_digests (mailbox_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING`, mbox, sum[:])
 		if err != nil {
 			return false, err
 		}

@@ -19,7 +19,7 @@ type Login struct {
 // transaction and drops the rows older than keep.
 func recordLoginTx(tx *sql.Tx, a Attempt, proto string, now, keep int64) error {
 	if _, err := tx.Exec(`INSERT INTO logins (account, proto, ip, last) VALUES (?, ?, ?, ?)
-		ON CONFLICT (account, proto, ip) DO UPDATE SET last = excluded.last WHERE excluded.last - last >= 60`,
+		ON CONFLICT (account, proto, ip) DO UPDATE SET last = excluded.last WHERE excluded.last - logins.last >= 60`,
 		a.account, proto, a.peer, now); err != nil {
 		return fmt.Errorf("store: record login: %w", err)
 	}

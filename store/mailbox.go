@@ -33,15 +33,16 @@ func createMailboxTx(tx *sql.Tx, userID int64, name, specialUse string) (int64, 
 	if err := tx.QueryRow(`UPDATE meta SET value = value + 1 WHERE key = 'next_uidvalidity' RETURNING value - 1`).Scan(&uv); err != nil {
 		return 0, fmt.Errorf("create mailbox %s: %w", name, err)
 	}
-	res, err := tx.Exec(`INSERT INTO mailboxes (user_id, name, special_use, uidvalidity) VALUES (?, ?, ?, ?)`,
-		userID, name, specialUse, uint32(uv))
+	var id int64
+	err := tx.QueryRow(`INSERT INTO mailboxes (user_id, name, special_use, uidvalidity) VALUES (?, ?, ?, ?) RETURNING id`,
+		userID, name, specialUse, uint32(uv)).Scan(&id)
 	if isUnique(err) {
 		return 0, fmt.Errorf("create mailbox %s: %w", name, ErrExists)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("create mailbox %s: %w", name, err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // CreateMailbox creates a mailbox for a user.

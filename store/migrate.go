@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -11,32 +12,38 @@ import (
 	"strings"
 )
 
-//go:embed migrations/*.sql
+// Each backend has its own migration set, migrations/sqlite and
+// migrations/postgres, numbered on their own: PostgreSQL's 0001 is the
+// schema SQLite reached at 0009.
+//
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var embeddedMigrations embed.FS
 
-// schemaVersion is the newest schema this binary knows: the number of
-// migration files. PRAGMA user_version records the file's version.
-func schemaVersion() int {
-	names, _ := migrationNames(embeddedMigrations)
+// schemaVersion is the newest schema this binary knows for a backend: the
+// number of its migration files. SQLite records a file's version in
+// PRAGMA user_version, PostgreSQL in the table schema_version.
+func schemaVersion(driver string) int {
+	names, _ := migrationNames(embeddedMigrations, "migrations/"+driver)
 	return len(names)
 }
 
-// withMigrations replaces the embedded migrations, so tests can check an
-// upgrade from one version to the next.
+// withMigrations replaces the embedded migrations by the files
+// migrations/*.sql of fsys, so tests can check an upgrade from one
+// version to the next.
 func withMigrations(fsys fs.FS) Option {
-	return func(s *Store) { s.migrations = fsys }
+	return func(s *Store) { s.migrations, s.migDir = fsys, "migrations" }
 }
 
-// migrationNames lists the migration files in order and checks that they
-// are numbered 1, 2, 3... without gaps.
-func migrationNames(fsys fs.FS) ([]string, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
+// migrationNames lists the migration files in dir in order and checks
+// that they are numbered 1, 2, 3... without gaps.
+func migrationNames(fsys fs.FS, dir string) ([]string, error) {
+	names, err := fs.Glob(fsys, dir+"/*.sql")
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(names)
 	for i, name := range names {
-		n, _ := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+		n, _ := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, dir+"/"), "_", 2)[0])
 		if n != i+1 {
 			return nil, fmt.Errorf("store: migration %s out of order", name)
 		}
@@ -50,11 +57,13 @@ func migrationNames(fsys fs.FS) ([]string, error) {
 // queue for the write lock) and re-reads the version inside it, so a step
 // another process already applied is skipped.
 func (s *Store) migrate() error {
-	var v int
-	if err := s.w.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
-		return fmt.Errorf("store: %s is not a mailsuite store (is it an SQLite file?): %w", s.path, err)
+	if !s.postgres() {
+		var v int
+		if err := s.w.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+			return fmt.Errorf("store: %s is not a mailsuite store (is it an SQLite file?): %w", s.path, err)
+		}
 	}
-	names, err := migrationNames(s.migrations)
+	names, err := migrationNames(s.migrations, s.migDir)
 	if err != nil {
 		return err
 	}
@@ -76,8 +85,9 @@ func (s *Store) migrateStep(names []string) (int, error) {
 	defer cancel()
 	var v int
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
-			return fmt.Errorf("store: %s is not a mailsuite store (is it an SQLite file?): %w", s.path, err)
+		var err error
+		if v, err = s.schemaVersionTx(tx); err != nil {
+			return err
 		}
 		if v > len(names) {
 			return fmt.Errorf("store: %s has schema version %d, newer than this binary's %d: upgrade mailsuite", s.path, v, len(names))
@@ -93,10 +103,44 @@ func (s *Store) migrateStep(names []string) (int, error) {
 			return fmt.Errorf("store: migrate %s to version %d: %w", s.path, v+1, err)
 		}
 		v++
-		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
+		if err := s.setSchemaVersionTx(tx, v); err != nil {
 			return fmt.Errorf("store: migrate %s: %w", s.path, err)
 		}
 		return nil
 	})
 	return v, err
+}
+
+// schemaVersionTx reads the store's schema version: SQLite's user_version,
+// or PostgreSQL's one-row table schema_version, which it creates in an
+// empty database (every write transaction holds the write lock, so two
+// processes never create it at once).
+func (s *Store) schemaVersionTx(tx *sql.Tx) (int, error) {
+	var v int
+	if !s.postgres() {
+		if err := tx.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+			return 0, fmt.Errorf("store: %s is not a mailsuite store (is it an SQLite file?): %w", s.path, err)
+		}
+		return v, nil
+	}
+	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("store: %s: schema version: %w", s.path, err)
+	}
+	err := tx.QueryRow(`SELECT version FROM schema_version`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.Exec(`INSERT INTO schema_version (version) VALUES (0)`)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: %s: schema version: %w", s.path, err)
+	}
+	return v, nil
+}
+
+func (s *Store) setSchemaVersionTx(tx *sql.Tx, v int) error {
+	if s.postgres() {
+		_, err := tx.Exec(`UPDATE schema_version SET version = ?`, v)
+		return err
+	}
+	_, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", v))
+	return err
 }

@@ -65,8 +65,8 @@ func TestMigrateFromEmpty(t *testing.T) {
 			}
 		}
 		s.Close()
-		if v := userVersion(t, p); v != schemaVersion() || v == 0 {
-			t.Errorf("%s: user_version %d, want %d", p, v, schemaVersion())
+		if v := userVersion(t, p); v != schemaVersion(DriverSQLite) || v == 0 {
+			t.Errorf("%s: user_version %d, want %d", p, v, schemaVersion(DriverSQLite))
 		}
 	}
 }
@@ -75,7 +75,7 @@ func TestMigrateFromEmpty(t *testing.T) {
 // the upgrade of a file from the previous version.
 func testMigrations(t *testing.T, second string) fstest.MapFS {
 	t.Helper()
-	first, err := fs.ReadFile(embeddedMigrations, "migrations/0001_init.sql")
+	first, err := fs.ReadFile(embeddedMigrations, "migrations/sqlite/0001_init.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestMigrateConcurrentFresh(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("round %d: meta has %d rows: the schema was applied more than once", round, n)
 		}
-		if v := userVersion(t, path); v != schemaVersion() {
+		if v := userVersion(t, path); v != schemaVersion(DriverSQLite) {
 			t.Fatalf("round %d: user_version %d", round, v)
 		}
 	}

@@ -142,7 +142,7 @@ func TestMigrateModSeq(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mail.db")
 	old := fstest.MapFS{}
 	for _, name := range []string{"0001_init.sql", "0002_auth.sql", "0003_quota.sql", "0004_imap.sql"} {
-		b, err := fs.ReadFile(embeddedMigrations, "migrations/"+name)
+		b, err := fs.ReadFile(embeddedMigrations, "migrations/sqlite/"+name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -75,8 +75,9 @@ func (s *Store) fillPOP3Sizes(ctx context.Context, out []POP3Message, missing []
 			}
 			// The message may have been expunged since it was read: insert
 			// only while it exists, so no orphan row is left behind.
-			_, err := tx.Exec(`INSERT OR REPLACE INTO pop3_sizes (message_id, size)
-				SELECT id, ? FROM messages WHERE id = ?`, out[i].Size, out[i].ID)
+			_, err := tx.Exec(`INSERT INTO pop3_sizes (message_id, size)
+				SELECT id, ? FROM messages WHERE id = ?
+				ON CONFLICT (message_id) DO UPDATE SET size = excluded.size`, out[i].Size, out[i].ID)
 			if err != nil {
 				return err
 			}

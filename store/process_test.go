@@ -57,7 +57,7 @@ func runHelper(role, path, arg string, d time.Duration) (*helperResult, error) {
 	if role == "open" {
 		return &helperResult{}, openAndClose(path)
 	}
-	s, err := Open(path)
+	s, err := openSource(path)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func runHelper(role, path, arg string, d time.Duration) (*helperResult, error) {
 }
 
 func openAndClose(path string) error {
-	s, err := Open(path)
+	s, err := openSource(path)
 	if err != nil {
 		return err
 	}

@@ -215,7 +215,7 @@ func recordedKeywordsTx(tx *sql.Tx, mailboxID int64) (map[string]bool, error) {
 
 func recordKeywordsTx(tx *sql.Tx, mailboxID int64, kws []string) error {
 	for _, k := range kws {
-		if _, err := tx.Exec(`INSERT OR IGNORE INTO mailbox_keywords (mailbox_id, keyword) VALUES (?, ?)`, mailboxID, k); err != nil {
+		if _, err := tx.Exec(`INSERT INTO mailbox_keywords (mailbox_id, keyword) VALUES (?, ?) ON CONFLICT DO NOTHING`, mailboxID, k); err != nil {
 			return err
 		}
 	}

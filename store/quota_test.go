@@ -268,7 +268,7 @@ func TestKeywordLimit(t *testing.T) {
 // TestMigrateUsage upgrades a store holding mail from version 2: the
 // counter starts from what the messages take.
 func TestMigrateUsage(t *testing.T) {
-	names, err := migrationNames(embeddedMigrations)
+	names, err := migrationNames(embeddedMigrations, "migrations/sqlite")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestMigrateUsage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		old[name] = &fstest.MapFile{Data: body}
+		old["migrations/"+filepath.Base(name)] = &fstest.MapFile{Data: body}
 	}
 	path := filepath.Join(t.TempDir(), "mail.db")
 	s, err := Open(path, withMigrations(old))

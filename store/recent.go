@@ -16,7 +16,8 @@ import (
 // claim is committed relaxed (writeLazy): a power failure may only make
 // the newest messages recent again.
 func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, claim bool) (from, to uint32, err error) {
-	err = s.r.QueryRowContext(ctx, `SELECT recent_uid, max(recent_uid, uidnext - 1) FROM mailboxes WHERE id = ?`,
+	err = s.r.QueryRowContext(ctx, `SELECT recent_uid, CASE WHEN recent_uid > uidnext - 1 THEN recent_uid ELSE uidnext - 1 END
+		FROM mailboxes WHERE id = ?`,
 		mailboxID).Scan(&from, &to)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound

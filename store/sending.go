@@ -207,11 +207,11 @@ func countSendingTx(tx *sql.Tx, sn *Sending, now int64) error {
 	hour, day := now-now%hourWindow, now-now%dayWindow
 	_, err := tx.Exec(`INSERT INTO send_counts (account, kind, since, n, recent)
 		VALUES (?1, ?2, ?3, 1, ?9), (?1, ?4, ?5, ?6, ''), (?1, ?7, ?5, ?8, '')
-		ON CONFLICT DO UPDATE SET n = n + excluded.n,
-		recent = CASE WHEN excluded.recent = '' THEN recent
-			ELSE substr(excluded.recent || char(10) || recent, 1, ?10) END`,
+		ON CONFLICT (account, kind, since) DO UPDATE SET n = send_counts.n + excluded.n,
+		recent = CASE WHEN excluded.recent = '' THEN send_counts.recent
+			ELSE substr(excluded.recent || ?11 || send_counts.recent, 1, ?10) END`,
 		sn.Account, countMessages, hour, countRecipients, day, len(sn.Rcpts), countNewRecipients, added,
-		recentLine(now, sn.IP, sn.Subject), recentMax)
+		recentLine(now, sn.IP, sn.Subject), recentMax, "\n")
 	if err == nil && rand.IntN(pruneEvery) == 0 {
 		_, err = tx.Exec(`DELETE FROM send_counts WHERE account = ? AND since < ?`, sn.Account, day-dayWindow)
 	}
@@ -248,7 +248,7 @@ func countBouncesTx(tx *sql.Tx, users []int64, now int64) error {
 	for _, id := range users {
 		_, err := tx.Exec(`INSERT INTO send_counts (account, kind, since, n)
 			SELECT address, ?, ?, 1 FROM users WHERE id = ?
-			ON CONFLICT DO UPDATE SET n = n + 1`, countBounces, hour, id)
+			ON CONFLICT (account, kind, since) DO UPDATE SET n = send_counts.n + 1`, countBounces, hour, id)
 		if err == nil && rand.IntN(pruneEvery) == 0 {
 			_, err = tx.Exec(`DELETE FROM send_counts WHERE account = (SELECT address FROM users WHERE id = ?)
 				AND kind = ? AND since < ?`, id, countBounces, hour)

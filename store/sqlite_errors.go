@@ -8,8 +8,8 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
-// isBusy reports a lock held by another connection or process.
-func isBusy(err error) bool {
+// isSQLiteBusy reports a lock held by another connection or process.
+func isSQLiteBusy(err error) bool {
 	var se sqlite3.Error
 	if errors.As(err, &se) {
 		return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked
@@ -17,8 +17,8 @@ func isBusy(err error) bool {
 	return false
 }
 
-// isUnique reports a UNIQUE or PRIMARY KEY constraint violation.
-func isUnique(err error) bool {
+// isSQLiteUnique reports a UNIQUE or PRIMARY KEY constraint violation.
+func isSQLiteUnique(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
 		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)

@@ -6,5 +6,5 @@ package store
 // daemons refuse to start before reaching it (daemon.CheckCgo). These
 // keep the package compiling so that check can run.
 
-func isBusy(error) bool   { return false }
-func isUnique(error) bool { return false }
+func isSQLiteBusy(error) bool   { return false }
+func isSQLiteUnique(error) bool { return false }

@@ -45,11 +45,14 @@ var ErrClosed = errors.New("store closed")
 
 // Store is an open mailbox store.
 type Store struct {
-	path       string
+	driver     string  // DriverSQLite or DriverPostgres
+	dsn        string  // the PostgreSQL connection string ("" for SQLite)
+	path       string  // the SQLite file, or a PostgreSQL database's name for messages
 	w          *sql.DB // the single writer connection
 	r          *sql.DB // readers
 	now        func() time.Time
 	migrations fs.FS
+	migDir     string // the folder of migrations in migrations
 
 	accepts   chan *acceptReq // Accept calls waiting for the committer
 	quit      chan struct{}   // closed by Close: the committer stops
@@ -82,11 +85,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err := checkWritable(dir, path); err != nil {
 		return nil, err
 	}
-	s := &Store{path: path, now: time.Now, migrations: embeddedMigrations,
-		accepts: make(chan *acceptReq), quit: make(chan struct{})}
-	for _, o := range opts {
-		o(s)
-	}
+	s := newStore(DriverSQLite, "", opts)
+	s.path = path
 	// _stmt_cache_size keeps each connection's prepared statements for
 	// reuse: the same few queries run for every SMTP command and every
 	// delivery, and parsing them anew each time was a visible share of
@@ -100,11 +100,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	s.w.SetMaxOpenConns(1)
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
+	// The readers open after the migration: query_only could not create
+	// the file's WAL index before the schema exists.
 	if err := s.migrate(); err != nil {
-		s.w.Close()
-		return nil, err
-	}
-	if err := s.ensureCredStamp(); err != nil {
 		s.w.Close()
 		return nil, err
 	}
@@ -114,9 +112,34 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	s.r.SetMaxOpenConns(8)
 	s.r.SetMaxIdleConns(8)
+	if err := s.start(); err != nil {
+		s.w.Close()
+		s.r.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// newStore is a Store of the given backend with opts applied, not yet
+// connected.
+func newStore(driver, dsn string, opts []Option) *Store {
+	s := &Store{driver: driver, dsn: dsn, now: time.Now,
+		migrations: embeddedMigrations, migDir: "migrations/" + driver,
+		accepts: make(chan *acceptReq), quit: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// start completes a migrated store and starts the committer.
+func (s *Store) start() error {
+	if err := s.ensureCredStamp(); err != nil {
+		return err
+	}
 	s.committer.Add(1)
 	go s.commitLoop()
-	return s, nil
+	return nil
 }
 
 // Close stops the committer (after the batch it is committing, whose

@@ -17,7 +17,7 @@ func (c *clock) now() time.Time { return c.t }
 
 func openTest(t testing.TB, opts ...Option) *Store {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "mail.db"), opts...)
+	s, err := openSource(testSource(t), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

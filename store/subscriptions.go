@@ -19,7 +19,7 @@ func (s *Store) Subscribe(ctx context.Context, userID int64, name string, on boo
 			return nil
 		}
 		if on {
-			_, err = tx.Exec(`INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?, ?)`, userID, name)
+			_, err = tx.Exec(`INSERT INTO subscriptions (user_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING`, userID, name)
 		} else {
 			_, err = tx.Exec(`DELETE FROM subscriptions WHERE user_id = ? AND name = ?`, userID, name)
 		}

@@ -130,11 +130,11 @@ func (s *Store) ReserveAttempt(ctx context.Context, ip, login string, lim Thrott
 			}
 		}
 		for i, key := range []string{"ip:" + a.ip, "acct:" + a.account} {
-			res, err := tx.Exec(`INSERT INTO auth_failures (key, at, pending) VALUES (?, ?, 1)`, key, now)
+			err := tx.QueryRow(`INSERT INTO auth_failures (key, at, pending) VALUES (?, ?, 1) RETURNING rowid`,
+				key, now).Scan(&a.rows[i])
 			if err != nil {
 				return fmt.Errorf("store: record login attempt: %w", err)
 			}
-			a.rows[i], _ = res.LastInsertId()
 		}
 		if _, err := tx.Exec(`DELETE FROM auth_failures WHERE at < ?`, now-int64(failureKeep/time.Second)); err != nil {
 			return fmt.Errorf("store: prune auth failures: %w", err)
@@ -210,7 +210,7 @@ func (s *Store) AttemptSucceeded(ctx context.Context, a Attempt, proto string) e
 			return fmt.Errorf("store: clear login attempt: %w", err)
 		}
 		if _, err := tx.Exec(`INSERT INTO known_devices (account, ip, last) VALUES (?, ?, ?)
-			ON CONFLICT (account, ip) DO UPDATE SET last = excluded.last WHERE excluded.last - last >= 3600`,
+			ON CONFLICT (account, ip) DO UPDATE SET last = excluded.last WHERE excluded.last - known_devices.last >= 3600`,
 			a.account, a.ip, now); err != nil {
 			return fmt.Errorf("store: record known device: %w", err)
 		}
@@ -254,6 +254,16 @@ func (s *Store) writeLazy(ctx context.Context, fn func(tx *sql.Tx) error) error 
 		return err
 	}
 	defer w.release()
+	if w.pg {
+		// PostgreSQL's counterpart: this transaction's commit does not
+		// wait for its WAL flush; the next durable one carries it.
+		return w.run(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.Exec(`SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+			return fn(tx)
+		})
+	}
 	if _, err := w.conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
 		return err
 	}

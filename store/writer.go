@@ -18,6 +18,7 @@ import (
 type writer struct {
 	conn      *sql.Conn
 	cut       bool            // the busy timeout is below busyTimeout
+	pg        bool            // PostgreSQL: the write lock is an advisory lock
 	committed func(time.Time) // Store.committed
 }
 
@@ -26,12 +27,15 @@ func (s *Store) takeWriter(ctx context.Context) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &writer{conn: conn, committed: s.committed}, nil
+	return &writer{conn: conn, committed: s.committed, pg: s.postgres()}, nil
 }
 
 // begin begins an IMMEDIATE transaction, waiting for the lock no longer
 // than ctx allows.
 func (w *writer) begin(ctx context.Context) (*sql.Tx, error) {
+	if w.pg {
+		return beginPostgres(ctx, w.conn, ctx)
+	}
 	if err := w.cutBusy(ctx); err != nil {
 		return nil, err
 	}
@@ -42,6 +46,9 @@ func (w *writer) begin(ctx context.Context) (*sql.Tx, error) {
 // for the lock ends with ctx, but the transaction is not bound to ctx, so
 // one caller's deadline cannot roll back the others' writes.
 func (w *writer) beginShared(ctx context.Context) (*sql.Tx, error) {
+	if w.pg {
+		return beginPostgres(ctx, w.conn, context.Background())
+	}
 	if err := w.cutBusy(ctx); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// The store's two backends, as OpenDriver and Driver name them.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// writeLockKey is the PostgreSQL advisory lock every write transaction
+// takes first (pg_advisory_xact_lock), in every process on every host.
+// The store's writes were designed for SQLite, where one transaction
+// writes at a time; the lock keeps that model, so READ COMMITTED inside a
+// write transaction behaves as if serial. The number is arbitrary but
+// fixed: "mailsuit" in ASCII.
+const writeLockKey int64 = 0x6d61696c73756974
+
+// OpenPostgres opens (and creates or migrates) the store in the
+// PostgreSQL database named by dsn, a libpq connection string or URL.
+func OpenPostgres(dsn string, opts ...Option) (*Store, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message may quote the DSN, password and all.
+		return nil, errors.New("store: postgres: cannot parse the connection string (store.dsn)")
+	}
+	s := newStore(DriverPostgres, dsn, opts)
+	s.path = fmt.Sprintf("postgres database %s on %s:%d", cfg.Database, cfg.Host, cfg.Port)
+	s.w = sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	// More writer connections would only queue for the write lock; two
+	// let a lazy write prepare while a delivery batch commits.
+	s.w.SetMaxOpenConns(2)
+	s.w.SetMaxIdleConns(2)
+	ro := cfg.Copy()
+	ro.RuntimeParams["default_transaction_read_only"] = "on"
+	s.r = sql.OpenDB(pgConnector{stdlib.GetConnector(*ro)})
+	s.r.SetMaxOpenConns(8)
+	s.r.SetMaxIdleConns(8)
+	s.r.SetConnMaxIdleTime(5 * time.Minute)
+	if err := s.migrate(); err != nil {
+		s.w.Close()
+		s.r.Close()
+		return nil, err
+	}
+	if err := s.start(); err != nil {
+		s.w.Close()
+		s.r.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenDriver opens the store with the named driver: "sqlite" (source is
+// the file's path) or "postgres" (source is a libpq connection string).
+func OpenDriver(driverName, source string, opts ...Option) (*Store, error) {
+	switch driverName {
+	case DriverSQLite, "":
+		return Open(source, opts...)
+	case DriverPostgres:
+		return OpenPostgres(source, opts...)
+	}
+	return nil, fmt.Errorf("store: unknown driver %q (valid: %q or %q)", driverName, DriverSQLite, DriverPostgres)
+}
+
+// Driver names the store's backend: "sqlite" or "postgres".
+func (s *Store) Driver() string { return s.driver }
+
+// DSN is the PostgreSQL connection string the store was opened with
+// (for LISTEN/NOTIFY and advisory locks on connections of one's own), or
+// "" for SQLite.
+func (s *Store) DSN() string { return s.dsn }
+
+func (s *Store) postgres() bool { return s.driver == DriverPostgres }
+
+// pgConnector makes pgx's database/sql connections take the store's SQL:
+// placeholders are rewritten once here (see rebind) rather than at every
+// call site, and read-only transactions read one snapshot, as SQLite's
+// WAL readers do.
+type pgConnector struct{ driver.Connector }
+
+func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pgConn{conn.(*stdlib.Conn)}, nil
+}
+
+type pgConn struct{ *stdlib.Conn }
+
+func (c pgConn) Prepare(query string) (driver.Stmt, error) {
+	return c.Conn.Prepare(rebind(query))
+}
+
+func (c pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(ctx, rebind(query))
+}
+
+func (c pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.Conn.ExecContext(ctx, rebind(query), args)
+}
+
+func (c pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.Conn.QueryContext(ctx, rebind(query), args)
+}
+
+func (c pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if opts.ReadOnly && sql.IsolationLevel(opts.Isolation) == sql.LevelDefault {
+		opts.Isolation = driver.IsolationLevel(sql.LevelRepeatableRead)
+	}
+	return c.Conn.BeginTx(ctx, opts)
+}
+
+// beginPostgres starts a write transaction: it waits for the store's
+// write lock no longer than ctx allows (lock_timeout; an expired wait is
+// busy, as SQLite's busy timeout) and takes it.
+func beginPostgres(ctx context.Context, conn *sql.Conn, txCtx context.Context) (*sql.Tx, error) {
+	tx, err := conn.BeginTx(txCtx, nil)
+	if err != nil {
+		return nil, err
+	}
+	wait := busyTimeout
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, max(time.Until(d), time.Millisecond))
+	}
+	// One round trip: the wait is bounded only while taking the lock.
+	_, err = tx.ExecContext(ctx, `SELECT set_config('lock_timeout', ?, true), pg_advisory_xact_lock(?),
+		set_config('lock_timeout', '0', true)`, fmt.Sprint(wait.Milliseconds()), writeLockKey)
+	if err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return tx, nil
+}
+
+// PostgreSQL error codes the store tells apart.
+const (
+	pgUniqueViolation      = "23505"
+	pgSerializationFailure = "40001"
+	pgDeadlockDetected     = "40P01"
+	pgLockNotAvailable     = "55P03"
+)
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// isBusy reports a lock held by another connection or process: retry.
+func isBusy(err error) bool {
+	switch pgCode(err) {
+	case pgSerializationFailure, pgDeadlockDetected, pgLockNotAvailable:
+		return true
+	}
+	return isSQLiteBusy(err)
+}
+
+// isUnique reports a UNIQUE or PRIMARY KEY constraint violation.
+func isUnique(err error) bool {
+	return pgCode(err) == pgUniqueViolation || isSQLiteUnique(err)
+}
