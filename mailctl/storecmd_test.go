@@ -29,9 +29,10 @@ func TestStoreCopyAndCheck(t *testing.T) {
 	st.Close()
 
 	dsn, pwfile := dsnAndPasswordFile(t)
-	out := e.ok("", "store", "copy", "--to", dsn, "--password-file", pwfile)
-	if !strings.Contains(out, "3 rows") && !strings.Contains(out, "match") {
-		t.Errorf("store copy printed %q", out)
+	out, progress, code := e.exec("", "store", "copy", "--to", dsn, "--password-file", pwfile)
+	if code != 0 || !strings.Contains(out, "every table's count and checksum match") ||
+		!strings.Contains(progress, "copied messages: 3 rows\n") {
+		t.Fatalf("store copy: exit %d, stdout %q, stderr %q", code, out, progress)
 	}
 	e.ok("", "store", "check", "--to", dsn, "--password-file", pwfile)
 	sums := e.ok("", "store", "check")
@@ -43,7 +44,7 @@ func TestStoreCopyAndCheck(t *testing.T) {
 	// side shows in store check, exit 1.
 	e.fail(1, "not empty", "", "store", "copy", "--to", dsn, "--password-file", pwfile)
 	e.ok("", "domain add", "other.example")
-	out, _, code := e.exec("", "store", "check", "--to", dsn, "--password-file", pwfile)
+	out, _, code = e.exec("", "store", "check", "--to", dsn, "--password-file", pwfile)
 	if code != 1 || !strings.Contains(out, "domains: 2 rows here, 1 there") {
 		t.Errorf("store check after a change: exit %d, %q", code, out)
 	}
