@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/url"
-	"regexp"
 	"fmt"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
