@@ -49,7 +49,7 @@ func BenchmarkCommitToExists(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		// Deliveries at random phases of the watcher's poll.
-		time.Sleep(time.Duration(rand.Int64N(int64(pollInterval))))
+		time.Sleep(time.Duration(rand.Int64N(int64(store.ChangePoll))))
 		if err := other.Accept(context.Background(), store.Envelope{Local: []int64{e.userID}}, msg); err != nil {
 			b.Fatal(err)
 		}
