@@ -85,8 +85,12 @@ func open(ctx context.Context, cmd *command, inv *invocation, args []string, std
 	if err != nil {
 		return err
 	}
-	fresh := !exists(cfg.DBPath())
-	st, err := store.Open(cfg.DBPath(), store.WithLimits(cfg.Quota.Limits()))
+	driver, source, err := cfg.StoreSource()
+	if err != nil {
+		return err
+	}
+	fresh := driver == store.DriverSQLite && !exists(source)
+	st, err := store.OpenDriver(driver, source, store.WithLimits(cfg.Quota.Limits()))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,13 @@ import (
 func TestCredentialStamp(t *testing.T) {
 	s := openTest(t)
 	u := seed(t, s)
+	if s.postgres() {
+		// A file would not see other hosts' changes: every check is full.
+		if s.CredentialStamp().Known() {
+			t.Fatal("a PostgreSQL store has a known credential stamp")
+		}
+		t.Skip("SQLite only: the stamp is a file beside mail.db")
+	}
 	ctx := context.Background()
 	if err := s.AddDomain(ctx, "other.test"); err != nil {
 		t.Fatal(err)

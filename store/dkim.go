@@ -33,7 +33,7 @@ func (s *Store) AddDKIMKey(ctx context.Context, k DKIMKey) (active bool, err err
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var domains, actives int
 		if err := tx.QueryRow(`SELECT (SELECT count(*) FROM domains WHERE name = ?),
-			(SELECT count(*) FROM dkim_keys WHERE domain = ? AND algorithm = ? AND active)`,
+			(SELECT count(*) FROM dkim_keys WHERE domain = ? AND algorithm = ? AND active <> 0)`,
 			k.Domain, k.Domain, k.Algorithm).Scan(&domains, &actives); err != nil {
 			return err
 		}
@@ -42,7 +42,7 @@ func (s *Store) AddDKIMKey(ctx context.Context, k DKIMKey) (active bool, err err
 		}
 		active = actives == 0
 		_, err := tx.Exec(`INSERT INTO dkim_keys (domain, selector, algorithm, private_key, active, created)
-			VALUES (?, ?, ?, ?, ?, ?)`, k.Domain, k.Selector, k.Algorithm, k.Private, active, s.unix())
+			VALUES (?, ?, ?, ?, ?, ?)`, k.Domain, k.Selector, k.Algorithm, k.Private, boolInt(active), s.unix())
 		return err
 	})
 	switch {
@@ -65,7 +65,7 @@ func (s *Store) DKIMKeys(ctx context.Context, domain string) ([]DKIMKey, error) 
 // the signatures smtpd adds. None when the domain signs nothing.
 func (s *Store) SigningKeys(ctx context.Context, domain string) ([]DKIMKey, error) {
 	return s.dkimKeys(ctx, `SELECT domain, selector, algorithm, private_key, active, created FROM dkim_keys
-		WHERE domain = ? AND active ORDER BY algorithm != 'rsa', selector`, domain)
+		WHERE domain = ? AND active <> 0 ORDER BY CASE WHEN algorithm = 'rsa' THEN 0 ELSE 1 END, selector`, domain)
 }
 
 func (s *Store) dkimKeys(ctx context.Context, query, domain string) ([]DKIMKey, error) {
@@ -102,7 +102,7 @@ func (s *Store) UseDKIMKey(ctx context.Context, domain, selector string) error {
 		if err != nil {
 			return fmt.Errorf("store: use DKIM key %s of %s: %w", selector, domain, err)
 		}
-		if _, err := tx.Exec(`UPDATE dkim_keys SET active = 0 WHERE domain = ? AND algorithm = ? AND active`, domain, alg); err != nil {
+		if _, err := tx.Exec(`UPDATE dkim_keys SET active = 0 WHERE domain = ? AND algorithm = ? AND active <> 0`, domain, alg); err != nil {
 			return fmt.Errorf("store: use DKIM key %s of %s: %w", selector, domain, err)
 		}
 		if _, err := tx.Exec(`UPDATE dkim_keys SET active = 1 WHERE domain = ? AND selector = ?`, domain, selector); err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,16 +11,23 @@ import (
 	"testing/fstest"
 )
 
-// userVersion reads PRAGMA user_version straight from the file.
-func userVersion(t *testing.T, path string) int {
+// userVersion reads the schema version straight from the store: an
+// SQLite file's PRAGMA user_version, or PostgreSQL's schema_version.
+func userVersion(t *testing.T, src string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path)
+	driver, q := "sqlite3", "PRAGMA user_version"
+	if testDriver() == DriverPostgres {
+		driver, q = "pgx", "SELECT version FROM schema_version"
+	} else {
+		src = "file:" + src
+	}
+	db, err := sql.Open(driver, src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	var v int
-	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+	if err := db.QueryRow(q).Scan(&v); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -27,16 +35,43 @@ func userVersion(t *testing.T, path string) int {
 
 func hasTable(t *testing.T, s *Store, name string) bool {
 	t.Helper()
+	q := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if s.postgres() {
+		q = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+	}
 	var n int
-	if err := s.r.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&n); err != nil {
+	if err := s.r.QueryRow(q, name).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n == 1
 }
 
+// setUserVersion sets the store's schema version, as a newer release's
+// migration would.
+func setUserVersion(t *testing.T, s *Store, v int) {
+	t.Helper()
+	q := fmt.Sprintf("PRAGMA user_version = %d", v)
+	if s.postgres() {
+		q = fmt.Sprintf("UPDATE schema_version SET version = %d", v)
+	}
+	if _, err := s.w.Exec(q); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// storeName is how the store's errors name a source: the file's path, or
+// the PostgreSQL database.
+func storeName(src string) string {
+	if testDriver() == DriverPostgres {
+		return "postgres database"
+	}
+	return src
+}
+
 // TestMigrateFromEmpty opens an empty file and an SQLite file at
 // user_version 0: both become a current store.
 func TestMigrateFromEmpty(t *testing.T) {
+	sqliteOnly(t, "an empty file; on PostgreSQL every test opens an empty database")
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty.db")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
@@ -75,7 +110,7 @@ func TestMigrateFromEmpty(t *testing.T) {
 // the upgrade of a file from the previous version.
 func testMigrations(t *testing.T, second string) fstest.MapFS {
 	t.Helper()
-	first, err := fs.ReadFile(embeddedMigrations, "migrations/sqlite/0001_init.sql")
+	first, err := fs.ReadFile(embeddedMigrations, "migrations/"+testDriver()+"/0001_init.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +124,8 @@ func testMigrations(t *testing.T, second string) fstest.MapFS {
 // TestMigrateFromPrevious upgrades a version-1 file that holds data to
 // version 2, reopens it, and checks that a version-1 binary then refuses it.
 func TestMigrateFromPrevious(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mail.db")
-	s, err := Open(path, withMigrations(testMigrations(t, "")))
+	path := testSource(t)
+	s, err := openSource(path, withMigrations(testMigrations(t, "")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +134,7 @@ func TestMigrateFromPrevious(t *testing.T) {
 	next := testMigrations(t, `ALTER TABLE users ADD COLUMN note TEXT NOT NULL DEFAULT 'migrated';
 		CREATE TABLE extra (k TEXT PRIMARY KEY);`)
 	for range 2 { // the second open finds it current and changes nothing
-		s, err = Open(path, withMigrations(next))
+		s, err = openSource(path, withMigrations(next))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,8 +150,8 @@ func TestMigrateFromPrevious(t *testing.T) {
 			t.Fatalf("user_version %d, want 2", v)
 		}
 	}
-	_, err = Open(path, withMigrations(testMigrations(t, "")))
-	if err == nil || !strings.Contains(err.Error(), "newer") || !strings.Contains(err.Error(), path) {
+	_, err = openSource(path, withMigrations(testMigrations(t, "")))
+	if err == nil || !strings.Contains(err.Error(), "newer") || !strings.Contains(err.Error(), storeName(path)) {
 		t.Fatalf("old binary on new file: err = %v", err)
 	}
 	if v := userVersion(t, path); v != 2 {
@@ -127,20 +162,20 @@ func TestMigrateFromPrevious(t *testing.T) {
 // TestMigrateFailureLeavesPrevious: a migration that fails half way is
 // rolled back whole; the file stays at the previous version, usable.
 func TestMigrateFailureLeavesPrevious(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mail.db")
-	s, err := Open(path, withMigrations(testMigrations(t, "")))
+	path := testSource(t)
+	s, err := openSource(path, withMigrations(testMigrations(t, "")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	_, err = Open(path, withMigrations(testMigrations(t, `CREATE TABLE half (x); THIS IS NOT SQL;`)))
+	_, err = openSource(path, withMigrations(testMigrations(t, `CREATE TABLE half (x TEXT); THIS IS NOT SQL;`)))
 	if err == nil || !strings.Contains(err.Error(), "version 2") {
 		t.Fatalf("err = %v, want a failure naming version 2", err)
 	}
 	if v := userVersion(t, path); v != 1 {
 		t.Fatalf("user_version %d after a failed migration", v)
 	}
-	s, err = Open(path, withMigrations(testMigrations(t, "")))
+	s, err = openSource(path, withMigrations(testMigrations(t, "")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +189,7 @@ func TestMigrateFailureLeavesPrevious(t *testing.T) {
 func TestMigrateOutOfOrder(t *testing.T) {
 	m := testMigrations(t, "")
 	m["migrations/0003_gap.sql"] = &fstest.MapFile{Data: []byte("SELECT 1;")}
-	_, err := Open(filepath.Join(t.TempDir(), "mail.db"), withMigrations(m))
+	_, err := openSource(testSource(t), withMigrations(m))
 	if err == nil || !strings.Contains(err.Error(), "out of order") {
 		t.Fatalf("err = %v", err)
 	}
@@ -168,7 +203,7 @@ func TestMigrateConcurrentFresh(t *testing.T) {
 		t.Skip("multi-process test")
 	}
 	for round := range 2 {
-		path := filepath.Join(t.TempDir(), "mail.db")
+		path := testSource(t)
 		type proc struct {
 			wait   func() error
 			stderr fmtStringer
@@ -186,7 +221,7 @@ func TestMigrateConcurrentFresh(t *testing.T) {
 		if t.Failed() {
 			return
 		}
-		s, err := Open(path)
+		s, err := openSource(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +231,7 @@ func TestMigrateConcurrentFresh(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("round %d: meta has %d rows: the schema was applied more than once", round, n)
 		}
-		if v := userVersion(t, path); v != schemaVersion(DriverSQLite) {
+		if v := userVersion(t, path); v != schemaVersion(testDriver()) {
 			t.Fatalf("round %d: user_version %d", round, v)
 		}
 	}

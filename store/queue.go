@@ -116,7 +116,7 @@ func (s *Store) RecordAttempts(ctx context.Context, queueID int64, outs []Outcom
 			return err
 		}
 		if err := tx.QueryRow(`SELECT
-				COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'failed'), 0)
+				count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'failed')
 				FROM queue_rcpts WHERE queue_id = ?`, queueID).Scan(&p.Pending, &p.Failed); err != nil {
 			return err
 		}

@@ -75,7 +75,7 @@ func rebind(query string) string {
 const maxParams = 65535
 
 // quoteEnd returns the index just past the literal or identifier opened
-// by q at i (” and "" inside are escaped quotes), or len(s) if unclosed.
+// by q at i (a doubled quote inside is an escaped one), or len(s) if unclosed.
 func quoteEnd(s string, i int, q byte) int {
 	for j := i + 1; j < len(s); j++ {
 		if s[j] == q {

@@ -59,28 +59,28 @@ func TestOpenNotSQLite(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "mail.db")
-	s, err := Open(p)
+	p := testSource(t)
+	s, err := openSource(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.w.Exec("PRAGMA user_version = 999")
+	setUserVersion(t, s, 999)
 	s.Close()
-	_, err = Open(p)
+	_, err = openSource(p)
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("err = %v, want newer-schema error", err)
 	}
 }
 
 func TestReopenKeepsData(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "mail.db")
-	s, err := Open(p)
+	p := testSource(t)
+	s, err := openSource(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seed(t, s)
 	s.Close()
-	s, err = Open(p)
+	s, err = openSource(p)
 	if err != nil {
 		t.Fatal(err)
 	}

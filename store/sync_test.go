@@ -12,8 +12,8 @@ import (
 // writerSync reads the writer connection's synchronous level (2 = FULL).
 func writerSync(t *testing.T, s *Store) int {
 	t.Helper()
-	var level int
-	if err := s.w.QueryRow(`PRAGMA synchronous`).Scan(&level); err != nil {
+	level, err := syncLevel(s)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return level
@@ -34,8 +34,8 @@ func TestNewMailSyncedBesideRelaxedFlags(t *testing.T) {
 	var mu sync.Mutex
 	var levels []int
 	s.onBatch = func(int) { // in the committer, just before the batch's commit
-		var level int
-		if err := s.w.QueryRow(`PRAGMA synchronous`).Scan(&level); err != nil {
+		level, err := syncLevel(s)
+		if err != nil {
 			level = -1
 		}
 		mu.Lock()

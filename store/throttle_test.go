@@ -190,8 +190,7 @@ func TestWriteLazyKeepsWriterDurable(t *testing.T) {
 	if err := s.AttemptSucceeded(context.Background(), a, "imap"); err != nil {
 		t.Fatal(err)
 	}
-	var mode int
-	if err := s.w.QueryRow(`PRAGMA synchronous`).Scan(&mode); err != nil || mode != 2 {
+	if mode, err := syncLevel(s); err != nil || mode != 2 {
 		t.Fatalf("writer synchronous = %d, %v; want 2 (FULL)", mode, err)
 	}
 }

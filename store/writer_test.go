@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"testing"
 	"time"
@@ -17,17 +16,8 @@ func TestWriteEndsWithContext(t *testing.T) {
 	s := openTest(t)
 	u := seed(t, s)
 	mb := inbox(t, s, u.ID)
-	// Another process's write lock (internal/testutil.HoldWriteLock,
-	// which this package cannot import).
-	db, err := sql.Open("sqlite3", "file:"+s.Path()+"?_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	other, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, s)
+	defer release()
 
 	for name, write := range map[string]func(ctx context.Context) error{
 		"durable": func(ctx context.Context) error { return s.Grant(ctx, "192.0.2.1", u.ID, time.Minute) },
@@ -47,11 +37,10 @@ func TestWriteEndsWithContext(t *testing.T) {
 			t.Errorf("%s write under a held lock: %v, want a deadline error", name, err)
 		}
 	}
-	var ms int64
-	if err := s.w.QueryRow(`PRAGMA busy_timeout`).Scan(&ms); err != nil || ms != busyTimeout.Milliseconds() {
+	if ms, err := writerWait(s); err != nil || (!s.postgres() && ms != busyTimeout.Milliseconds()) {
 		t.Errorf("writer busy timeout after a cut wait = %d ms (%v), want %d", ms, err, busyTimeout.Milliseconds())
 	}
-	other.Rollback()
+	release()
 	if err := s.Grant(context.Background(), "192.0.2.1", u.ID, time.Minute); err != nil {
 		t.Fatalf("write after the lock was released: %v", err)
 	}

@@ -30,6 +30,7 @@ type Config struct {
 	// directory of the configuration file.
 	DataDir string `toml:"data_dir"`
 
+	Store StoreConfig `toml:"store"`
 	TLS   TLSConfig   `toml:"tls"`
 	Auth  AuthConfig  `toml:"auth"`
 	Relay RelayConfig `toml:"relay"`
@@ -240,6 +241,7 @@ func Default() *Config {
 	return &Config{
 		Hostname: host,
 		DataDir:  "/var/lib/mailsuite",
+		Store:    StoreConfig{Driver: "sqlite"},
 		TLS: TLSConfig{
 			Cert: "/etc/mailsuite/tls/fullchain.pem",
 			Key:  "/etc/mailsuite/tls/privkey.pem",
@@ -337,7 +339,7 @@ func (c *Config) resolvePaths() error {
 	if err != nil {
 		return fmt.Errorf("config %s: resolve directory: %w", c.Path, err)
 	}
-	for _, p := range []*string{&c.DataDir, &c.TLS.Cert, &c.TLS.Key, &c.TLS.CAFile} {
+	for _, p := range []*string{&c.DataDir, &c.Store.PasswordFile, &c.TLS.Cert, &c.TLS.Key, &c.TLS.CAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

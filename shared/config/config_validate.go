@@ -18,6 +18,7 @@ func (c *Config) validate(text string) error {
 
 	v.check(c.Hostname != "", "hostname", "must not be empty")
 	v.check(c.DataDir != "", "data_dir", "must not be empty")
+	v.storeSection(c.Store)
 	v.check(c.TLS.Cert != "", "tls.cert", "must not be empty")
 	v.check(c.TLS.Key != "", "tls.key", "must not be empty")
 	if _, err := tlsconf.LoadRoots(c.TLS.CAFile); err != nil {

@@ -55,7 +55,11 @@ func Start(name string, listeners func(*config.Config) []ListenerSpec) *Daemon {
 	if metricsAddr != "" {
 		d.Metrics = metrics.New()
 	}
-	if d.Store, err = store.Open(d.Config.DBPath(), store.WithLimits(d.Config.Quota.Limits()),
+	driver, source, err := d.Config.StoreSource()
+	if err != nil {
+		Fatal(d.Log, "cannot open store", err)
+	}
+	if d.Store, err = store.OpenDriver(driver, source, store.WithLimits(d.Config.Quota.Limits()),
 		store.WithCommitObserver(d.Metrics.ObserveCommit)); err != nil {
 		Fatal(d.Log, "cannot open store", err)
 	}

@@ -294,7 +294,9 @@ BEGIN
     UPDATE user_usage SET
         bytes = bytes - (SELECT coalesce(sum(size), 0) FROM messages WHERE mailbox_id = OLD.id),
         messages = messages - (SELECT count(*) FROM messages WHERE mailbox_id = OLD.id)
-    WHERE user_id = OLD.user_id;
+    -- Not when the user goes too (the cascade from users): PostgreSQL
+    -- would check the usage row's foreign key against the deleted user.
+    WHERE user_id = OLD.user_id AND EXISTS (SELECT 1 FROM users WHERE id = OLD.user_id);
     RETURN OLD;
 END $$;
 CREATE TRIGGER mailboxes_usage BEFORE DELETE ON mailboxes
