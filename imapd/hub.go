@@ -88,6 +88,14 @@ func (h *hub) run(ctx context.Context) {
 		}
 		if err := h.sync(ctx); err != nil && ctx.Err() == nil {
 			h.log.Error("watch changes", "err", err)
+			// The log says there is news that cannot be read: wait a
+			// poll before trying again rather than spin.
+			t := time.NewTimer(store.ChangePoll)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
 		}
 		if time.Since(lastPrune) > pruneEvery {
 			lastPrune = time.Now()

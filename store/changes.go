@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -83,6 +84,9 @@ func (s *Store) ChangesWithFlags(ctx context.Context, since int64, want func(mai
 
 // changesSince reads up to limit changes (-1: all) with seq > since.
 func changesSince(ctx context.Context, q querier, since int64, limit int) ([]Change, error) {
+	if limit < 0 {
+		limit = math.MaxInt32 // PostgreSQL refuses SQLite's LIMIT -1
+	}
 	rows, err := q.QueryContext(ctx, `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
 	if err != nil {
 		return nil, err

@@ -28,8 +28,8 @@ import (
 	"time"
 
 	"mailsuite/deploy/dev"
-	"mailsuite/shared/auth"
 	"mailsuite/internal/pgtest"
+	"mailsuite/shared/auth"
 	"mailsuite/store"
 )
 
