@@ -56,7 +56,7 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if err := w.WriteCopyData(copyData(dst, from, to)); err != nil {
 		return err
 	}
-	if err := s.srv.hub.sync(ctx); err != nil {
+	if err := s.syncView(ctx); err != nil {
 		s.srv.log.Error("sync changes", "err", err)
 	}
 	return nil
@@ -92,14 +92,18 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	gone, err := s.srv.st.ExpungeDeleted(ctx, s.sel.mbox.id, uidsOf(items))
+	cand, err := s.deletedOf(ctx, items)
+	if err != nil {
+		return s.internalError("expunge", err)
+	}
+	gone, err := s.srv.st.ExpungeDeleted(ctx, s.sel.mbox.id, cand)
 	if err != nil {
 		return s.internalError("expunge", err)
 	}
 	if len(gone) == 0 {
 		return nil
 	}
-	if err := s.srv.hub.sync(ctx); err != nil {
+	if err := s.syncView(ctx); err != nil {
 		s.srv.log.Error("sync changes", "err", err)
 	}
 	return nil

@@ -17,8 +17,9 @@ import (
 // sets \Seen first (unless the mailbox is read-only), and the new flags go
 // into this response instead of a separate update.
 //
-// A message's metadata and text are read by one statement (a UID's size
-// and content never change, so that snapshot is the message). A message
+// A message's metadata comes from the mailbox's view once every change
+// committed before the command is applied (viewMessages), its text from
+// one statement (a UID's size and content never change). A message
 // expunged by another session before it could be read is left out and
 // the command answers NO [EXPUNGEISSUED] (RFC 5530): never invented data.
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
@@ -31,8 +32,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	mboxID := s.sel.mbox.id
-	msgs, err := s.srv.st.MessagesModSeq(ctx, mboxID, uidsOf(items))
+	msgs, err := s.viewMessages(ctx, items)
 	if err != nil {
 		return s.internalError("fetch", err)
 	}
@@ -42,8 +42,12 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			return err
 		}
 	}
+	if forceFlags {
+		s.dropTold(ctx, toldFlags(msgs), false) // after the write of \Seen
+	} else if options.Flags {
+		s.dropQueued(toldFlags(msgs), false)
+	}
 	if options.Flags || forceFlags {
-		s.dropTold(ctx, toldFlags(msgs), false)
 		if err := s.announceKeywords(flagSets(msgs)); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -35,8 +36,10 @@ type hub struct {
 	st  *store.Store
 	log *slog.Logger
 
-	syncMu sync.Mutex // serializes sync and the first load of a mailbox
-	last   int64      // newest change applied; guarded by syncMu
+	syncMu  sync.Mutex   // serializes sync and the first load of a mailbox
+	last    int64        // newest change applied; guarded by syncMu
+	syncs   atomic.Int64 // syncs begun; written under syncMu
+	syncErr error        // the last sync's error; guarded by syncMu
 
 	mu   sync.Mutex
 	open map[int64]*mailboxState // guarded by mu
@@ -53,6 +56,7 @@ type mailboxState struct {
 
 	mu     sync.Mutex // guards the fields below and calls into tracker
 	uids   []uint32   // ascending; index+1 is the server sequence number
+	meta   []msgMeta  // of uids[i], as the last sync read it (view_meta.go)
 	maxUID uint32     // highest UID ever known: UIDNEXT-1
 
 	keywords []imap.Flag     // announced in FLAGS, in order (keywords.go)
@@ -120,17 +124,21 @@ func (h *hub) acquire(ctx context.Context, mb store.Mailbox) (*mailboxState, err
 		return m, nil
 	}
 	h.mu.Unlock()
-	uids, next, err := h.st.MailboxUIDs(ctx, mb.ID)
+	msgs, next, err := h.st.MailboxView(ctx, mb.ID)
 	if err != nil {
 		return nil, err
 	}
 	m := &mailboxState{
 		id:          mb.ID,
 		uidValidity: mb.UIDValidity,
-		tracker:     imapserver.NewMailboxTracker(uint32(len(uids))),
-		uids:        uids,
+		tracker:     imapserver.NewMailboxTracker(uint32(len(msgs))),
+		uids:        make([]uint32, len(msgs)),
+		meta:        make([]msgMeta, len(msgs)),
 		maxUID:      next - 1,
 		refs:        1,
+	}
+	for i := range msgs {
+		m.uids[i], m.meta[i] = msgs[i].UID, metaOf(&msgs[i])
 	}
 	h.mu.Lock()
 	h.open[mb.ID] = m
@@ -158,9 +166,24 @@ func (h *hub) lookup(id int64) *mailboxState {
 // mailbox is told each change, its author too: a command that answers
 // for a change itself drops the update afterwards (see dropReported),
 // which is safe whichever of it and the watcher applied the change first.
+//
+// Callers that wait while a sync runs share the next one: a sync begun
+// after a caller arrived has read every change committed before, so the
+// callers queued behind it return with its result instead of each
+// reading the log again (every command ends with a sync, see Poll).
 func (h *hub) sync(ctx context.Context) error {
+	arrived := h.syncs.Load()
 	h.syncMu.Lock()
 	defer h.syncMu.Unlock()
+	if h.syncs.Load() > arrived {
+		return h.syncErr // one begun since we arrived has finished
+	}
+	h.syncs.Add(1)
+	h.syncErr = h.syncLocked(ctx)
+	return h.syncErr
+}
+
+func (h *hub) syncLocked(ctx context.Context) error {
 	changes, msgs, err := h.st.ChangesWithFlags(ctx, h.last, func(id int64) bool { return h.lookup(id) != nil })
 	if err != nil {
 		return err
@@ -208,8 +231,8 @@ func (h *hub) claimForIdlers(ctx context.Context, changes []store.Change) {
 // read once, so more would repeat the same state.
 func (h *hub) apply(changes []store.Change, msgs []store.Message) {
 	flags := make(map[msgKey]msgFlags, len(msgs))
-	for _, m := range msgs {
-		flags[msgKey{m.MailboxID, m.UID}] = msgFlags{m.Flags, imapFlags(m.Flags), m.ModSeq}
+	for i, m := range msgs {
+		flags[msgKey{m.MailboxID, m.UID}] = msgFlags{m.Flags, imapFlags(m.Flags), m.ModSeq, &msgs[i]}
 	}
 	lastFlags := make(map[msgKey]int)
 	for i, c := range changes {
@@ -226,17 +249,24 @@ func (h *hub) apply(changes []store.Change, msgs []store.Message) {
 		m.mu.Lock()
 		switch c.Kind {
 		case store.ChangeNew:
-			if f, ok := flags[key]; ok {
+			f, ok := flags[key]
+			if ok {
 				m.announceLocked(f.store)
 			}
 			if c.UID > m.maxUID {
 				m.maxUID = c.UID
 				m.uids = append(m.uids, c.UID)
+				var meta msgMeta // gone already: expunged later in this batch
+				if ok {
+					meta = metaOf(f.msg)
+				}
+				m.meta = append(m.meta, meta)
 				m.tracker.QueueNumMessages(uint32(len(m.uids)))
 			}
 		case store.ChangeExpunge:
 			if i, ok := slices.BinarySearch(m.uids, c.UID); ok {
 				m.uids = slices.Delete(m.uids, i, i+1)
+				m.meta = slices.Delete(m.meta, i, i+1)
 				m.tracker.QueueExpungeUID(uint32(i+1), imap.UID(c.UID))
 			}
 		case store.ChangeFlags:
@@ -246,6 +276,7 @@ func (h *hub) apply(changes []store.Change, msgs []store.Message) {
 			}
 			if j, ok := slices.BinarySearch(m.uids, c.UID); ok {
 				m.announceLocked(f.store)
+				m.meta[j].flags, m.meta[j].modSeq = f.store, f.modSeq
 				m.queueFlagsLocked(uint32(j+1), c.UID, f.flags, f.modSeq)
 			}
 		}
@@ -275,4 +306,5 @@ type msgFlags struct {
 	store  []string
 	flags  []imap.Flag
 	modSeq uint64
+	msg    *store.Message // the whole row, for the view's metadata
 }

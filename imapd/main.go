@@ -6,6 +6,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"net/http"
 
 	"mailsuite/shared/config"
 	"mailsuite/shared/daemon"
@@ -36,10 +38,18 @@ func main() {
 			}
 		}()
 	}
-	d.Run(func(context.Context) error {
+	var passwords *http.Server
+	if addr := cfg.IMAPD.PasswordAPI; addr != "" {
+		passwords = srv.servePasswordAPI(addr, cfg.Auth.MinPasswordLength)
+	}
+	d.Run(func(ctx context.Context) error {
 		cancel()
 		srv.conns.byeAll("server shutting down, reconnect shortly")
-		return imap.Close()
+		err := imap.Close()
+		if passwords != nil {
+			err = errors.Join(err, passwords.Shutdown(ctx))
+		}
+		return err
 	})
 }
 

@@ -16,6 +16,7 @@ var errRevoked = errors.New("login no longer valid: password changed or account 
 // the stored hash and ID, and only when a credential changed since (see
 // auth.Authenticator.RecheckChanged); a store error lets the command run.
 func (s *session) CheckCommand(string) error {
+	s.fresh = false // see syncView
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var err error

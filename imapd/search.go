@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"reflect"
 	"strings"
 	"time"
 
@@ -22,12 +23,15 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	s.staticCriteria(criteria)
 	ctx, cancel := s.ctx()
 	defer cancel()
+	var err error
 	read, modseq := s.srv.st.MessagesIn, usesModSeq(criteria)
 	if modseq {
 		read = s.srv.st.MessagesModSeq
 	}
-	msgs, err := read(ctx, s.sel.mbox.id, uidsOf(items))
-	if err != nil {
+	var msgs []store.Message
+	if onlyNumbers(criteria) {
+		msgs = numberedMessages(s.sel.mbox.id, items)
+	} else if msgs, err = read(ctx, s.sel.mbox.id, uidsOf(items)); err != nil {
 		return nil, s.internalError("search", err)
 	}
 	byUID := make(map[uint32]*store.Message, len(msgs))
@@ -75,6 +79,40 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		s.sel.searchRes = uidSet
 	}
 	return &data, nil
+}
+
+// onlyNumbers says whether the criteria name messages by sequence number
+// and UID alone (ALL, sets, and NOT or OR of them): the session's own
+// numbering answers those without reading the store (a message expunged
+// meanwhile is still listed until the client is told of it, as RFC 2180
+// allows).
+func onlyNumbers(c *imap.SearchCriteria) bool {
+	rest := *c
+	rest.SeqNum, rest.UID, rest.Not, rest.Or = nil, nil, nil, nil
+	if !reflect.ValueOf(rest).IsZero() {
+		return false
+	}
+	for i := range c.Not {
+		if !onlyNumbers(&c.Not[i]) {
+			return false
+		}
+	}
+	for i := range c.Or {
+		if !onlyNumbers(&c.Or[i][0]) || !onlyNumbers(&c.Or[i][1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// numberedMessages is the messages of items by their numbers alone, for
+// criteria that test nothing else.
+func numberedMessages(mailboxID int64, items []item) []store.Message {
+	out := make([]store.Message, len(items))
+	for i, it := range items {
+		out[i] = store.Message{MailboxID: mailboxID, UID: it.uid}
+	}
+	return out
 }
 
 func (s *session) bodyLoader(msg *store.Message) func() []byte {

@@ -27,6 +27,10 @@ type session struct {
 	stamp  store.CredentialStamp
 	sel    *selected // nil unless a mailbox is selected
 
+	// fresh says that the command being run synced the view after its
+	// last write (syncView), so Poll after it has nothing to catch up on.
+	fresh bool
+
 	// selMu guards sel between the connection's goroutine, which alone
 	// changes it, and the IDLE goroutine, which reads it (see Idle).
 	selMu sync.Mutex
@@ -151,20 +155,25 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 	return &imap.NamespaceData{Personal: []imap.NamespaceDescriptor{{Delim: delim}}}, nil
 }
 
-// Poll catches up with the change log, claims new messages as recent,
-// then writes this session's pending updates.
+// Poll catches up with the change log (unless the command just did),
+// claims new messages as recent, then writes this session's pending
+// updates.
 func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	fresh := s.fresh
+	s.fresh = false
 	if s.sel == nil {
 		return nil
 	}
-	return s.poll(s.sel, w, allowExpunge)
+	return s.poll(s.sel, w, allowExpunge, !fresh)
 }
 
-func (s *session) poll(sel *selected, w *imapserver.UpdateWriter, allowExpunge bool) error {
+func (s *session) poll(sel *selected, w *imapserver.UpdateWriter, allowExpunge, sync bool) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var err error
-	aside(func() { err = s.srv.hub.sync(ctx) })
+	if sync {
+		aside(func() { err = s.srv.hub.sync(ctx) })
+	}
 	if err != nil {
 		s.srv.log.Error("poll changes", "err", err)
 	}
@@ -197,7 +206,7 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	// recent for this session, which is told of it first (recent.go).
 	sel.setIdling(true)
 	defer sel.setIdling(false)
-	if err := s.poll(sel, w, true); err != nil {
+	if err := s.poll(sel, w, true, true); err != nil {
 		return err
 	}
 	return sel.tracker.IdleThen(w, stop, sel.reportRecent)

@@ -74,9 +74,16 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 // that had such an older update: the caller tells the client their
 // current flags instead.
 func (s *session) dropTold(ctx context.Context, res []store.Flagged, silent bool) (stale map[uint32]bool) {
-	if err := s.srv.hub.sync(ctx); err != nil {
+	if err := s.syncView(ctx); err != nil {
 		s.srv.log.Error("sync changes", "err", err)
 	}
+	return s.dropQueued(res, silent)
+}
+
+// dropQueued is dropTold for an answer read from the view after a sync
+// (viewMessages), which every change it covers has already been queued
+// by.
+func (s *session) dropQueued(res []store.Flagged, silent bool) (stale map[uint32]bool) {
 	told := make(map[imap.UID]uint64, len(res))
 	for _, f := range res {
 		if !silent || f.Changed {

@@ -66,7 +66,7 @@ tls_listen = [%q]
 	wg.Wait()
 	r.finalCheck(t, e.addr, testUser, testPass, e.inboxUIDs(t))
 	t.Logf("%d commands in %v by %d sessions, %d delivered by smtpd, %d deleted by pop3d, %d inconsistencies",
-		cmds, r.dur, stressSessions, delivered.Load(), deleted.Load(), len(r.errs))
+		cmds, r.dur, stressSessions, delivered.Load(), deleted.Load(), r.nerrs)
 	for _, e := range r.errs {
 		t.Error(e)
 	}

@@ -37,7 +37,12 @@ func testDriver() string {
 // a file path, or a PostgreSQL DSN.
 func testSource(t testing.TB) string {
 	t.Helper()
-	if testDriver() == DriverPostgres {
+	return sourceOn(t, testDriver())
+}
+
+func sourceOn(t testing.TB, driver string) string {
+	t.Helper()
+	if driver == DriverPostgres {
 		return pgtest.DSN(t)
 	}
 	return filepath.Join(t.TempDir(), "mail.db")
@@ -49,6 +54,14 @@ func openSource(src string, opts ...Option) (*Store, error) {
 		return OpenPostgres(src, opts...)
 	}
 	return Open(src, opts...)
+}
+
+// forBackends runs a benchmark on each backend, so one run compares them:
+// sub-benchmarks backend=sqlite and backend=postgres.
+func forBackends(b *testing.B, fn func(b *testing.B, driver string)) {
+	for _, d := range []string{DriverSQLite, DriverPostgres} {
+		b.Run("backend="+d, func(b *testing.B) { fn(b, d) })
+	}
 }
 
 // sqliteOnly skips a test of SQLite's own machinery on PostgreSQL.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -55,6 +55,14 @@ func (s *Store) ChangesSince(ctx context.Context, since int64, limit int) ([]Cha
 // applies each batch so never sees a message's state before the change
 // that made it, and so never reports one state twice.
 func (s *Store) ChangesWithFlags(ctx context.Context, since int64, want func(mailboxID int64) bool) ([]Change, []Message, error) {
+	// Most polls find nothing new: one statement tells, without the
+	// snapshot's BEGIN and ROLLBACK.
+	if first, err := changesSince(ctx, s.r, since, 1); err != nil || len(first) == 0 {
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: changes since %d: %w", since, err)
+		}
+		return nil, nil, nil
+	}
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: changes since %d: %w", since, err)
@@ -73,7 +81,7 @@ func (s *Store) ChangesWithFlags(ctx context.Context, since int64, want func(mai
 	var msgs []Message
 	for id, list := range uids {
 		slices.Sort(list)
-		m, err := messagesModSeq(ctx, tx, id, slices.Compact(list))
+		m, err := modSeqMessagesOf(ctx, tx, id, slices.Compact(list))
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: messages of mailbox #%d: %w", id, err)
 		}
@@ -84,10 +92,11 @@ func (s *Store) ChangesWithFlags(ctx context.Context, since int64, want func(mai
 
 // changesSince reads up to limit changes (-1: all) with seq > since.
 func changesSince(ctx context.Context, q querier, since int64, limit int) ([]Change, error) {
-	if limit < 0 {
-		limit = math.MaxInt32 // PostgreSQL refuses SQLite's LIMIT -1
+	query, args := `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? ORDER BY seq`, []any{since}
+	if limit >= 0 { // PostgreSQL refuses SQLite's LIMIT -1
+		query, args = query+` LIMIT ?`, append(args, limit)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -113,4 +122,36 @@ func (s *Store) PruneChanges(ctx context.Context, age time.Duration) error {
 		}
 		return nil
 	})
+}
+
+// modSeqMessagesOf is messagesModSeq for the UIDs of a batch of changes,
+// which lie anywhere in the mailbox (a flag change of an old message, a
+// new one at the end): it reads their rows only, by key, not every row
+// between the lowest and the highest. The IN lists have a few fixed
+// lengths (the last UID repeated), so that their statements stay in each
+// connection's cache of prepared statements.
+func modSeqMessagesOf(ctx context.Context, q querier, mailboxID int64, uids []uint32) ([]Message, error) {
+	const chunk = 64
+	var out []Message
+	for len(uids) > 0 {
+		n := min(len(uids), chunk)
+		size := 1
+		for size < n {
+			size *= 2
+		}
+		args := make([]any, 0, size+1)
+		args = append(args, mailboxID)
+		for i := range size {
+			args = append(args, uids[min(i, n-1)])
+		}
+		msgs, err := collectModSeqMessages(q.QueryContext(ctx, `SELECT `+modSeqCols+`
+			FROM messages m JOIN message_modseq q ON q.mailbox_id = m.mailbox_id AND q.uid = m.uid
+			WHERE m.mailbox_id = ? AND m.uid IN (?`+strings.Repeat(", ?", size-1)+`) ORDER BY m.uid`, args...))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, msgs...)
+		uids = uids[n:]
+	}
+	return out, nil
 }

@@ -96,7 +96,7 @@ type acceptReq struct {
 }
 
 // writeTx writes the request in the committer's transaction.
-func (r *acceptReq) writeTx(tx *sql.Tx) error {
+func (r *acceptReq) writeTx(tx *sql.Tx, pg bool) error {
 	if r.fn != nil {
 		return r.fn(tx)
 	}
@@ -104,7 +104,7 @@ func (r *acceptReq) writeTx(tx *sql.Tx) error {
 	if err != nil {
 		return err
 	}
-	return deliverTx(tx, r.env, local, remote, r.now)
+	return deliverTx(tx, pg, r.env, local, remote, r.now)
 }
 
 // writeShared is write for a durable change that may share its commit,
@@ -263,7 +263,7 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		return err
 	}
 	for _, r := range batch {
-		if err := r.writeTx(tx); err != nil {
+		if err := r.writeTx(tx, s.postgres()); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -294,8 +294,11 @@ func batchDeadline(batch []*acceptReq) (time.Time, bool) {
 
 // deliverTx writes one message to the local INBOXes (local: the body
 // with env.LocalPrefix) and the queue (remote).
-func deliverTx(tx *sql.Tx, env Envelope, local, remote []byte, now int64) error {
+func deliverTx(tx *sql.Tx, pg bool, env Envelope, local, remote []byte, now int64) error {
 	deliver := deliverInboxTx
+	if pg {
+		deliver = deliverInboxPostgresTx
+	}
 	if env.Junk {
 		deliver = deliverJunkTx
 	}

@@ -121,3 +121,33 @@ func TestRenameDelete(t *testing.T) {
 		t.Fatal("still subscribed")
 	}
 }
+
+// TestChangesWithFlags reads every change since a point with the flags
+// of the messages they touched, in one snapshot.
+func TestChangesWithFlags(t *testing.T) {
+	s := openTest(t)
+	u := seed(t, s)
+	ctx := context.Background()
+	mb := inbox(t, s, u.ID)
+	last, err := s.LastChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, err := s.Append(ctx, mb.ID, nil, time.Now(), []byte("m\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StoreFlags(ctx, mb.ID, []uint32{uid}, FlagsAdd, []string{`\Seen`}); err != nil {
+		t.Fatal(err)
+	}
+	changes, msgs, err := s.ChangesWithFlags(ctx, last, func(id int64) bool { return id == mb.ID })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 || changes[0].Kind != ChangeNew || changes[1].Kind != ChangeFlags || changes[1].UID != uid {
+		t.Fatalf("changes = %+v", changes)
+	}
+	if len(msgs) != 1 || msgs[0].UID != uid || len(msgs[0].Flags) != 1 || msgs[0].Flags[0] != `\Seen` || msgs[0].ModSeq == 0 {
+		t.Fatalf("messages = %+v", msgs)
+	}
+}

@@ -156,32 +156,17 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32) err
 	return nil
 }
 
-// ExpungeDeleted deletes those of the given UIDs that carry \Deleted. The
-// write transaction checks the flag again, so a concurrent STORE -FLAGS
-// (\Deleted) that committed first keeps its message. A first read picks
-// the candidates, so an EXPUNGE with nothing to do takes no write lock.
-// uids must be ascending. It returns the UIDs deleted.
+// ExpungeDeleted deletes those of the given UIDs that carry \Deleted
+// when its write transaction runs, so a concurrent STORE -FLAGS
+// (\Deleted) that committed first keeps its message. The caller passes
+// the candidates, those it knows to have the flag (imapd's view of the
+// mailbox), so that no EXPUNGE reads every row of the mailbox, and one
+// with nothing to do takes no write lock. It returns the UIDs deleted.
 func (s *Store) ExpungeDeleted(ctx context.Context, mailboxID int64, uids []uint32) ([]uint32, error) {
 	if len(uids) == 0 {
 		return nil, nil
 	}
-	msgs, err := s.MessagesIn(ctx, mailboxID, uids)
-	if err != nil {
-		return nil, err
-	}
-	var cand []uint32
-	for _, m := range msgs {
-		for _, f := range m.Flags {
-			if f == `\Deleted` {
-				cand = append(cand, m.UID)
-				break
-			}
-		}
-	}
-	if len(cand) == 0 {
-		return nil, nil
-	}
-	uids = cand
+	var err error
 	var gone []uint32
 	err = s.writeShared(ctx, 0, func(tx *sql.Tx) error {
 		gone = gone[:0]

@@ -340,6 +340,7 @@ func BenchmarkUsage(b *testing.B) {
 // a message: inserts of 4 KB messages in one transaction (no fsync, which
 // would hide the difference), with and without the triggers.
 func BenchmarkInsertUsage(b *testing.B) {
+	sqliteOnly(b, "drops SQLite's usage trigger")
 	for _, triggers := range []bool{true, false} {
 		b.Run(fmt.Sprintf("triggers=%v", triggers), func(b *testing.B) {
 			s := openTest(b)

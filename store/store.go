@@ -1,5 +1,7 @@
-// Package store is the SQLite mailbox store shared by smtpd, pop3d, imapd
-// and mailctl. It is the only package that writes SQL.
+// Package store is the mailbox store shared by smtpd, pop3d, imapd and
+// mailctl: an SQLite file (one host), or a PostgreSQL database that the
+// daemons of several hosts share (see postgres.go). It is the only package
+// that writes SQL.
 //
 // Three processes use one file at once, so the store opens it in WAL mode
 // with a busy timeout, begins every write transaction IMMEDIATE (a writer
@@ -8,6 +10,12 @@
 // Concurrent deliveries (Accept) and IMAP APPENDs, COPYs, MOVEs and
 // EXPUNGEs share one commit and so one fsync: see commitLoop in deliver.go. Flag, keyword and \Recent
 // changes alone commit without an fsync of their own (writeLazy).
+//
+// On PostgreSQL the same model holds across processes and hosts: every
+// write transaction first takes one advisory lock, so writes still run one
+// at a time; read-only transactions read one snapshot (REPEATABLE READ);
+// commits wait for the WAL flush (synchronous_commit on), except
+// writeLazy's.
 package store
 
 import (
@@ -157,8 +165,14 @@ func (s *Store) Close() error {
 	return errors.Join(errW, errR)
 }
 
-// Path is the store file's path.
-func (s *Store) Path() string { return s.path }
+// Path is the store file's path, or "" for a PostgreSQL store (see DSN),
+// so that nothing mistakes it for a file.
+func (s *Store) Path() string {
+	if s.postgres() {
+		return ""
+	}
+	return s.path
+}
 
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now() }

@@ -17,7 +17,13 @@ func (c *clock) now() time.Time { return c.t }
 
 func openTest(t testing.TB, opts ...Option) *Store {
 	t.Helper()
-	s, err := openSource(testSource(t), opts...)
+	return openTestOn(t, testDriver(), opts...)
+}
+
+// openTestOn opens a new store on the given backend.
+func openTestOn(t testing.TB, driver string, opts ...Option) *Store {
+	t.Helper()
+	s, err := openSource(sourceOn(t, driver), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -208,6 +208,13 @@ type IMAPDConfig struct {
 
 	// Metrics is the address of imapd's Prometheus /metrics; empty: off.
 	Metrics string `toml:"metrics"`
+
+	// PasswordAPI is the address of the password-change endpoint for
+	// webmail (Roundcube's password plugin, httpapi driver); empty: off.
+	// It must be a loopback address unless PasswordAPIAllowRemote is set:
+	// it takes passwords in plain HTTP.
+	PasswordAPI            string `toml:"password_api"`
+	PasswordAPIAllowRemote bool   `toml:"password_api_allow_remote"`
 }
 
 // Limits is imapd's connection budget.

@@ -90,6 +90,8 @@ func (c *Config) validate(text string) error {
 		}
 	}
 
+	v.passwordAPI(&c.IMAPD)
+
 	v.check(c.Quota.DefaultStorage >= 0, "quota.default_storage", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.DefaultStorage))
 	v.check(c.Quota.MaxMessages >= 0, "quota.max_messages", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxMessages))
 	v.check(c.Quota.MaxMailboxes >= 0, "quota.max_mailboxes", fmt.Sprintf("must be 0 (unlimited) or more, got %d", c.Quota.MaxMailboxes))

@@ -225,107 +225,35 @@ CREATE TABLE logins (
 );
 CREATE INDEX logins_last ON logins(last);
 
--- The triggers of SQLite's schema, as functions. PostgreSQL fires the
--- triggers of one event in the order of their names, SQLite in its own;
--- none of them depends on another's effect.
+-- The triggers of SQLite's schema, one function per table and event
+-- (each call costs, and a delivery pays for every one): the change log
+-- that the other processes tail (imapd's IDLE), the usage per user, and
+-- the mod-sequences (CONDSTORE, QRESYNC). SQLite's trigger names are kept
+-- in the comments.
 
--- The change log (imapd's IDLE and the other processes tail it).
-CREATE FUNCTION messages_new() RETURNS trigger LANGUAGE plpgsql AS $$
+-- messages_new, messages_usage_new, modseq_new.
+CREATE FUNCTION messages_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO changes (mailbox_id, kind, uid) VALUES (NEW.mailbox_id, 'new', NEW.uid);
-    RETURN NULL;
-END $$;
-CREATE TRIGGER messages_new AFTER INSERT ON messages
-    FOR EACH ROW EXECUTE FUNCTION messages_new();
-
-CREATE FUNCTION messages_expunge() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO changes (mailbox_id, kind, uid) VALUES (OLD.mailbox_id, 'expunge', OLD.uid);
-    RETURN NULL;
-END $$;
-CREATE TRIGGER messages_expunge AFTER DELETE ON messages
-    FOR EACH ROW EXECUTE FUNCTION messages_expunge();
-
-CREATE FUNCTION messages_flags() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO changes (mailbox_id, kind, uid) VALUES (NEW.mailbox_id, 'flags', NEW.uid);
-    RETURN NULL;
-END $$;
-CREATE TRIGGER messages_flags AFTER UPDATE OF flags ON messages
-    FOR EACH ROW WHEN (OLD.flags IS DISTINCT FROM NEW.flags) EXECUTE FUNCTION messages_flags();
-
-CREATE FUNCTION mailboxes_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO changes (mailbox_id, kind) VALUES (OLD.id, 'mailbox');
-    RETURN NULL;
-END $$;
-CREATE TRIGGER mailboxes_change AFTER DELETE ON mailboxes
-    FOR EACH ROW EXECUTE FUNCTION mailboxes_change();
-
--- Usage per user.
-CREATE FUNCTION users_usage() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO user_usage (user_id) VALUES (NEW.id);
-    RETURN NULL;
-END $$;
-CREATE TRIGGER users_usage AFTER INSERT ON users
-    FOR EACH ROW EXECUTE FUNCTION users_usage();
-
-CREATE FUNCTION messages_usage_new() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
     UPDATE user_usage SET bytes = bytes + NEW.size, messages = messages + 1
     WHERE user_id = (SELECT user_id FROM mailboxes WHERE id = NEW.mailbox_id);
-    RETURN NULL;
-END $$;
-CREATE TRIGGER messages_usage_new AFTER INSERT ON messages
-    FOR EACH ROW EXECUTE FUNCTION messages_usage_new();
-
-CREATE FUNCTION messages_usage_expunge() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE user_usage SET bytes = bytes - OLD.size, messages = messages - 1
-    WHERE user_id = (SELECT user_id FROM mailboxes WHERE id = OLD.mailbox_id);
-    RETURN NULL;
-END $$;
-CREATE TRIGGER messages_usage_expunge AFTER DELETE ON messages
-    FOR EACH ROW EXECUTE FUNCTION messages_usage_expunge();
-
-CREATE FUNCTION mailboxes_usage() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE user_usage SET
-        bytes = bytes - (SELECT coalesce(sum(size), 0) FROM messages WHERE mailbox_id = OLD.id),
-        messages = messages - (SELECT count(*) FROM messages WHERE mailbox_id = OLD.id)
-    -- Not when the user goes too (the cascade from users): PostgreSQL
-    -- would check the usage row's foreign key against the deleted user.
-    WHERE user_id = OLD.user_id AND EXISTS (SELECT 1 FROM users WHERE id = OLD.user_id);
-    RETURN OLD;
-END $$;
-CREATE TRIGGER mailboxes_usage BEFORE DELETE ON mailboxes
-    FOR EACH ROW EXECUTE FUNCTION mailboxes_usage();
-
--- Mod-sequences (CONDSTORE, QRESYNC).
-CREATE FUNCTION modseq_new() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
     UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = NEW.mailbox_id;
     INSERT INTO message_modseq (mailbox_id, uid, modseq)
         SELECT NEW.mailbox_id, NEW.uid, highestmodseq FROM mailboxes WHERE id = NEW.mailbox_id
         ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq;
     RETURN NULL;
 END $$;
-CREATE TRIGGER modseq_new AFTER INSERT ON messages
-    FOR EACH ROW EXECUTE FUNCTION modseq_new();
+CREATE TRIGGER messages_insert AFTER INSERT ON messages
+    FOR EACH ROW EXECUTE FUNCTION messages_insert();
 
-CREATE FUNCTION modseq_flags() RETURNS trigger LANGUAGE plpgsql AS $$
+-- messages_expunge, messages_usage_expunge, modseq_expunge. When the
+-- mailbox itself goes (the cascade), its row is gone already and only
+-- the change and the modseq row are written.
+CREATE FUNCTION messages_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = NEW.mailbox_id;
-    UPDATE message_modseq SET modseq = (SELECT highestmodseq FROM mailboxes WHERE id = NEW.mailbox_id)
-        WHERE mailbox_id = NEW.mailbox_id AND uid = NEW.uid;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER modseq_flags AFTER UPDATE OF flags ON messages
-    FOR EACH ROW WHEN (OLD.flags IS DISTINCT FROM NEW.flags) EXECUTE FUNCTION modseq_flags();
-
-CREATE FUNCTION modseq_expunge() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+    INSERT INTO changes (mailbox_id, kind, uid) VALUES (OLD.mailbox_id, 'expunge', OLD.uid);
+    UPDATE user_usage SET bytes = bytes - OLD.size, messages = messages - 1
+    WHERE user_id = (SELECT user_id FROM mailboxes WHERE id = OLD.mailbox_id);
     UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = OLD.mailbox_id;
     DELETE FROM message_modseq WHERE mailbox_id = OLD.mailbox_id AND uid = OLD.uid;
     INSERT INTO vanished (mailbox_id, uid, modseq)
@@ -333,14 +261,51 @@ BEGIN
         ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq;
     RETURN NULL;
 END $$;
-CREATE TRIGGER modseq_expunge AFTER DELETE ON messages
-    FOR EACH ROW EXECUTE FUNCTION modseq_expunge();
+CREATE TRIGGER messages_delete AFTER DELETE ON messages
+    FOR EACH ROW EXECUTE FUNCTION messages_delete();
 
-CREATE FUNCTION modseq_mailbox() RETURNS trigger LANGUAGE plpgsql AS $$
+-- messages_flags, modseq_flags.
+CREATE FUNCTION messages_flags() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    INSERT INTO changes (mailbox_id, kind, uid) VALUES (NEW.mailbox_id, 'flags', NEW.uid);
+    UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = NEW.mailbox_id;
+    UPDATE message_modseq SET modseq = (SELECT highestmodseq FROM mailboxes WHERE id = NEW.mailbox_id)
+        WHERE mailbox_id = NEW.mailbox_id AND uid = NEW.uid;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER messages_flags AFTER UPDATE OF flags ON messages
+    FOR EACH ROW WHEN (OLD.flags IS DISTINCT FROM NEW.flags) EXECUTE FUNCTION messages_flags();
+
+-- mailboxes_usage. Not when the user goes too (the cascade from users):
+-- PostgreSQL would check the usage row's foreign key against the deleted
+-- user.
+CREATE FUNCTION mailboxes_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE user_usage SET
+        bytes = bytes - (SELECT coalesce(sum(size), 0) FROM messages WHERE mailbox_id = OLD.id),
+        messages = messages - (SELECT count(*) FROM messages WHERE mailbox_id = OLD.id)
+    WHERE user_id = OLD.user_id AND EXISTS (SELECT 1 FROM users WHERE id = OLD.user_id);
+    RETURN OLD;
+END $$;
+CREATE TRIGGER mailboxes_usage BEFORE DELETE ON mailboxes
+    FOR EACH ROW EXECUTE FUNCTION mailboxes_usage();
+
+-- mailboxes_change, modseq_mailbox.
+CREATE FUNCTION mailboxes_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO changes (mailbox_id, kind) VALUES (OLD.id, 'mailbox');
     DELETE FROM message_modseq WHERE mailbox_id = OLD.id;
     DELETE FROM vanished WHERE mailbox_id = OLD.id;
     RETURN NULL;
 END $$;
-CREATE TRIGGER modseq_mailbox AFTER DELETE ON mailboxes
-    FOR EACH ROW EXECUTE FUNCTION modseq_mailbox();
+CREATE TRIGGER mailboxes_delete AFTER DELETE ON mailboxes
+    FOR EACH ROW EXECUTE FUNCTION mailboxes_delete();
+
+-- users_usage.
+CREATE FUNCTION users_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO user_usage (user_id) VALUES (NEW.id);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER users_usage AFTER INSERT ON users
+    FOR EACH ROW EXECUTE FUNCTION users_usage();

@@ -39,6 +39,9 @@ type Conn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	encMutex sync.Mutex
+	// holdFlush is set while a command's responses wait for its status
+	// response (mailsuite: see holdResponses); guarded by encMutex.
+	holdFlush bool
 
 	mutex   sync.Mutex
 	conn    net.Conn
@@ -547,7 +550,26 @@ func (c *Conn) poll(cmd string) error {
 	}
 
 	w := &UpdateWriter{conn: c, allowExpunge: allowExpunge}
+	defer c.holdResponses()() // mailsuite: the status response follows
 	return c.session.Poll(w, allowExpunge)
+}
+
+// holdResponses makes the responses written until the returned function
+// is called wait in the connection's buffer: the command's status
+// response, written after, flushes them all at once. Not for IDLE, whose
+// updates must go out as they come.
+//
+// mailsuite: a FETCH of many messages was one write system call per
+// message, and each update after a command one more.
+func (c *Conn) holdResponses() (release func()) {
+	c.encMutex.Lock()
+	c.holdFlush = true
+	c.encMutex.Unlock()
+	return func() {
+		c.encMutex.Lock()
+		c.holdFlush = false
+		c.encMutex.Unlock()
+	}
 }
 
 type responseEncoder struct {
@@ -563,7 +585,8 @@ func newResponseEncoder(conn *Conn) *responseEncoder {
 	wireEnc := imapwire.NewEncoder(conn.bw, imapwire.ConnSideServer)
 	wireEnc.QuotedUTF8 = quotedUTF8
 
-	conn.encMutex.Lock() // released by responseEncoder.end
+	conn.encMutex.Lock()             // released by responseEncoder.end
+	wireEnc.NoFlush = conn.holdFlush // mailsuite: see holdResponses
 	conn.setWriteTimeout(respWriteTimeout)
 	return &responseEncoder{
 		Encoder: wireEnc,

@@ -98,6 +98,7 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 	}
 
 	w := &FetchWriter{conn: c, options: writerOptions}
+	defer c.holdResponses()() // mailsuite: the status response follows
 	if err := c.session.Fetch(w, numSet, &options); err != nil {
 		return err
 	}

@@ -83,6 +83,7 @@ func (c *Conn) handleStore(dec *imapwire.Decoder, numKind NumKind) error {
 		}
 	}
 	w := &FetchWriter{conn: c}
+	defer c.holdResponses()() // mailsuite: the status response follows
 	return c.session.Store(w, numSet, &imap.StoreFlags{
 		Op:     op,
 		Silent: silent,

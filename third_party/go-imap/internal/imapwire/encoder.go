@@ -31,6 +31,12 @@ type Encoder struct {
 	// NewContinuationRequest creates a new continuation request. This is only
 	// meaningful for clients.
 	NewContinuationRequest func() *ContinuationRequest
+	// NoFlush leaves what CRLF ends in the buffered writer, for a later
+	// response to flush.
+	//
+	// mailsuite: a server's FETCH responses and updates within a command go
+	// out with its status response, not in one write system call each.
+	NoFlush bool
 
 	w       *bufio.Writer
 	side    ConnSide
@@ -63,10 +69,11 @@ func (enc *Encoder) writeString(s string) *Encoder {
 	return enc
 }
 
-// CRLF writes a "\r\n" sequence and flushes the buffered writer.
+// CRLF writes a "\r\n" sequence and flushes the buffered writer (unless
+// NoFlush).
 func (enc *Encoder) CRLF() error {
 	enc.writeString("\r\n")
-	if enc.err != nil {
+	if enc.err != nil || enc.NoFlush { // mailsuite: NoFlush
 		return enc.err
 	}
 	return enc.w.Flush()
