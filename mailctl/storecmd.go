@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"mailsuite/shared/config"
 	"mailsuite/store"
 )
 
@@ -138,11 +139,10 @@ func openOther(e *env, want string) (*store.Store, error) {
 	}
 	if hasPassword(to) {
 		fmt.Fprintln(e.stderr, "mailctl: warning: the connection string holds a password, which ps shows to every local user; use --password-file FILE, PGPASSWORD or ~/.pgpass")
-	} else if e.inv.passwordFile != "" {
-		var err error
-		if to, err = withPasswordFile(to, e.inv.passwordFile); err != nil {
-			return nil, err
-		}
+	}
+	to, err := config.DSNWithPasswordFile(to, e.inv.passwordFile)
+	if err != nil {
+		return nil, fmt.Errorf("--password-file: %w", err)
 	}
 	return store.OpenPostgres(to, store.WithLimits(e.cfg.Quota.Limits()))
 }
@@ -167,20 +167,3 @@ func hasPassword(dsn string) bool {
 }
 
 var passwordKey = regexp.MustCompile(`(?i)(^|\s)password\s*=`)
-
-// withPasswordFile adds the first line of file to the connection string
-// as its password.
-func withPasswordFile(dsn, file string) (string, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("password file: %w", err)
-	}
-	pw, _, _ := strings.Cut(string(b), "\n")
-	pw = strings.TrimSuffix(pw, "\r")
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		u.User = url.UserPassword(u.User.Username(), pw)
-		return u.String(), nil
-	}
-	quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(pw)
-	return dsn + " password='" + quoted + "'", nil
-}

@@ -85,14 +85,4 @@ func TestDSNPassword(t *testing.T) {
 			t.Errorf("hasPassword(%q) = %v, want %v", dsn, got, want)
 		}
 	}
-	f := filepath.Join(t.TempDir(), "pw")
-	os.WriteFile(f, []byte("it's a \\ secret\r\nsecond line\n"), 0o600)
-	got, err := withPasswordFile("host=db", f)
-	if want := `host=db password='it\'s a \\ secret'`; err != nil || got != want {
-		t.Errorf("withPasswordFile = %q, %v; want %q", got, err, want)
-	}
-	got, _ = withPasswordFile("postgres://u@db/mail", f)
-	if !strings.HasPrefix(got, "postgres://u:it%27s%20a%20%5C%20secret@db/mail") && !strings.Contains(got, "u:it") {
-		t.Errorf("withPasswordFile(URL) = %q", got)
-	}
 }
