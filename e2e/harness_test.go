@@ -84,6 +84,7 @@ type ports struct {
 // suite is one set of daemons over one temporary store.
 type suite struct {
 	t       testing.TB
+	ip      string // the loopback address the daemons listen on
 	dir     string // config, store and certificate
 	conf    string
 	cert    string
@@ -101,6 +102,7 @@ func newSuite(t testing.TB) *suite {
 	dir := t.TempDir()
 	s := &suite{
 		t:    t,
+		ip:   "127.0.0.1",
 		dir:  dir,
 		conf: filepath.Join(dir, "mailsuite.toml"),
 		cert: filepath.Join(dir, "tls", "cert.pem"),
@@ -146,23 +148,23 @@ allow_plaintext = true
 min_password_length = 5  # the client tests' passwords are short
 
 [smtpd]
-listen      = ["127.0.0.1:%d"]
-submission  = ["127.0.0.1:%d"]
-submissions = ["127.0.0.1:%d"]
+listen      = ["%s"]
+submission  = ["%s"]
+submissions = ["%s"]
 %s
 [smtpd.queue]
 retry  = ["1s"]
 routes = { %s }
 
 [pop3d]
-listen     = ["127.0.0.1:%d"]
-tls_listen = ["127.0.0.1:%d"]
+listen     = ["%s"]
+tls_listen = ["%s"]
 %s
 [imapd]
-listen     = ["127.0.0.1:%d"]
-tls_listen = ["127.0.0.1:%d"]
-%s%s`, p.SMTP, p.Submission, p.Submissions, s.metricsKey("smtpd"), strings.Join(routes, ", "),
-		p.POP3, p.POP3S, s.metricsKey("pop3d"), p.IMAP, p.IMAPS, s.metricsKey("imapd"), s.extra)
+listen     = ["%s"]
+tls_listen = ["%s"]
+%s%s`, s.at(p.SMTP), s.at(p.Submission), s.at(p.Submissions), s.metricsKey("smtpd"), strings.Join(routes, ", "),
+		s.at(p.POP3), s.at(p.POP3S), s.metricsKey("pop3d"), s.at(p.IMAP), s.at(p.IMAPS), s.metricsKey("imapd"), s.extra)
 	if err := os.WriteFile(s.conf, []byte(text), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
@@ -179,6 +181,9 @@ func (s *suite) metricsKey(daemon string) string {
 
 // addr is a loopback "host:port".
 func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+
+// at is the suite's "host:port" for one of its ports.
+func (s *suite) at(port int) string { return net.JoinHostPort(s.ip, strconv.Itoa(port)) }
 
 // daemonPorts lists the ports a daemon listens on.
 func (s *suite) daemonPorts(name string) []int {

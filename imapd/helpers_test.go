@@ -61,13 +61,10 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *testEnv {
 	}
 	dir := t.TempDir()
 	e := &testEnv{t: t, dbPath: filepath.Join(dir, "mail.db"), log: &testutil.SyncBuffer{}}
-	st, err := store.Open(e.dbPath, store.WithLimits(ec.limits))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testutil.OpenStore(t, dir, store.WithLimits(ec.limits))
 	e.st = st
 	ctx := context.Background()
+	var err error
 	if err := st.AddDomain(ctx, "example.com"); err != nil {
 		t.Fatal(err)
 	}

@@ -21,8 +21,11 @@ import (
 // mailbox view learns of new, expunged or re-flagged messages, our own
 // included, so nothing is announced twice by the watcher; a command that
 // answers for its own change drops the update it made stale.
+//
+// The store says when to look (WaitChange): at once after a notification
+// from PostgreSQL, whichever host wrote the change, or at each poll on
+// SQLite.
 const (
-	pollInterval = 200 * time.Millisecond
 	pruneEvery   = 10 * time.Minute
 	changeMaxAge = time.Hour
 )
@@ -76,20 +79,27 @@ func newHub(ctx context.Context, st *store.Store, log *slog.Logger) (*hub, error
 	return &hub{st: st, log: log, last: last, open: make(map[int64]*mailboxState)}, nil
 }
 
-// run polls the change log until ctx ends, and prunes old changes now and
+// run tails the change log until ctx ends, and prunes old changes now and
 // then.
 func (h *hub) run(ctx context.Context) {
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
 	lastPrune := time.Time{}
 	for {
-		select {
-		case <-ctx.Done():
+		h.syncMu.Lock()
+		last := h.last
+		h.syncMu.Unlock()
+		if h.st.WaitChange(ctx, last) != nil {
 			return
-		case <-tick.C:
 		}
 		if err := h.sync(ctx); err != nil && ctx.Err() == nil {
 			h.log.Error("watch changes", "err", err)
+			// The log says there is news that cannot be read: wait a
+			// poll before trying again rather than spin.
+			t := time.NewTimer(store.ChangePoll)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
 		}
 		if time.Since(lastPrune) > pruneEvery {
 			lastPrune = time.Now()

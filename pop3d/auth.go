@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 
 	"mailsuite/shared/auth"
+	"mailsuite/store"
 )
 
 // loginAllowed reports whether credentials may be sent now: over TLS, or
@@ -67,8 +69,10 @@ func (s *session) logIn(user, pass string) error {
 	if err != nil {
 		return err
 	}
-	lock, err := lockMaildrop(s.srv.lockDir, ok.Cred.UserID, s.srv.lockWait)
-	if errors.Is(err, errLocked) {
+	ctx, cancel = context.WithTimeout(s.ctx, s.srv.lockWait+s.srv.opTimeout)
+	unlock, err := s.srv.store.LockMaildrop(ctx, ok.Cred.UserID, s.srv.lockWait)
+	cancel()
+	if errors.Is(err, store.ErrMaildropLocked) {
 		return err
 	}
 	if err != nil {
@@ -79,11 +83,11 @@ func (s *session) logIn(user, pass string) error {
 	defer cancel()
 	drop, err := loadMaildrop(ctx, s.srv.store, ok.Cred.UserID)
 	if err != nil {
-		lock.unlock()
+		unlock()
 		s.log.Error("open maildrop", "user", ok.Cred.Name, "err", err)
 		return err
 	}
-	s.lock, s.drop, s.login, s.cred, s.stamp = lock, drop, ok.Cred.Name, ok.Cred, ok.Stamp
+	s.unlock, s.drop, s.login, s.cred, s.stamp = unlock, drop, ok.Cred.Name, ok.Cred, ok.Stamp
 	s.state = stateTransaction
 	return nil
 }
@@ -102,7 +106,7 @@ func (s *session) replyLogin(err error) {
 		s.fail("-ERR [AUTH] authorization identity must be empty or the login")
 	case errors.Is(err, auth.ErrMalformed):
 		s.fail("-ERR [AUTH] malformed SASL response")
-	case errors.Is(err, errLocked):
+	case errors.Is(err, store.ErrMaildropLocked):
 		s.fail("-ERR [IN-USE] maildrop is locked by another session")
 	default: // logged by the login path or logIn
 		s.failStore(err)

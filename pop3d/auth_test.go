@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -122,8 +123,11 @@ func TestSecondLoginRefreshesGrant(t *testing.T) {
 // password check (here the maildrop lock cannot be taken) is logged with
 // the user who logged in, so the operator knows whose login failed.
 func TestStoreErrorAfterLoginNamesUser(t *testing.T) {
-	missing := filepath.Join(t.TempDir(), "missing", "locks")
-	e := newEnv(t, withPlaintext, func(s *server) { s.lockDir = missing })
+	e := newEnv(t, withPlaintext)
+	// A file where the lock folder goes: no lock can be created.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(e.st.Path()), "locks"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	c := e.dial()
 	c.cmd("USER "+testUser, "+OK")
 	c.cmd("PASS "+testPass, "-ERR [SYS/TEMP]")

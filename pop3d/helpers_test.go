@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,8 +83,6 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	srv.tls = tlsCfg
 	srv.failureDelay = 0
 	srv.lockWait = 0
-	srv.lockDir = filepath.Join(dir, "locks")
-	os.MkdirAll(srv.lockDir, 0o700)
 	for _, o := range opts {
 		o(srv)
 	}

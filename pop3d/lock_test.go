@@ -41,28 +41,6 @@ func TestTwoSessionsOneMaildrop(t *testing.T) {
 	c2.cmd("PASS "+testPass, "+OK maildrop has 0 messages")
 }
 
-func TestLockAcrossHandles(t *testing.T) {
-	dir := t.TempDir()
-	l1, err := lockMaildrop(dir, 7, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lockMaildrop(dir, 7, 0); err != errLocked {
-		t.Fatalf("second lock: %v, want errLocked", err)
-	}
-	l2, err := lockMaildrop(dir, 8, 0)
-	if err != nil {
-		t.Fatalf("other user's lock: %v", err)
-	}
-	l2.unlock()
-	l1.unlock()
-	l3, err := lockMaildrop(dir, 7, 0)
-	if err != nil {
-		t.Fatalf("lock after unlock: %v", err)
-	}
-	l3.unlock()
-}
-
 func TestLoginWaitsForEndingSession(t *testing.T) {
 	e := newEnv(t, withPlaintext, func(s *server) { s.lockWait = 10 * time.Second })
 	e.deliver(msg("a", "x\r\n"))
@@ -73,38 +51,4 @@ func TestLoginWaitsForEndingSession(t *testing.T) {
 	c2.send("PASS " + testPass) // waits for c1's lock
 	c1.cmd("QUIT", "+OK")
 	c2.expect("+OK maildrop has 0 messages")
-}
-
-func TestLockWaitGivesUp(t *testing.T) {
-	dir := t.TempDir()
-	l1, err := lockMaildrop(dir, 7, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l1.unlock()
-	if _, err := lockMaildrop(dir, 7, 30*time.Millisecond); err != errLocked {
-		t.Fatalf("lock with wait: %v, want errLocked", err)
-	}
-}
-
-// TestUnlockWakesWaiters: a session that ends wakes the sessions of this
-// process waiting for the same maildrop, and only those.
-func TestUnlockWakesWaiters(t *testing.T) {
-	dir := t.TempDir()
-	l, err := lockMaildrop(dir, 8, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	same, other := releases.wait(8), releases.wait(9)
-	l.unlock()
-	select {
-	case <-same:
-	default:
-		t.Fatal("unlock did not wake a waiter for the same maildrop")
-	}
-	select {
-	case <-other:
-		t.Fatal("unlock woke a waiter for another maildrop")
-	default:
-	}
 }

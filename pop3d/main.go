@@ -6,8 +6,6 @@ package main
 import (
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 
 	"mailsuite/shared/config"
 	"mailsuite/shared/daemon"
@@ -16,13 +14,8 @@ import (
 func main() {
 	d := daemon.Start("pop3d", listeners)
 	cfg, st, log := d.Config, d.Store, d.Log
-	lockDir := filepath.Join(cfg.DataDir, "locks")
-	if err := os.Mkdir(lockDir, 0o700); err != nil && !os.IsExist(err) {
-		daemon.Fatal(log, "cannot create lock directory", err)
-	}
 	srv := newServer(cfg, st, log)
 	srv.tls = d.Certs.Config()
-	srv.lockDir = lockDir
 	srv.auth.Metrics = d.Metrics
 	for i, ln := range d.Listeners {
 		go serveLogged(srv, ln, d.Specs[i], log)

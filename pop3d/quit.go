@@ -23,8 +23,8 @@ func (s *session) cmdQUIT(c command) bool {
 			return false
 		}
 	}
-	s.lock.unlock()
-	s.lock = nil
+	s.unlock()
+	s.unlock = func() {}
 	n, _ := s.drop.stat()
 	s.ok("%s POP3 server signing off (%d messages left, %d deleted)", s.srv.hostname, n, len(uids))
 	return false

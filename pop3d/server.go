@@ -42,7 +42,6 @@ type server struct {
 	tls            *tls.Config // nil: no STLS, no implicit TLS
 	allowPlaintext bool
 	window         time.Duration // relay grant lifetime
-	lockDir        string
 	lockWait       time.Duration
 	failureDelay   time.Duration
 	autologout     time.Duration
@@ -58,8 +57,8 @@ type server struct {
 	conns map[net.Conn]bool     // guarded by mu
 }
 
-// newServer returns a server configured by cfg; TLS and the lock folder
-// are the caller's to set.
+// newServer returns a server configured by cfg; TLS is the caller's to
+// set.
 func newServer(cfg *config.Config, st *store.Store, log *slog.Logger) *server {
 	return &server{
 		hostname:       cfg.Hostname,

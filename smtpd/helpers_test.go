@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/textproto"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,11 +67,7 @@ func newEnvServer(t testing.TB, opt func(*server), edit ...func(*config.Config))
 	t.Helper()
 	dir := t.TempDir()
 	clock := testutil.NewClock(time.Now())
-	st, err := store.Open(filepath.Join(dir, "mail.db"), store.WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testutil.OpenStore(t, dir, store.WithClock(clock.Now))
 	e := &testEnv{t: t, st: st, clock: clock, users: map[string]int64{}}
 	e.seed()
 

@@ -69,6 +69,9 @@ type Store struct {
 	onBatch   func(n int)         // test hook: called with each batch's size
 	onCommit  func(time.Duration) // see WithCommitObserver
 	limits    Limits              // see quota.go
+
+	feedOnce sync.Once   // starts feed; see watch.go
+	feed     *changeFeed // LISTENs for changes (PostgreSQL, watchers only)
 }
 
 // Option configures Open.
@@ -156,6 +159,7 @@ func (s *Store) start() error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.quit) })
 	s.committer.Wait()
+	s.closeFeed()
 	errW := s.w.Close()
 	errR := s.r.Close()
 	return errors.Join(errW, errR)

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"mailsuite/deploy/dev"
+	"mailsuite/internal/pgtest"
 	"mailsuite/shared/auth"
 	"mailsuite/store"
 )
@@ -198,10 +199,11 @@ func BuildBinary(t testing.TB, pkg string) string {
 	return bin
 }
 
-// Main runs a package's tests, deletes what Build wrote and exits with the
-// tests' status. Call it from TestMain in packages that use Build.
+// Main runs a package's tests, deletes what Build wrote, stops the
+// PostgreSQL cluster if a test started one (see pgtest) and exits with
+// the tests' status. Call it from TestMain in packages that use Build.
 func Main(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Run(m)
 	buildMu.Lock()
 	if binDir != "" {
 		os.RemoveAll(binDir)
@@ -255,4 +257,29 @@ func DialFrom(t testing.TB, from, addr string) net.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// EnvTestStore chooses the backend of the stores tests open: unset or
+// "sqlite" for an SQLite file, "postgres" for a new database in the test
+// binary's throw-away PostgreSQL cluster (see pgtest). The store's own
+// tests read it too.
+const EnvTestStore = "MAILSUITE_TEST_STORE"
+
+// OpenStore opens a new, empty store for a test on the backend
+// EnvTestStore names: the file mail.db in dir, or a new PostgreSQL
+// database. It is closed when the test ends.
+func OpenStore(t testing.TB, dir string, opts ...store.Option) *store.Store {
+	t.Helper()
+	var st *store.Store
+	var err error
+	if os.Getenv(EnvTestStore) == store.DriverPostgres {
+		st, err = store.OpenPostgres(pgtest.DSN(t), opts...)
+	} else {
+		st, err = store.Open(filepath.Join(dir, "mail.db"), opts...)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// A watcher (imapd's hub) tails the change log with ChangesSince and
+// WaitChange. On SQLite all processes share one host, and a poll of the
+// change log every ChangePoll is cheap. On PostgreSQL the writer may be
+// on another host: every transaction that writes a change also sends a
+// NOTIFY on ChangesChannel, and the store LISTENs on one connection of
+// its own, so a watcher wakes within a round trip of the commit. Polling
+// stays as the fallback while that connection is down.
+const (
+	// ChangePoll is how often a watcher looks at the change log when no
+	// notification can wake it (SQLite, or PostgreSQL while the listening
+	// connection is down).
+	ChangePoll = 200 * time.Millisecond
+	// changeSafetyPoll is how often a watcher looks anyway while the
+	// listening connection is up: notifications are not lost on a live
+	// connection, so this only bounds the damage of a surprise.
+	changeSafetyPoll = 5 * time.Second
+	// ChangesChannel is the PostgreSQL notification channel of the change
+	// log.
+	ChangesChannel = "mailsuite_changes"
+	// feedRetryMax caps the pause between attempts to reconnect the
+	// listening connection.
+	feedRetryMax = 5 * time.Second
+)
+
+// WaitChange returns when a change newer than after may have been
+// committed, by any process on any host, or when ctx ends (with its
+// error). It may return with nothing new, so the caller reads the log
+// (ChangesSince, ChangesWithFlags) and waits again.
+func (s *Store) WaitChange(ctx context.Context, after int64) error {
+	var wake <-chan struct{}
+	wait := ChangePoll
+	if s.Driver() == DriverPostgres {
+		var up bool
+		wake, up = s.changeFeed().subscribe()
+		if up {
+			wait = changeSafetyPoll
+		}
+		// A change committed before the subscription sent its
+		// notification already: look once before waiting.
+		if last, err := s.LastChange(ctx); err == nil && last > after {
+			return nil
+		}
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wake:
+	case <-t.C:
+	}
+	return nil
+}
+
+// changeFeed returns the store's listener, starting it on first use: only
+// a process that watches (imapd) holds the extra connection.
+func (s *Store) changeFeed() *changeFeed {
+	s.feedOnce.Do(func() {
+		s.feed = newChangeFeed(s.DSN())
+	})
+	return s.feed
+}
+
+// closeFeed stops the listener, if one was started.
+func (s *Store) closeFeed() {
+	s.feedOnce.Do(func() {}) // no feed may start after Close
+	if s.feed != nil {
+		s.feed.close()
+	}
+}
+
+// changeFeed holds one connection that LISTENs on ChangesChannel,
+// reconnecting after it is lost, and wakes every subscriber at each
+// notification and at each (re)connection, which may follow missed ones.
+type changeFeed struct {
+	dsn    string
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu   sync.Mutex
+	wake chan struct{} // closed at the next notification; guarded by mu
+	up   bool          // listening now; guarded by mu
+}
+
+func newChangeFeed(dsn string) *changeFeed {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &changeFeed{dsn: dsn, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{})}
+	go f.run(ctx)
+	return f
+}
+
+// subscribe returns a channel closed at the next notification, and
+// whether the feed is listening now.
+func (f *changeFeed) subscribe() (<-chan struct{}, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.wake, f.up
+}
+
+func (f *changeFeed) broadcast(up bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.up = up
+	close(f.wake)
+	f.wake = make(chan struct{})
+}
+
+func (f *changeFeed) close() {
+	f.cancel()
+	<-f.done
+}
+
+// run listens until ctx ends, reconnecting with a growing pause.
+func (f *changeFeed) run(ctx context.Context) {
+	defer close(f.done)
+	pause := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		if f.listen(ctx) {
+			pause = 100 * time.Millisecond
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		pause = min(2*pause, feedRetryMax)
+	}
+}
+
+// listen connects, LISTENs and relays notifications until the connection
+// fails or ctx ends. It reports whether it got as far as listening.
+func (f *changeFeed) listen(ctx context.Context) bool {
+	conn, err := pgx.Connect(ctx, f.dsn)
+	if err != nil {
+		return false
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+ChangesChannel); err != nil {
+		return false
+	}
+	f.broadcast(true)
+	defer f.broadcast(false)
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return true
+		}
+		f.broadcast(true)
+	}
+}

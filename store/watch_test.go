@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"mailsuite/internal/pgtest"
+)
+
+// notifySQL is the notification the changes table's trigger sends.
+const notifySQL = `SELECT pg_notify('` + ChangesChannel + `', '')`
+
+// waitUp waits until f listens, and returns its wake channel then.
+func waitUp(t *testing.T, f *changeFeed) <-chan struct{} {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		wake, up := f.subscribe()
+		if up {
+			return wake
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the change feed never listened")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func woken(t *testing.T, wake <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-wake:
+	case <-time.After(time.Minute):
+		t.Fatalf("no wake-up after %s", what)
+	}
+}
+
+// TestChangeFeedNotifiesAndReconnects: a NOTIFY committed by another
+// connection (another host's smtpd) wakes the watchers; one in a
+// transaction that rolls back does not; and after the listening
+// connection is lost, the feed listens again, waking the watchers when
+// it does (they may have missed a change meanwhile).
+func TestChangeFeedNotifiesAndReconnects(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	f := newChangeFeed(dsn)
+	defer f.close()
+	other, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+
+	wake := waitUp(t, f)
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, notifySQL); err != nil {
+		t.Fatal(err)
+	}
+	tx.Rollback(ctx)
+	if _, err := other.Exec(ctx, notifySQL); err != nil {
+		t.Fatal(err)
+	}
+	woken(t, wake, "a committed notification")
+	wake, _ = f.subscribe()
+	// The rolled-back one arrives never: the first wake-up was the
+	// committed one, and none is pending now.
+	select {
+	case <-wake:
+		t.Fatal("woken by a notification that was rolled back or already seen")
+	case <-time.After(200 * time.Millisecond):
+	}
+
+	if _, err := other.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	woken(t, wake, "the connection was lost")
+	wake = waitUp(t, f)
+	if _, err := other.Exec(ctx, notifySQL); err != nil {
+		t.Fatal(err)
+	}
+	woken(t, wake, "a notification after reconnecting")
+}
+
+// TestChangesNotify: every commit that writes the change log (a delivery,
+// a flag change, an expunge) sends one notification on ChangesChannel,
+// which another host's store hears.
+func TestChangesNotify(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	s, err := OpenPostgres(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u := seed(t, s)
+	inbox, err := s.MailboxByName(ctx, u.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	if _, err := l.Exec(ctx, "LISTEN "+ChangesChannel); err != nil {
+		t.Fatal(err)
+	}
+	heard := func(what string) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if _, err := l.WaitForNotification(wctx); err != nil {
+			t.Fatalf("no notification after %s: %v", what, err)
+		}
+	}
+	env := Envelope{From: "x@remote.test", Local: []int64{u.ID}}
+	if err := s.Accept(ctx, env, []byte("Subject: 1\r\n\r\n1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	heard("a delivery")
+	if err := s.StoreFlags(ctx, inbox.ID, []uint32{1}, FlagsSet, []string{`\Seen`}); err != nil {
+		t.Fatal(err)
+	}
+	heard("a flag change")
+	if err := s.Expunge(ctx, inbox.ID, []uint32{1}); err != nil {
+		t.Fatal(err)
+	}
+	heard("an expunge")
+}
+
+// TestWaitChange: WaitChange returns on either backend (after a
+// notification or the poll), and at once with ctx's error when ctx ends.
+func TestWaitChange(t *testing.T) {
+	s := openTest(t)
+	u := seed(t, s)
+	ctx := context.Background()
+	last, err := s.LastChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Accept(ctx, Envelope{From: "x@remote.test", Local: []int64{u.ID}}, []byte("Subject: 1\r\n\r\n1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitChange(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.WaitChange(cctx, last+1); err != context.Canceled {
+		t.Fatalf("WaitChange with an ended context: %v", err)
+	}
+}
