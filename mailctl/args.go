@@ -24,6 +24,8 @@ type invocation struct {
 	selector      string          // dkim keygen
 	algorithm     string          // dkim keygen
 	force         bool            // dkim rm of the active key
+	to            string          // store copy, store check: the other store
+	passwordFile  string          // store copy, store check: its password
 	set           map[string]bool // flags given explicitly
 	args          []string
 
@@ -62,6 +64,8 @@ func parseArgs(argv []string) (*invocation, error) {
 	fs.StringVar(&inv.selector, "selector", "", "DKIM selector of a new key")
 	fs.StringVar(&inv.algorithm, "algorithm", "rsa", "algorithm of a new DKIM key: rsa or ed25519")
 	fs.BoolVar(&inv.force, "force", false, "remove the DKIM key a domain signs with")
+	fs.StringVar(&inv.to, "to", "", "store copy/check: the other store (PostgreSQL connection string or SQLite file)")
+	fs.StringVar(&inv.passwordFile, "password-file", "", "store copy/check: file holding the other store's password")
 	fs.StringVar(&inv.messagesPerHour, "messages-per-hour", "", "sending limit: messages per hour")
 	fs.StringVar(&inv.recipientsPerDay, "recipients-per-day", "", "sending limit: recipients per day")
 	fs.StringVar(&inv.newRecipientsPerDay, "new-recipients-per-day", "", "sending limit: first-time recipients per day")

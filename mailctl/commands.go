@@ -61,6 +61,10 @@ var commands = []*command{
 	{name: "dns records", operands: "DOMAIN", min: 1, max: 1, run: dnsRecords},
 	{name: "dns check", operands: "DOMAIN", min: 1, max: 1, run: dnsCheck},
 	{name: "backup", operands: "PATH", min: 1, max: 1, run: backup},
+	{name: "store copy", operands: "--to DSN [--password-file FILE]", min: 0, max: 0,
+		flags: []string{"to", "password-file"}, run: storeCopy},
+	{name: "store check", operands: "[--to DSN|PATH] [--password-file FILE] [--json]", min: 0, max: 0,
+		flags: []string{"to", "password-file", "json"}, verdict: true, run: storeCheck},
 }
 
 // jsonFlag is the flag of every list command.

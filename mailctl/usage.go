@@ -193,6 +193,17 @@ DNS (through dns.resolver)
 Maintenance
   backup PATH                      consistent copy of the live store to PATH
                                    (which must not exist), by VACUUM INTO
+  store copy --to DSN [--password-file FILE]
+                                   copies this store into an empty
+                                   PostgreSQL database (libpq connection
+                                   string) keeping UIDVALIDITY, UIDs, flags,
+                                   grants, credentials and the queue, then
+                                   compares both; stop the daemons first
+  store check [--to DSN|PATH] [--password-file FILE] [--json]
+                                   checks the store's consistency and prints
+                                   each table's rows and checksum; with --to,
+                                   compares both stores table by table: exit
+                                   1 if anything differs
 
 Domains are stored and printed in canonical form: lower case, IDNs as
 punycode A-labels (bücher.example is xn--bcher-kva.example). Local parts

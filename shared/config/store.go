@@ -36,22 +36,32 @@ func (c *Config) StoreSource() (driver, source string, err error) {
 	if c.Store.Driver != store.DriverPostgres {
 		return store.DriverSQLite, c.DBPath(), nil
 	}
-	dsn := c.Store.DSN
-	if c.Store.PasswordFile == "" {
-		return store.DriverPostgres, dsn, nil
-	}
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil {
-		return "", "", errors.New("config: store.dsn: not a valid connection string")
-	}
-	if cfg.Password != "" {
-		return store.DriverPostgres, dsn, nil
-	}
-	pw, err := readPassword(c.Store.PasswordFile)
+	source, err = DSNWithPasswordFile(c.Store.DSN, c.Store.PasswordFile)
 	if err != nil {
 		return "", "", fmt.Errorf("config: store.password_file: %w", err)
 	}
-	return store.DriverPostgres, withPassword(dsn, pw), nil
+	return store.DriverPostgres, source, nil
+}
+
+// DSNWithPasswordFile adds the first line of passwordFile to dsn as its
+// password, unless dsn (or the environment, PGPASSWORD) already gives
+// one or passwordFile is "". mailctl store copy uses it for --to.
+func DSNWithPasswordFile(dsn, passwordFile string) (string, error) {
+	if passwordFile == "" {
+		return dsn, nil
+	}
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return "", errors.New("not a valid connection string")
+	}
+	if cfg.Password != "" {
+		return dsn, nil
+	}
+	pw, err := readPassword(passwordFile)
+	if err != nil {
+		return "", err
+	}
+	return withPassword(dsn, pw), nil
 }
 
 // readPassword reads the first line of path.
