@@ -34,7 +34,7 @@ test: build
 	$(STATICCHECK) ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) test -race -timeout 30m ./...   # e2e drives a browser and two hosts: past the 10-minute default on a loaded machine
-	MAILSUITE_TEST_STORE=postgres $(GO) test -race ./store   # the store suite again, on a throw-away PostgreSQL (internal/pgtest)
+	MAILSUITE_TEST_STORE=postgres $(GO) test -race ./store ./imapd ./pop3d   # again on a throw-away PostgreSQL (internal/pgtest): the store suite, and the IMAP and POP3 daemons over it
 	cd third_party/go-smtp && $(GO) test -race ./...   # the marked copy's own tests (a module of its own)
 	cd third_party/go-imap && $(GO) test -race ./...   # the marked copy's own tests (a module of its own)
 
