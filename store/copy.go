@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -27,7 +26,7 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store, progress func(table stri
 	}
 	src, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("store copy: read %s: %w", s.describe(), err)
+		return fmt.Errorf("store copy: read %s: %w", s.path, err)
 	}
 	defer src.Rollback()
 	tables, err := s.dataTables(ctx, src)
@@ -65,14 +64,6 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store, progress func(table stri
 		}
 		return resetSequences(ctx, tx)
 	})
-}
-
-// describe names the store in messages: its file, or its database.
-func (s *Store) describe() string {
-	if s.Driver() == "postgres" {
-		return "the PostgreSQL store"
-	}
-	return s.path
 }
 
 // requireEmpty refuses a destination that already holds mail or accounts:
@@ -217,5 +208,3 @@ func (s *Store) checkDataTables(ctx context.Context, want []table) error {
 	}
 	return nil
 }
-
-var errNoTables = errors.New("store: no tables found")

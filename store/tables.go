@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -93,7 +94,7 @@ func (s *Store) dataTables(ctx context.Context, q querier) ([]table, error) {
 		tables = append(tables, t)
 	}
 	if len(tables) == 0 {
-		return nil, errNoTables
+		return nil, errors.New("store: no tables found")
 	}
 	return parentsFirst(tables, parents), nil
 }
