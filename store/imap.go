@@ -24,6 +24,20 @@ const (
 	FlagsDel               // difference
 )
 
+// uidNext reads a mailbox's UIDNEXT inside tx, the snapshot the caller
+// reads the mailbox's messages in; a missing mailbox is ErrNotFound.
+func uidNext(ctx context.Context, tx *sql.Tx, mailboxID int64) (uint32, error) {
+	var next uint32
+	err := tx.QueryRowContext(ctx, `SELECT uidnext FROM mailboxes WHERE id = ?`, mailboxID).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("store: mailbox #%d: %w", mailboxID, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: mailbox #%d UIDNEXT: %w", mailboxID, err)
+	}
+	return next, nil
+}
+
 // MailboxUIDs returns a consistent snapshot of a mailbox: its UIDs in
 // ascending order and its UIDNEXT, read in one transaction.
 func (s *Store) MailboxUIDs(ctx context.Context, mailboxID int64) ([]uint32, uint32, error) {
@@ -32,13 +46,9 @@ func (s *Store) MailboxUIDs(ctx context.Context, mailboxID int64) ([]uint32, uin
 		return nil, 0, fmt.Errorf("store: mailbox #%d uids: %w", mailboxID, err)
 	}
 	defer tx.Rollback()
-	var next uint32
-	err = tx.QueryRowContext(ctx, `SELECT uidnext FROM mailboxes WHERE id = ?`, mailboxID).Scan(&next)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, 0, fmt.Errorf("store: mailbox #%d: %w", mailboxID, ErrNotFound)
-	}
+	next, err := uidNext(ctx, tx, mailboxID)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: mailbox #%d uids: %w", mailboxID, err)
+		return nil, 0, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid`, mailboxID)
 	if err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 )
 
@@ -17,13 +16,9 @@ func (s *Store) MailboxView(ctx context.Context, mailboxID int64) ([]Message, ui
 		return nil, 0, fmt.Errorf("store: view of mailbox #%d: %w", mailboxID, err)
 	}
 	defer tx.Rollback()
-	var next uint32
-	err = tx.QueryRowContext(ctx, `SELECT uidnext FROM mailboxes WHERE id = ?`, mailboxID).Scan(&next)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, 0, fmt.Errorf("store: mailbox #%d: %w", mailboxID, ErrNotFound)
-	}
+	next, err := uidNext(ctx, tx, mailboxID)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: view of mailbox #%d: %w", mailboxID, err)
+		return nil, 0, err
 	}
 	msgs, err := collectModSeqMessages(tx.QueryContext(ctx, `SELECT `+modSeqCols+`
 		FROM messages m JOIN message_modseq q ON q.mailbox_id = m.mailbox_id AND q.uid = m.uid
