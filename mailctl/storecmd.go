@@ -144,7 +144,11 @@ func openOther(e *env, want string) (*store.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--password-file: %w", err)
 	}
-	return store.OpenPostgres(to, store.WithLimits(e.cfg.Quota.Limits()))
+	st, err := store.OpenPostgres(to, store.WithLimits(e.cfg.Quota.Limits()))
+	if err != nil {
+		return nil, fmt.Errorf("--to: %w", err)
+	}
+	return st, nil
 }
 
 // refused is a check's negative answer: exit status 1 (see verdictErr).

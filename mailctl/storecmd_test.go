@@ -55,6 +55,12 @@ func TestStoreCopyAndCheck(t *testing.T) {
 		t.Errorf("user list on PostgreSQL = %q", got)
 	}
 	e.fail(2, "--to", "", "store", "copy")
+	// Malformed, unreachable and missing destinations are errors that
+	// name the problem and never echo a password.
+	e.fail(1, "--to: store: postgres: cannot parse the connection string", "", "store", "copy", "--to", "host='unterminated")
+	e.fail(1, "127.0.0.1", "", "store", "copy", "--to", "host=127.0.0.1 port=1 dbname=x connect_timeout=5")
+	e.fail(1, "--password-file: open", "", "store", "copy", "--to", "host=127.0.0.1 dbname=x", "--password-file", filepath.Join(e.dir, "none"))
+	e.fail(2, "no such file", "", "store", "check", "--to", filepath.Join(e.dir, "missing.db"))
 	e.fail(2, "not a PostgreSQL connection string", "", "store", "copy", "--to", filepath.Join(e.dir, "x.db"))
 }
 

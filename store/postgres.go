@@ -35,7 +35,7 @@ func OpenPostgres(dsn string, opts ...Option) (*Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message may quote the DSN, password and all.
-		return nil, errors.New("store: postgres: cannot parse the connection string (store.dsn)")
+		return nil, errors.New("store: postgres: cannot parse the connection string")
 	}
 	s := newStore(DriverPostgres, dsn, opts)
 	s.path = fmt.Sprintf("postgres database %s on %s:%d", cfg.Database, cfg.Host, cfg.Port)
