@@ -19,7 +19,7 @@ import (
 // be stopped (or the copy re-run after the last change): the copy is a
 // snapshot.
 func storeCopy(ctx context.Context, e *env, _ []string) error {
-	dst, err := openOther(e, "postgres")
+	dst, err := openOther(e, store.DriverPostgres)
 	if err != nil {
 		return err
 	}
@@ -124,14 +124,14 @@ func openOther(e *env, want string) (*store.Store, error) {
 	if to == "" {
 		return nil, usagef("--to DSN is required")
 	}
-	driver := "sqlite"
+	driver := store.DriverSQLite
 	if strings.Contains(to, "=") || strings.HasPrefix(to, "postgres://") || strings.HasPrefix(to, "postgresql://") {
-		driver = "postgres"
+		driver = store.DriverPostgres
 	}
 	if want != "" && driver != want {
 		return nil, usagef("--to %q is not a PostgreSQL connection string (host=... dbname=... or postgres://...)", to)
 	}
-	if driver == "sqlite" {
+	if driver == store.DriverSQLite {
 		if _, err := os.Stat(to); err != nil {
 			return nil, fmt.Errorf("store check: %w", err)
 		}

@@ -138,7 +138,7 @@ func appendCanonical(buf []byte, name string, v any) ([]byte, error) {
 // enforces its constraints itself), and that no message has a UID at or
 // above its mailbox's UIDNEXT, which would make a UID be given twice.
 func (s *Store) Integrity(ctx context.Context) error {
-	if s.Driver() == "sqlite" {
+	if !s.postgres() {
 		var res string
 		if err := s.r.QueryRowContext(ctx, `PRAGMA quick_check`).Scan(&res); err != nil {
 			return fmt.Errorf("quick_check: %w", err)

@@ -21,7 +21,7 @@ import (
 // come from the source as they are. progress, if not nil, is called after
 // each table with the number of rows copied.
 func (s *Store) CopyTo(ctx context.Context, dst *Store, progress func(table string, rows int64)) error {
-	if dst.Driver() != "postgres" {
+	if !dst.postgres() {
 		return fmt.Errorf("store copy: the destination must be a PostgreSQL store, not %s", dst.Driver())
 	}
 	src, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})

@@ -57,7 +57,7 @@ var bookkeeping = map[string]bool{"schema_version": true, "schema_migrations": t
 // children (by foreign key), so rows can be inserted in that order.
 func (s *Store) dataTables(ctx context.Context, q querier) ([]table, error) {
 	cat := sqliteCatalog
-	if s.Driver() == "postgres" {
+	if s.postgres() {
 		cat = postgresCatalog
 	}
 	names, err := queryStrings(ctx, q, cat.tables)
