@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -211,6 +212,9 @@ func (s *Store) commitBatch(batch []*acceptReq) {
 		case errors.Is(err, errCancelled):
 			continue
 		case isBusy(err) && attempt < 5:
+			if s.onRetry != nil {
+				s.onRetry(err)
+			}
 			time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
 			continue
 		case err != nil && len(batch) > 1:
@@ -258,9 +262,19 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		return err
 	}
 	defer w.release()
-	tx, err := w.beginShared(ctx)
+	mode := lockAlone
+	if s.postgres() && plainDeliveries(batch) {
+		mode = lockBesideDeliveries
+	}
+	tx, err := w.beginShared(ctx, mode)
 	if err != nil {
 		return err
+	}
+	if mode == lockBesideDeliveries {
+		if err := lockInboxesTx(tx, batch); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	for _, r := range batch {
 		if err := r.writeTx(tx, s.postgres()); err != nil {
@@ -278,7 +292,25 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		return err
 	}
 	s.committed(start)
+	if mode == lockBesideDeliveries && slices.ContainsFunc(batch, func(r *acceptReq) bool { return len(r.env.Local) > 0 }) {
+		notifyChanges(w.conn)
+	}
 	return nil
+}
+
+// plainDeliveries reports whether every request of the batch is a
+// delivery that writes new rows and its recipients' rows alone: not a
+// shared IMAP write (fn), not to Junk (which may create the mailbox),
+// and not counted against a sender's limits (rows of the sender's).
+// Such batches on PostgreSQL commit beside other hosts' (see
+// lockBesideDeliveries).
+func plainDeliveries(batch []*acceptReq) bool {
+	for _, r := range batch {
+		if r.fn != nil || r.env.Junk || r.env.Sending != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // batchDeadline is the earliest deadline of the batch's callers.
