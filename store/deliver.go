@@ -263,7 +263,7 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 	}
 	defer w.release()
 	mode := lockAlone
-	if s.postgres() && plainDeliveries(batch) {
+	if s.postgres() && !s.alone && plainDeliveries(batch) {
 		mode = lockBesideDeliveries
 	}
 	tx, err := w.beginShared(ctx, mode)

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,5 +198,66 @@ func TestParallelDeliveriesDoNotDeadlock(t *testing.T) {
 		if fmt.Sprint(uids) != "[1 2]" {
 			t.Errorf("user #%d: UIDs %v, want [1 2]", u, uids)
 		}
+	}
+}
+
+// BenchmarkAcceptHosts is Accept on PostgreSQL through one store handle
+// and through two, as two hosts' smtpd call it, in the same run: 16
+// callers deliver 4 KB messages to 16 users, alternating between the
+// handles. "hosts=2/alone" is two hosts whose batches each take the
+// write lock alone, as before deliveries shared it. Without smtpd and
+// its clients in the way, the machine's CPU goes to the store and
+// PostgreSQL.
+//
+//	go test -run '^$' -bench AcceptHosts -benchtime 6000x -count 5 ./store/
+func BenchmarkAcceptHosts(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		hosts int
+		alone bool
+	}{{"hosts=1", 1, false}, {"hosts=2", 2, false}, {"hosts=2/alone", 2, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			dsn := pgtest.DSN(b)
+			var stores []*Store
+			for range c.hosts {
+				s, err := OpenPostgres(dsn)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				s.alone = c.alone
+				stores = append(stores, s)
+			}
+			ctx := context.Background()
+			if err := stores[0].AddDomain(ctx, "example.com"); err != nil {
+				b.Fatal(err)
+			}
+			var users []int64
+			for i := range 16 {
+				id, err := stores[0].AddUser(ctx, fmt.Sprintf("u%d@example.com", i), "hash", true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				users = append(users, id)
+			}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.SetBytes(int64(len(body4K)))
+			b.ResetTimer()
+			for i := range 16 {
+				wg.Go(func() {
+					for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
+						env := Envelope{From: "a@remote.test", Local: []int64{users[n%16]}}
+						if err := stores[i%c.hosts].Accept(ctx, env, body4K); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
 	}
 }

@@ -70,6 +70,7 @@ type Store struct {
 	closeOnce sync.Once
 	onBatch   func(n int)         // test hook: called with each batch's size
 	onRetry   func(err error)     // test hook: called before a busy batch is run again
+	alone     bool                // test hook: every batch takes the write lock alone
 	onCommit  func(time.Duration) // see WithCommitObserver
 	limits    Limits              // see quota.go
 
