@@ -85,9 +85,9 @@ func (h *hub) run(ctx context.Context) {
 	lastPrune := time.Time{}
 	for {
 		h.syncMu.Lock()
-		last := h.cur.Last
+		cur := h.cur.Clone()
 		h.syncMu.Unlock()
-		if h.st.WaitChange(ctx, last) != nil {
+		if h.st.WaitChange(ctx, cur) != nil {
 			return
 		}
 		if err := h.sync(ctx); err != nil && ctx.Err() == nil {

@@ -69,6 +69,12 @@ type ChangeCursor struct {
 // dropped; a change so late is not worth an unbounded watcher.
 const maxChangeGaps = 4096
 
+// Clone returns a copy of c that later reads through c leave alone.
+func (c ChangeCursor) Clone() ChangeCursor {
+	c.gaps = maps.Clone(c.gaps)
+	return c
+}
+
 // Gaps returns how many numbers below Last the cursor still waits for.
 func (c *ChangeCursor) Gaps() int { return len(c.gaps) }
 

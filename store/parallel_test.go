@@ -105,8 +105,16 @@ func TestDeliveriesCommitInParallel(t *testing.T) {
 	if len(changes) != 1 || cur.Gaps() != 1 {
 		t.Fatalf("before the open batch commits: %+v, %d gaps; want the other user's change and one gap", changes, cur.Gaps())
 	}
+	waitUp(t, b.changeFeed())
 	if err := held.Commit(); err != nil {
 		t.Fatal(err)
+	}
+	// The held batch sends no notification (its committer would), yet
+	// a watcher about to wait sees the late change at once.
+	wctx2, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := b.WaitChange(wctx2, cur.Clone()); err != nil {
+		t.Fatalf("WaitChange after a late commit below the cursor: %v, want a return at once", err)
 	}
 	late, err := b.ChangesSince(ctx, changes[0].Seq, 10)
 	if err != nil || len(late) != 0 {
