@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 )
 
@@ -262,19 +261,9 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		return err
 	}
 	defer w.release()
-	mode := lockAlone
-	if s.postgres() && !s.alone && plainDeliveries(batch) {
-		mode = lockBesideDeliveries
-	}
-	tx, err := w.beginShared(ctx, mode)
+	tx, mode, err := s.beginBatch(ctx, w, batch)
 	if err != nil {
 		return err
-	}
-	if mode == lockBesideDeliveries {
-		if err := lockInboxesTx(tx, batch); err != nil {
-			tx.Rollback()
-			return err
-		}
 	}
 	for _, r := range batch {
 		if err := r.writeTx(tx, s.postgres()); err != nil {
@@ -292,10 +281,31 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		return err
 	}
 	s.committed(start)
-	if mode == lockBesideDeliveries && slices.ContainsFunc(batch, func(r *acceptReq) bool { return len(r.env.Local) > 0 }) {
+	if mode == lockBesideDeliveries {
 		notifyChanges(w.conn)
 	}
 	return nil
+}
+
+// beginBatch begins a batch's transaction. On PostgreSQL a batch of plain
+// deliveries commits beside other hosts' (lockBesideDeliveries), once it
+// holds its recipients' INBOXes.
+func (s *Store) beginBatch(ctx context.Context, w *writer, batch []*acceptReq) (*sql.Tx, lockMode, error) {
+	mode := lockAlone
+	if s.postgres() && !s.alone && plainDeliveries(batch) {
+		mode = lockBesideDeliveries
+	}
+	tx, err := w.beginShared(ctx, mode)
+	if err != nil {
+		return nil, mode, err
+	}
+	if mode == lockBesideDeliveries {
+		if err := lockInboxesTx(tx, batch); err != nil {
+			tx.Rollback()
+			return nil, mode, err
+		}
+	}
+	return tx, mode, nil
 }
 
 // plainDeliveries reports whether every request of the batch is a

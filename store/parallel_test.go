@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -267,5 +269,47 @@ func BenchmarkAcceptHosts(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
+	}
+}
+
+// TestChangeCursorAdvance: a cursor keeps the numbers it skipped while a
+// transaction was running, drops each once the oldest running
+// transaction is past the snapshot that first missed it, keeps none on
+// SQLite (xmin = xmax = 0: nothing runs beside a reader), and keeps at
+// most maxChangeGaps, the newest.
+func TestChangeCursorAdvance(t *testing.T) {
+	chs := func(seqs ...int64) []Change {
+		var out []Change
+		for _, s := range seqs {
+			out = append(out, Change{Seq: s})
+		}
+		return out
+	}
+	gaps := func(c *ChangeCursor) []int64 { return slices.Sorted(maps.Keys(c.gaps)) }
+
+	var c ChangeCursor
+	c.advance(chs(1, 2, 5), 10, 12)
+	if c.Last != 5 || !slices.Equal(gaps(&c), []int64{3, 4}) {
+		t.Fatalf("Last %d, gaps %v; want 5, [3 4]", c.Last, gaps(&c))
+	}
+	c.advance(chs(4), 11, 13) // 4 came; 3's writer may still run (11 < 12)
+	if c.Last != 5 || !slices.Equal(gaps(&c), []int64{3}) {
+		t.Fatalf("Last %d, gaps %v; want 5, [3]", c.Last, gaps(&c))
+	}
+	c.advance(nil, 12, 14) // every transaction before 12 has ended
+	if c.Gaps() != 0 {
+		t.Fatalf("gaps %v after their writers ended", gaps(&c))
+	}
+
+	var lite ChangeCursor
+	lite.advance(chs(1, 3), 0, 0)
+	if lite.Last != 3 || lite.Gaps() != 0 {
+		t.Fatalf("SQLite: Last %d, gaps %v; want 3 and none", lite.Last, gaps(&lite))
+	}
+
+	var big ChangeCursor
+	big.advance(chs(100_000), 1, 2)
+	if g := gaps(&big); len(g) != maxChangeGaps || g[0] != 100_000-maxChangeGaps || g[len(g)-1] != 99_999 {
+		t.Fatalf("%d gaps from %d to %d; want the newest %d", len(g), g[0], g[len(g)-1], maxChangeGaps)
 	}
 }
