@@ -36,10 +36,10 @@ type hub struct {
 	st  *store.Store
 	log *slog.Logger
 
-	syncMu  sync.Mutex   // serializes sync and the first load of a mailbox
-	last    int64        // newest change applied; guarded by syncMu
-	syncs   atomic.Int64 // syncs begun; written under syncMu
-	syncErr error        // the last sync's error; guarded by syncMu
+	syncMu  sync.Mutex         // serializes sync and the first load of a mailbox
+	cur     store.ChangeCursor // the changes applied; guarded by syncMu
+	syncs   atomic.Int64       // syncs begun; written under syncMu
+	syncErr error              // the last sync's error; guarded by syncMu
 
 	mu   sync.Mutex
 	open map[int64]*mailboxState // guarded by mu
@@ -72,11 +72,11 @@ type mailboxState struct {
 }
 
 func newHub(ctx context.Context, st *store.Store, log *slog.Logger) (*hub, error) {
-	last, err := st.LastChange(ctx)
+	cur, err := st.StartChanges(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &hub{st: st, log: log, last: last, open: make(map[int64]*mailboxState)}, nil
+	return &hub{st: st, log: log, cur: cur, open: make(map[int64]*mailboxState)}, nil
 }
 
 // run tails the change log until ctx ends, and prunes old changes now and
@@ -85,9 +85,9 @@ func (h *hub) run(ctx context.Context) {
 	lastPrune := time.Time{}
 	for {
 		h.syncMu.Lock()
-		last := h.last
+		cur := h.cur.Clone()
 		h.syncMu.Unlock()
-		if h.st.WaitChange(ctx, last) != nil {
+		if h.st.WaitChange(ctx, cur) != nil {
 			return
 		}
 		if err := h.sync(ctx); err != nil && ctx.Err() == nil {
@@ -184,7 +184,7 @@ func (h *hub) sync(ctx context.Context) error {
 }
 
 func (h *hub) syncLocked(ctx context.Context) error {
-	changes, msgs, err := h.st.ChangesWithFlags(ctx, h.last, func(id int64) bool { return h.lookup(id) != nil })
+	changes, msgs, err := h.st.ChangesWithFlags(ctx, &h.cur, func(id int64) bool { return h.lookup(id) != nil })
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,6 @@ func (h *hub) syncLocked(ctx context.Context) error {
 	}
 	h.claimForIdlers(ctx, changes)
 	h.apply(changes, msgs)
-	h.last = changes[len(changes)-1].Seq
 	return nil
 }
 

@@ -66,6 +66,11 @@ func benchBody(size int) string {
 // benchSend delivers body to alice over a new connection, as smtp-source
 // does: EHLO, MAIL, RCPT, DATA, QUIT, each waiting for its reply.
 func benchSend(addr, body string) error {
+	return benchSendTo(addr, alice, body)
+}
+
+// benchSendTo is benchSend to rcpt.
+func benchSendTo(addr, rcpt, body string) error {
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return err
@@ -77,7 +82,7 @@ func benchSend(addr, body string) error {
 		{"", 220},
 		{"EHLO bench.test", 250},
 		{"MAIL FROM:<bench@example.org>", 250},
-		{"RCPT TO:<" + alice + ">", 250},
+		{"RCPT TO:<" + rcpt + ">", 250},
 		{"DATA", 354},
 		{body + ".", 250},
 		{"QUIT", 221},

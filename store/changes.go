@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,7 +23,8 @@ const (
 )
 
 // Change is one entry of the change log. Triggers write it, so every
-// process's writes appear, in commit order.
+// process's writes appear; those of one mailbox in commit order (see
+// ChangeCursor for the log as a whole).
 type Change struct {
 	Seq       int64
 	MailboxID int64
@@ -29,14 +32,112 @@ type Change struct {
 	UID       uint32
 }
 
-// LastChange returns the newest change's sequence number (0 if none), the
-// point from which a new watcher starts tailing.
+// LastChange returns the newest change's sequence number (0 if none).
+// On PostgreSQL a change numbered lower may still commit later (see
+// ChangeCursor); a watcher starts from StartChanges instead.
 func (s *Store) LastChange(ctx context.Context) (int64, error) {
 	var seq sql.NullInt64
 	if err := s.r.QueryRowContext(ctx, `SELECT max(seq) FROM changes`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("store: last change: %w", err)
 	}
 	return seq.Int64, nil
+}
+
+// ChangeCursor is a watcher's place in the change log: every change up
+// to Last has been read, but for the gaps.
+//
+// On SQLite one transaction writes at a time, so changes commit in the
+// order of their numbers and there are no gaps. On PostgreSQL deliveries
+// commit in parallel (see runBatch), so a change numbered lower may
+// commit after one numbered higher has been read: the numbers below Last
+// not seen yet are kept as gaps and asked for again at each read, until
+// no transaction that could still write them is running. A number is
+// taken inside a transaction that already has its ID (the triggers write
+// the change after the row it describes, and a shared transaction takes
+// its ID first), so once the oldest running transaction ID (the snapshot's
+// xmin) has passed the next ID (xmax) of the snapshot that first missed a
+// number, that number will never commit.
+type ChangeCursor struct {
+	Last int64
+	gaps map[int64]int64 // missed number -> xmax of the snapshot that first missed it
+}
+
+// maxChangeGaps bounds a cursor's gaps: a transaction that holds the
+// snapshot's xmin back for long (an operator's open transaction on the
+// same cluster) keeps every rolled-back delivery's numbers as gaps, and
+// each one is asked for at every read. Past the bound the oldest are
+// dropped; a change so late is not worth an unbounded watcher.
+const maxChangeGaps = 4096
+
+// Clone returns a copy of c that later reads through c leave alone.
+func (c ChangeCursor) Clone() ChangeCursor {
+	c.gaps = maps.Clone(c.gaps)
+	return c
+}
+
+// Gaps returns how many numbers below Last the cursor still waits for.
+func (c *ChangeCursor) Gaps() int { return len(c.gaps) }
+
+// StartChanges returns a cursor at the newest change, from which a
+// watcher tails the log. On PostgreSQL it reads under the store's write
+// lock, so that no delivery is running with a lower number yet to commit.
+func (s *Store) StartChanges(ctx context.Context) (ChangeCursor, error) {
+	if !s.postgres() {
+		last, err := s.LastChange(ctx)
+		return ChangeCursor{Last: last}, err
+	}
+	var seq sql.NullInt64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT max(seq) FROM changes`).Scan(&seq)
+	})
+	if err != nil {
+		return ChangeCursor{}, fmt.Errorf("store: last change: %w", err)
+	}
+	return ChangeCursor{Last: seq.Int64}, nil
+}
+
+// advance records a read of the log: changes (those after Last and those
+// filling gaps), in a snapshot whose oldest running transaction was xmin
+// and whose next one xmax (both 0 on SQLite, where nothing is left
+// running).
+func (c *ChangeCursor) advance(changes []Change, xmin, xmax int64) {
+	seen := make(map[int64]bool, len(changes))
+	next := c.Last
+	for _, ch := range changes {
+		seen[ch.Seq] = true
+		delete(c.gaps, ch.Seq)
+		next = max(next, ch.Seq)
+	}
+	for seq, x := range c.gaps {
+		if xmin >= x {
+			delete(c.gaps, seq)
+		}
+	}
+	if xmin < xmax { // something is running: a missed number may come yet
+		for seq := max(c.Last+1, next-maxChangeGaps); seq < next; seq++ {
+			if !seen[seq] {
+				if c.gaps == nil {
+					c.gaps = make(map[int64]int64)
+				}
+				c.gaps[seq] = xmax
+			}
+		}
+		if extra := len(c.gaps) - maxChangeGaps; extra > 0 {
+			for _, seq := range slices.Sorted(maps.Keys(c.gaps))[:extra] {
+				delete(c.gaps, seq)
+			}
+		}
+	}
+	c.Last = next
+}
+
+// gapList is the gaps as a PostgreSQL array literal.
+func (c *ChangeCursor) gapList() string {
+	list := make([]string, 0, len(c.gaps))
+	for seq := range c.gaps {
+		list = append(list, strconv.FormatInt(seq, 10))
+	}
+	return "{" + strings.Join(list, ",") + "}"
 }
 
 // ChangesSince returns up to limit changes with seq > since, oldest first.
@@ -48,29 +149,41 @@ func (s *Store) ChangesSince(ctx context.Context, since int64, limit int) ([]Cha
 	return out, nil
 }
 
-// ChangesWithFlags returns every change with seq > since, oldest first,
-// and the flags and mod-sequences of the messages added or re-flagged in
-// the mailboxes want accepts, read in the same snapshot: the flags are
-// those after the last change returned, and none later. A watcher that
-// applies each batch so never sees a message's state before the change
-// that made it, and so never reports one state twice.
-func (s *Store) ChangesWithFlags(ctx context.Context, since int64, want func(mailboxID int64) bool) ([]Change, []Message, error) {
+// ChangesWithFlags returns every change after cur, oldest first, and
+// advances cur past them; with them, the flags and mod-sequences of the
+// messages added or re-flagged in the mailboxes want accepts, read in the
+// same snapshot: the flags are those after the last change returned, and
+// none later. A watcher that applies each batch so never sees a message's
+// state before the change that made it, and so never reports one state
+// twice. A change that fills a gap (see ChangeCursor) comes after changes
+// numbered higher, but never after a later change of its own mailbox:
+// the writes to one mailbox commit one at a time.
+func (s *Store) ChangesWithFlags(ctx context.Context, cur *ChangeCursor, want func(mailboxID int64) bool) ([]Change, []Message, error) {
 	// Most polls find nothing new: one statement tells, without the
 	// snapshot's BEGIN and ROLLBACK.
-	if first, err := changesSince(ctx, s.r, since, 1); err != nil || len(first) == 0 {
+	if first, err := s.changesAfter(ctx, s.r, cur, 1); err != nil || len(first) == 0 {
 		if err != nil {
-			return nil, nil, fmt.Errorf("store: changes since %d: %w", since, err)
+			return nil, nil, fmt.Errorf("store: changes since %d: %w", cur.Last, err)
 		}
 		return nil, nil, nil
 	}
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: changes since %d: %w", since, err)
+		return nil, nil, fmt.Errorf("store: changes since %d: %w", cur.Last, err)
 	}
 	defer tx.Rollback()
-	changes, err := changesSince(ctx, tx, since, -1)
+	var xmin, xmax int64
+	if s.postgres() {
+		// The transaction's first statement fixes its snapshot.
+		err := tx.QueryRowContext(ctx, `SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint
+			FROM pg_current_snapshot() s`).Scan(&xmin, &xmax)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: changes since %d: snapshot: %w", cur.Last, err)
+		}
+	}
+	changes, err := s.changesAfter(ctx, tx, cur, -1)
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: changes since %d: %w", since, err)
+		return nil, nil, fmt.Errorf("store: changes since %d: %w", cur.Last, err)
 	}
 	uids := make(map[int64][]uint32)
 	for _, c := range changes {
@@ -87,7 +200,22 @@ func (s *Store) ChangesWithFlags(ctx context.Context, since int64, want func(mai
 		}
 		msgs = append(msgs, m...)
 	}
+	cur.advance(changes, xmin, xmax)
 	return changes, msgs, nil
+}
+
+// changesAfter reads up to limit changes (-1: all) after cur: those after
+// its Last and those filling its gaps.
+func (s *Store) changesAfter(ctx context.Context, q querier, cur *ChangeCursor, limit int) ([]Change, error) {
+	if len(cur.gaps) == 0 {
+		return changesSince(ctx, q, cur.Last, limit)
+	}
+	query, args := `SELECT seq, mailbox_id, kind, uid FROM changes WHERE seq > ? OR seq = ANY(?::bigint[]) ORDER BY seq`,
+		[]any{cur.Last, cur.gapList()}
+	if limit >= 0 {
+		query, args = query+` LIMIT ?`, append(args, limit)
+	}
+	return scanChanges(q.QueryContext(ctx, query, args...))
 }
 
 // changesSince reads up to limit changes (-1: all) with seq > since.
@@ -96,7 +224,10 @@ func changesSince(ctx context.Context, q querier, since int64, limit int) ([]Cha
 	if limit >= 0 { // PostgreSQL refuses SQLite's LIMIT -1
 		query, args = query+` LIMIT ?`, append(args, limit)
 	}
-	rows, err := q.QueryContext(ctx, query, args...)
+	return scanChanges(q.QueryContext(ctx, query, args...))
+}
+
+func scanChanges(rows *sql.Rows, err error) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}

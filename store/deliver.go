@@ -211,6 +211,9 @@ func (s *Store) commitBatch(batch []*acceptReq) {
 		case errors.Is(err, errCancelled):
 			continue
 		case isBusy(err) && attempt < 5:
+			if s.onRetry != nil {
+				s.onRetry(err)
+			}
 			time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
 			continue
 		case err != nil && len(batch) > 1:
@@ -258,7 +261,7 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		return err
 	}
 	defer w.release()
-	tx, err := w.beginShared(ctx)
+	tx, mode, err := s.beginBatch(ctx, w, batch)
 	if err != nil {
 		return err
 	}
@@ -278,7 +281,46 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 		return err
 	}
 	s.committed(start)
+	if mode == lockBesideDeliveries {
+		notifyChanges(w.conn)
+	}
 	return nil
+}
+
+// beginBatch begins a batch's transaction. On PostgreSQL a batch of plain
+// deliveries commits beside other hosts' (lockBesideDeliveries), once it
+// holds its recipients' INBOXes.
+func (s *Store) beginBatch(ctx context.Context, w *writer, batch []*acceptReq) (*sql.Tx, lockMode, error) {
+	mode := lockAlone
+	if s.postgres() && !s.alone && plainDeliveries(batch) {
+		mode = lockBesideDeliveries
+	}
+	tx, err := w.beginShared(ctx, mode)
+	if err != nil {
+		return nil, mode, err
+	}
+	if mode == lockBesideDeliveries {
+		if err := lockInboxesTx(tx, batch); err != nil {
+			tx.Rollback()
+			return nil, mode, err
+		}
+	}
+	return tx, mode, nil
+}
+
+// plainDeliveries reports whether every request of the batch is a
+// delivery that writes new rows and its recipients' rows alone: not a
+// shared IMAP write (fn), not to Junk (which may create the mailbox),
+// and not counted against a sender's limits (rows of the sender's).
+// Such batches on PostgreSQL commit beside other hosts' (see
+// lockBesideDeliveries).
+func plainDeliveries(batch []*acceptReq) bool {
+	for _, r := range batch {
+		if r.fn != nil || r.env.Junk || r.env.Sending != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // batchDeadline is the earliest deadline of the batch's callers.

@@ -129,7 +129,7 @@ func TestChangesWithFlags(t *testing.T) {
 	u := seed(t, s)
 	ctx := context.Background()
 	mb := inbox(t, s, u.ID)
-	last, err := s.LastChange(ctx)
+	cur, err := s.StartChanges(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestChangesWithFlags(t *testing.T) {
 	if err := s.StoreFlags(ctx, mb.ID, []uint32{uid}, FlagsAdd, []string{`\Seen`}); err != nil {
 		t.Fatal(err)
 	}
-	changes, msgs, err := s.ChangesWithFlags(ctx, last, func(id int64) bool { return id == mb.ID })
+	changes, msgs, err := s.ChangesWithFlags(ctx, &cur, func(id int64) bool { return id == mb.ID })
 	if err != nil {
 		t.Fatal(err)
 	}

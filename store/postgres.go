@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,11 +23,13 @@ const (
 )
 
 // writeLockKey is the PostgreSQL advisory lock every write transaction
-// takes first (pg_advisory_xact_lock), in every process on every host.
-// The store's writes were designed for SQLite, where one transaction
-// writes at a time; the lock keeps that model, so READ COMMITTED inside a
-// write transaction behaves as if serial. The number is arbitrary but
-// fixed: "mailsuit" in ASCII.
+// takes first, in every process on every host. The store's writes were
+// designed for SQLite, where one transaction writes at a time; the lock
+// keeps that model, so READ COMMITTED inside a write transaction behaves
+// as if serial. Only batches of plain deliveries, which write new rows
+// and their recipients' rows alone, share it (lockBesideDeliveries), so
+// that hosts delivering to different users commit in parallel. The
+// number is arbitrary but fixed: "mailsuit" in ASCII.
 const writeLockKey int64 = 0x6d61696c73756974
 
 // OpenPostgres opens (and creates or migrates) the store in the
@@ -160,10 +163,25 @@ func (c pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, 
 	return c.Conn.BeginTx(ctx, opts)
 }
 
+// lockMode is how a PostgreSQL write transaction takes the write lock.
+type lockMode int
+
+const (
+	// lockAlone: no other write runs meanwhile, on any host; every write
+	// but a batch of deliveries.
+	lockAlone lockMode = iota
+	// lockBesideDeliveries: other hosts' delivery batches may run and
+	// commit meanwhile, each with its recipients' INBOXes locked (see
+	// runBatch). The transaction takes its ID at once (see ChangeCursor)
+	// and leaves the notification of its changes to its committer (see
+	// migrations/postgres/0003).
+	lockBesideDeliveries
+)
+
 // beginPostgres starts a write transaction: it waits for the store's
 // write lock no longer than ctx allows (lock_timeout; an expired wait is
 // busy, as SQLite's busy timeout) and takes it.
-func beginPostgres(ctx context.Context, conn *sql.Conn, txCtx context.Context) (*sql.Tx, error) {
+func beginPostgres(ctx context.Context, conn *sql.Conn, txCtx context.Context, mode lockMode) (*sql.Tx, error) {
 	tx, err := conn.BeginTx(txCtx, nil)
 	if err != nil {
 		return nil, err
@@ -172,14 +190,51 @@ func beginPostgres(ctx context.Context, conn *sql.Conn, txCtx context.Context) (
 	if d, ok := ctx.Deadline(); ok {
 		wait = min(wait, max(time.Until(d), time.Millisecond))
 	}
-	// One round trip: the wait is bounded only while taking the lock.
-	_, err = tx.ExecContext(ctx, `SELECT set_config('lock_timeout', ?, true), pg_advisory_xact_lock(?),
-		set_config('lock_timeout', '0', true)`, fmt.Sprint(wait.Milliseconds()), writeLockKey)
+	// One round trip: the wait is bounded only while taking the lock,
+	// and in a batch of deliveries while it locks the INBOXes too (see
+	// lockInboxesTx), after which it waits for no lock.
+	lock := `pg_advisory_xact_lock(?), set_config('lock_timeout', '0', true)`
+	if mode == lockBesideDeliveries {
+		lock = `pg_advisory_xact_lock_shared(?), pg_current_xact_id(),
+			set_config('mailsuite.notify_after_commit', 'on', true)`
+	}
+	_, err = tx.ExecContext(ctx, `SELECT set_config('lock_timeout', ?, true), `+lock,
+		fmt.Sprint(wait.Milliseconds()), writeLockKey)
 	if err != nil {
 		tx.Rollback()
 		return nil, err
 	}
 	return tx, nil
+}
+
+// notifyChanges wakes the watchers on every host after a commit whose
+// transaction left that to its committer (lockBesideDeliveries). It is
+// a transaction of its own that waits for no WAL flush: a notification
+// lost to a crash costs a watcher its safety poll, not a change.
+func notifyChanges(conn *sql.Conn) {
+	// Best effort, as above: an error here has nothing left to undo.
+	conn.ExecContext(context.Background(), `SELECT set_config('synchronous_commit', 'off', true), pg_notify(?, '')`, ChangesChannel)
+}
+
+// lockInboxesTx locks the INBOXes of a batch's recipients in one order,
+// their IDs, before it writes anything: two hosts' batches that deliver
+// to the same users then wait for each other instead of deadlocking,
+// which PostgreSQL would break only after deadlock_timeout (a second).
+// Everything else a plain delivery writes is new rows, or rows of those
+// recipients (their usage and bounce counts).
+func lockInboxesTx(tx *sql.Tx, batch []*acceptReq) error {
+	var ids []string
+	for _, r := range batch {
+		for _, id := range r.env.Local {
+			ids = append(ids, strconv.FormatInt(id, 10))
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(`SELECT id FROM mailboxes WHERE user_id = ANY(?::bigint[]) AND name = 'INBOX'
+		ORDER BY id FOR UPDATE`, "{"+strings.Join(ids, ",")+"}")
+	return err
 }
 
 // deliverInboxPostgresTx is deliverInboxTx in one statement: PostgreSQL

@@ -13,9 +13,10 @@
 //
 // On PostgreSQL the same model holds across processes and hosts: every
 // write transaction first takes one advisory lock, so writes still run one
-// at a time; read-only transactions read one snapshot (REPEATABLE READ);
-// commits wait for the WAL flush (synchronous_commit on), except
-// writeLazy's.
+// at a time, except that batches of plain deliveries share it and commit
+// in parallel, each holding its recipients' INBOXes (see writeLockKey);
+// read-only transactions read one snapshot (REPEATABLE READ); commits
+// wait for the WAL flush (synchronous_commit on), except writeLazy's.
 package store
 
 import (
@@ -68,6 +69,8 @@ type Store struct {
 	committer sync.WaitGroup
 	closeOnce sync.Once
 	onBatch   func(n int)         // test hook: called with each batch's size
+	onRetry   func(err error)     // test hook: called before a busy batch is run again
+	alone     bool                // test hook: every batch takes the write lock alone
 	onCommit  func(time.Duration) // see WithCommitObserver
 	limits    Limits              // see quota.go
 

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// A watcher (imapd's hub) tails the change log with ChangesSince and
+// A watcher (imapd's hub) tails the change log with ChangesWithFlags and
 // WaitChange. On SQLite all processes share one host, and a poll of the
 // change log every ChangePoll is cheap. On PostgreSQL the writer may be
 // on another host: every transaction that writes a change also sends a
@@ -32,11 +32,11 @@ const (
 	feedRetryMax = 5 * time.Second
 )
 
-// WaitChange returns when a change newer than after may have been
-// committed, by any process on any host, or when ctx ends (with its
-// error). It may return with nothing new, so the caller reads the log
-// (ChangesSince, ChangesWithFlags) and waits again.
-func (s *Store) WaitChange(ctx context.Context, after int64) error {
+// WaitChange returns when a change after cur may have been committed,
+// by any process on any host, or when ctx ends (with its error). It may
+// return with nothing new, so the caller reads the log (ChangesWithFlags)
+// and waits again. cur is the caller's own copy (Clone).
+func (s *Store) WaitChange(ctx context.Context, cur ChangeCursor) error {
 	var wake <-chan struct{}
 	wait := ChangePoll
 	if s.Driver() == DriverPostgres {
@@ -47,7 +47,7 @@ func (s *Store) WaitChange(ctx context.Context, after int64) error {
 		}
 		// A change committed before the subscription sent its
 		// notification already: look once before waiting.
-		if last, err := s.LastChange(ctx); err == nil && last > after {
+		if news, err := s.changesAfter(ctx, s.r, &cur, 1); err == nil && len(news) > 0 {
 			return nil
 		}
 	}

@@ -141,19 +141,22 @@ func TestWaitChange(t *testing.T) {
 	s := openTest(t)
 	u := seed(t, s)
 	ctx := context.Background()
-	last, err := s.LastChange(ctx)
+	cur, err := s.StartChanges(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Accept(ctx, Envelope{From: "x@remote.test", Local: []int64{u.ID}}, []byte("Subject: 1\r\n\r\n1\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WaitChange(ctx, last); err != nil {
+	if err := s.WaitChange(ctx, cur.Clone()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ChangesWithFlags(ctx, &cur, func(int64) bool { return false }); err != nil {
 		t.Fatal(err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.WaitChange(cctx, last+1); err != context.Canceled {
+	if err := s.WaitChange(cctx, cur); err != context.Canceled {
 		t.Fatalf("WaitChange with an ended context: %v", err)
 	}
 }

@@ -34,7 +34,7 @@ func (s *Store) takeWriter(ctx context.Context) (*writer, error) {
 // than ctx allows.
 func (w *writer) begin(ctx context.Context) (*sql.Tx, error) {
 	if w.pg {
-		return beginPostgres(ctx, w.conn, ctx)
+		return beginPostgres(ctx, w.conn, ctx, lockAlone)
 	}
 	if err := w.cutBusy(ctx); err != nil {
 		return nil, err
@@ -44,10 +44,12 @@ func (w *writer) begin(ctx context.Context) (*sql.Tx, error) {
 
 // beginShared is begin for the committer's shared transaction: the wait
 // for the lock ends with ctx, but the transaction is not bound to ctx, so
-// one caller's deadline cannot roll back the others' writes.
-func (w *writer) beginShared(ctx context.Context) (*sql.Tx, error) {
+// one caller's deadline cannot roll back the others' writes. On
+// PostgreSQL, mode says whether other hosts' deliveries may commit
+// meanwhile.
+func (w *writer) beginShared(ctx context.Context, mode lockMode) (*sql.Tx, error) {
 	if w.pg {
-		return beginPostgres(ctx, w.conn, context.Background())
+		return beginPostgres(ctx, w.conn, context.Background(), mode)
 	}
 	if err := w.cutBusy(ctx); err != nil {
 		return nil, err

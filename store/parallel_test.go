@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"mailsuite/internal/pgtest"
+)
+
+// twoHosts opens two stores on one new PostgreSQL database, as two hosts
+// do, with users a, b and c at example.com.
+func twoHosts(t *testing.T) (a, b *Store, users []int64) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	a, err := OpenPostgres(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b, err = OpenPostgres(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	ctx := context.Background()
+	if err := a.AddDomain(ctx, "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		id, err := a.AddUser(ctx, name+"@example.com", "hash", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, id)
+	}
+	return a, b, users
+}
+
+// openBatch begins a batch of plain deliveries on s as its committer
+// does, locks the recipients' INBOXes and delivers to the first of them,
+// and leaves the transaction open: another host's batch, as it stands
+// before its commit.
+func openBatch(t *testing.T, s *Store, local ...int64) (*sql.Tx, func()) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := s.takeWriter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := w.beginShared(ctx, lockBesideDeliveries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lockInboxesTx(tx, []*acceptReq{{env: Envelope{Local: local}}}); err != nil {
+		t.Fatal(err)
+	}
+	deliverOne(t, tx, local[0])
+	return tx, func() { tx.Rollback(); w.release() }
+}
+
+func deliverOne(t *testing.T, tx *sql.Tx, user int64) {
+	t.Helper()
+	body := []byte("Subject: held\r\n\r\nheld\r\n")
+	if err := deliverTx(tx, true, Envelope{From: "x@remote.test", Local: []int64{user}}, body, body, time.Now().Unix()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeliveriesCommitInParallel: on PostgreSQL a host's delivery to one
+// user does not wait for another host's batch to other users, only for
+// one that holds the same user's INBOX; and a watcher still reads every
+// change, though the change numbered lower commits last.
+func TestDeliveriesCommitInParallel(t *testing.T) {
+	a, b, users := twoHosts(t)
+	ctx := context.Background()
+	cur, err := b.StartChanges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, done := openBatch(t, a, users[0])
+	defer done()
+
+	body := []byte("Subject: other\r\n\r\nother\r\n")
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := b.Accept(wctx, Envelope{From: "x@remote.test", Local: []int64{users[1]}}, body); err != nil {
+		t.Fatalf("a delivery to another user waited for the open batch: %v", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := b.Accept(sctx, Envelope{From: "x@remote.test", Local: []int64{users[0]}}, body); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a delivery to the user of the open batch: %v, want it held up", err)
+	}
+
+	changes, _, err := b.ChangesWithFlags(ctx, &cur, func(int64) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 || cur.Gaps() != 1 {
+		t.Fatalf("before the open batch commits: %+v, %d gaps; want the other user's change and one gap", changes, cur.Gaps())
+	}
+	waitUp(t, b.changeFeed())
+	if err := held.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// The held batch sends no notification (its committer would), yet
+	// a watcher about to wait sees the late change at once.
+	wctx2, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := b.WaitChange(wctx2, cur.Clone()); err != nil {
+		t.Fatalf("WaitChange after a late commit below the cursor: %v, want a return at once", err)
+	}
+	late, err := b.ChangesSince(ctx, changes[0].Seq, 10)
+	if err != nil || len(late) != 0 {
+		t.Fatalf("changes after the other user's: %+v, %v; want none (the late commit is numbered lower)", late, err)
+	}
+	changes, _, err = b.ChangesWithFlags(ctx, &cur, func(int64) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := a.MailboxByName(ctx, users[0], "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 || changes[0].MailboxID != in.ID || changes[0].Kind != ChangeNew || cur.Gaps() != 0 {
+		t.Fatalf("after the commit: %+v, %d gaps; want the late delivery to user a's INBOX #%d", changes, cur.Gaps(), in.ID)
+	}
+
+	// A batch that rolls back leaves a gap that the next read after it
+	// ends lets go.
+	_, done2 := openBatch(t, a, users[0])
+	if err := b.Accept(wctx, Envelope{From: "x@remote.test", Local: []int64{users[1]}}, body); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.ChangesWithFlags(ctx, &cur, func(int64) bool { return true }); err != nil || cur.Gaps() != 1 {
+		t.Fatalf("%d gaps, %v; want one", cur.Gaps(), err)
+	}
+	done2()
+	if err := b.Accept(wctx, Envelope{From: "x@remote.test", Local: []int64{users[2]}}, body); err != nil {
+		t.Fatal(err)
+	}
+	changes, _, err = b.ChangesWithFlags(ctx, &cur, func(int64) bool { return true })
+	if err != nil || len(changes) != 1 || cur.Gaps() != 0 {
+		t.Fatalf("after the rollback: %+v, %d gaps, %v; want one change and no gap", changes, cur.Gaps(), err)
+	}
+}
+
+// TestParallelDeliveriesDoNotDeadlock: two hosts' batches that deliver to
+// the same users in opposite orders wait for each other; neither is
+// chosen as a deadlock's victim (PostgreSQL would take a second to tell).
+func TestParallelDeliveriesDoNotDeadlock(t *testing.T) {
+	a, b, users := twoHosts(t)
+	ctx := context.Background()
+	held, done := openBatch(t, a, users[0], users[1])
+	defer done()
+	retried := make(chan error, 10)
+	b.onRetry = func(err error) { retried <- err }
+
+	other := make(chan error, 1)
+	go func() {
+		other <- b.Accept(ctx, Envelope{From: "x@remote.test", Local: []int64{users[1], users[0]}}, []byte("Subject: b\r\n\r\nb\r\n"))
+	}()
+	// Wait until b's batch waits for a row lock of a's.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n int
+		err := a.r.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'transactionid'`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the other host's batch never waited for the open one")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	deliverOne(t, held, users[1]) // a deadlock would fail this one or b's
+	if err := held.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-other; err != nil {
+		t.Fatal(err)
+	}
+	close(retried)
+	for err := range retried {
+		t.Errorf("the other host's batch was run again: %v", err)
+	}
+	for _, u := range users[:2] {
+		in, err := a.MailboxByName(ctx, u, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids, _, err := a.MailboxUIDs(ctx, in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(uids) != "[1 2]" {
+			t.Errorf("user #%d: UIDs %v, want [1 2]", u, uids)
+		}
+	}
+}
+
+// BenchmarkAcceptHosts is Accept on PostgreSQL through one store handle
+// and through two, as two hosts' smtpd call it, in the same run: 16
+// callers deliver 4 KB messages to 16 users, alternating between the
+// handles. "hosts=2/alone" is two hosts whose batches each take the
+// write lock alone, as before deliveries shared it. Without smtpd and
+// its clients in the way, the machine's CPU goes to the store and
+// PostgreSQL.
+//
+//	go test -run '^$' -bench AcceptHosts -benchtime 6000x -count 5 ./store/
+func BenchmarkAcceptHosts(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		hosts int
+		alone bool
+	}{{"hosts=1", 1, false}, {"hosts=2", 2, false}, {"hosts=2/alone", 2, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			dsn := pgtest.DSN(b)
+			var stores []*Store
+			for range c.hosts {
+				s, err := OpenPostgres(dsn)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				s.alone = c.alone
+				stores = append(stores, s)
+			}
+			ctx := context.Background()
+			if err := stores[0].AddDomain(ctx, "example.com"); err != nil {
+				b.Fatal(err)
+			}
+			var users []int64
+			for i := range 16 {
+				id, err := stores[0].AddUser(ctx, fmt.Sprintf("u%d@example.com", i), "hash", true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				users = append(users, id)
+			}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.SetBytes(int64(len(body4K)))
+			b.ResetTimer()
+			for i := range 16 {
+				wg.Go(func() {
+					for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
+						env := Envelope{From: "a@remote.test", Local: []int64{users[n%16]}}
+						if err := stores[i%c.hosts].Accept(ctx, env, body4K); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
+
+// TestChangeCursorAdvance: a cursor keeps the numbers it skipped while a
+// transaction was running, drops each once the oldest running
+// transaction is past the snapshot that first missed it, keeps none on
+// SQLite (xmin = xmax = 0: nothing runs beside a reader), and keeps at
+// most maxChangeGaps, the newest.
+func TestChangeCursorAdvance(t *testing.T) {
+	chs := func(seqs ...int64) []Change {
+		var out []Change
+		for _, s := range seqs {
+			out = append(out, Change{Seq: s})
+		}
+		return out
+	}
+	gaps := func(c *ChangeCursor) []int64 { return slices.Sorted(maps.Keys(c.gaps)) }
+
+	var c ChangeCursor
+	c.advance(chs(1, 2, 5), 10, 12)
+	if c.Last != 5 || !slices.Equal(gaps(&c), []int64{3, 4}) {
+		t.Fatalf("Last %d, gaps %v; want 5, [3 4]", c.Last, gaps(&c))
+	}
+	c.advance(chs(4), 11, 13) // 4 came; 3's writer may still run (11 < 12)
+	if c.Last != 5 || !slices.Equal(gaps(&c), []int64{3}) {
+		t.Fatalf("Last %d, gaps %v; want 5, [3]", c.Last, gaps(&c))
+	}
+	c.advance(nil, 12, 14) // every transaction before 12 has ended
+	if c.Gaps() != 0 {
+		t.Fatalf("gaps %v after their writers ended", gaps(&c))
+	}
+
+	var lite ChangeCursor
+	lite.advance(chs(1, 3), 0, 0)
+	if lite.Last != 3 || lite.Gaps() != 0 {
+		t.Fatalf("SQLite: Last %d, gaps %v; want 3 and none", lite.Last, gaps(&lite))
+	}
+
+	var big ChangeCursor
+	big.advance(chs(100_000), 1, 2)
+	if g := gaps(&big); len(g) != maxChangeGaps || g[0] != 100_000-maxChangeGaps || g[len(g)-1] != 99_999 {
+		t.Fatalf("%d gaps from %d to %d; want the newest %d", len(g), g[0], g[len(g)-1], maxChangeGaps)
+	}
+}
