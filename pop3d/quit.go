@@ -10,6 +10,8 @@ package main
 // lockLost). RETR, TOP and DELE do not: reads harm nobody, and DELE only
 // marks a message in this session's view, which a lost lock at QUIT
 // discards; a check per command would cost a round trip to PostgreSQL.
+// The check narrows the window rather than closing it: a lock lost
+// between the check and the commit (one round trip) goes unnoticed.
 func (s *session) cmdQUIT(c command) bool {
 	if !s.wantArgs(c, 0, 0) {
 		return true
