@@ -70,7 +70,7 @@ func (s *session) logIn(user, pass string) error {
 		return err
 	}
 	ctx, cancel = context.WithTimeout(s.ctx, s.srv.lockWait+s.srv.opTimeout)
-	unlock, err := s.srv.store.LockMaildrop(ctx, ok.Cred.UserID, s.srv.lockWait)
+	lock, err := s.srv.store.LockMaildrop(ctx, ok.Cred.UserID, s.srv.lockWait)
 	cancel()
 	if errors.Is(err, store.ErrMaildropLocked) {
 		return err
@@ -83,11 +83,11 @@ func (s *session) logIn(user, pass string) error {
 	defer cancel()
 	drop, err := loadMaildrop(ctx, s.srv.store, ok.Cred.UserID)
 	if err != nil {
-		unlock()
+		lock.Release()
 		s.log.Error("open maildrop", "user", ok.Cred.Name, "err", err)
 		return err
 	}
-	s.unlock, s.drop, s.login, s.cred, s.stamp = unlock, drop, ok.Cred.Name, ok.Cred, ok.Stamp
+	s.lock, s.drop, s.login, s.cred, s.stamp = lock, drop, ok.Cred.Name, ok.Cred, ok.Stamp
 	s.state = stateTransaction
 	return nil
 }

@@ -47,8 +47,8 @@ type session struct {
 	cred   store.Credential // as at login; see revoked
 	stamp  store.CredentialStamp
 	drop   *maildrop
-	unlock func() // releases the maildrop lock taken at login
-	errors int    // consecutive error replies
+	lock   *store.MaildropLock // taken at login; nil before
+	errors int                 // consecutive error replies
 	// active is when the client last made progress; the session ends at
 	// active + srv.autologout (see progressed).
 	active time.Time
@@ -67,7 +67,6 @@ func newSession(srv *server, c net.Conn) *session {
 		log:    srv.log.With("ip", ip),
 		ctx:    context.Background(),
 		state:  stateAuthorization,
-		unlock: func() {},
 		active: time.Now(),
 	}
 }
@@ -75,7 +74,11 @@ func newSession(srv *server, c net.Conn) *session {
 // run greets the client and serves commands until QUIT, an error or
 // shutdown. A session that ends without QUIT deletes nothing.
 func (s *session) run() {
-	defer func() { s.unlock() }() // s.unlock is set at login
+	defer func() { // s.lock is set at login
+		if s.lock != nil {
+			s.lock.Release()
+		}
+	}()
 	s.reply("+OK %s POP3 server ready", s.srv.hostname)
 	for {
 		line, err := s.readLine()

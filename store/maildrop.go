@@ -18,6 +18,13 @@ import (
 // process, on this or another host, holds the maildrop.
 var ErrMaildropLocked = errors.New("maildrop is locked by another session")
 
+// ErrMaildropLockLost means a session's maildrop lock is gone, or cannot
+// be shown to be still held: on PostgreSQL, the lock's connection died
+// (server restart, failover, network cut, pg_terminate_backend) and the
+// server dropped the lock with it, so another session may hold the
+// maildrop now.
+var ErrMaildropLockLost = errors.New("maildrop lock lost")
+
 // maildropLockClass is the first key of the PostgreSQL advisory locks on
 // maildrops (the two-key form, which never meets a one-key lock such as
 // the store's write lock); the second key is the user ID.
@@ -26,10 +33,48 @@ const maildropLockClass = 0x706f7033 // "pop3"
 // maildropLocker is one attempt at a maildrop's lock, held until close.
 // Both kinds are released by the operating system or the server when the
 // process dies (kill -9 included), so a crashed pop3d never leaves a
-// maildrop locked.
+// maildrop locked. held checks, after try took the lock, that it still
+// holds it.
 type maildropLocker interface {
 	try(ctx context.Context) (bool, error)
+	held(ctx context.Context) error
 	close()
+}
+
+// MaildropLock is a POP3 session's exclusive hold on a maildrop, taken
+// by LockMaildrop. It is used by one goroutine at a time.
+type MaildropLock struct {
+	l        maildropLocker
+	userID   int64
+	released bool
+}
+
+// Held reports, as an error wrapping ErrMaildropLockLost, that the lock
+// is no longer held: released, or on PostgreSQL its connection lost.
+// A session checks before it acts on its exclusive access (POP3's UPDATE
+// state), since PostgreSQL drops the lock with a dead connection and
+// another host's session may have the maildrop by then. ctx bounds the
+// check: a connection that does not answer in time counts as lost.
+func (m *MaildropLock) Held(ctx context.Context) error {
+	if m.released {
+		return fmt.Errorf("store: maildrop of user #%d: %w: released", m.userID, ErrMaildropLockLost)
+	}
+	if err := m.l.held(ctx); err != nil {
+		return fmt.Errorf("store: maildrop of user #%d: %w", m.userID, err)
+	}
+	return nil
+}
+
+// Release lets the maildrop go, and wakes the sessions of this process
+// waiting for it. A second call does nothing; a lock Held found lost is
+// released too (its connection is closed, not reused).
+func (m *MaildropLock) Release() {
+	if m.released {
+		return
+	}
+	m.released = true
+	m.l.close()
+	releases.release(m.userID)
 }
 
 // LockMaildrop takes the exclusive lock on userID's maildrop for a POP3
@@ -37,7 +82,7 @@ type maildropLocker interface {
 // about to end (a client polling again right after its previous QUIT, or
 // two devices polling at once) before giving up with ErrMaildropLocked.
 // A session of this process that ends wakes the waiters at once; one in
-// another process is noticed by polling. The session calls release when
+// another process is noticed by polling. The session calls Release when
 // it ends.
 //
 // On SQLite the lock is an flock(2) on a file in the store's folder
@@ -45,7 +90,8 @@ type maildropLocker interface {
 // sessions of one process exclude each other too. On PostgreSQL it is a
 // session-level advisory lock on a connection held for the POP3 session,
 // so it holds across hosts and ends when the connection does.
-func (s *Store) LockMaildrop(ctx context.Context, userID int64, wait time.Duration) (release func(), err error) {
+func (s *Store) LockMaildrop(ctx context.Context, userID int64, wait time.Duration) (*MaildropLock, error) {
+	var err error
 	var l maildropLocker
 	if s.Driver() == DriverPostgres {
 		var pool *pgxpool.Pool
@@ -65,13 +111,7 @@ func (s *Store) LockMaildrop(ctx context.Context, userID int64, wait time.Durati
 		}
 		return nil, fmt.Errorf("store: maildrop lock of user #%d: %w", userID, err)
 	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			l.close()
-			releases.release(userID)
-		})
-	}, nil
+	return &MaildropLock{l: l, userID: userID}, nil
 }
 
 // waitMaildrop tries l until it is taken, wait has passed or ctx ends.
@@ -129,6 +169,10 @@ func (l *fileMaildropLock) try(context.Context) (bool, error) {
 	return true, nil
 }
 
+// held is always true: an flock lasts as long as the open file, which
+// only close ends.
+func (l *fileMaildropLock) held(context.Context) error { return nil }
+
 // close drops the lock with the file.
 func (l *fileMaildropLock) close() { l.f.Close() }
 
@@ -143,6 +187,7 @@ func (l *fileMaildropLock) close() { l.f.Close() }
 type pgMaildropLock struct {
 	conn   *pgxpool.Conn
 	userID int64
+	lost   bool // held found the lock gone: close discards the connection
 }
 
 // Bounds of the pool of lock connections: at most one per logged-in POP3
@@ -201,17 +246,44 @@ func (l *pgMaildropLock) try(ctx context.Context) (bool, error) {
 	return ok, nil
 }
 
+// held asks the lock's own connection whether its backend still holds
+// the lock: a two-key advisory lock shows in pg_locks with the keys as
+// classid and objid and objsubid 2. A failed query (the connection is
+// dead, or does not answer within ctx) counts as a lost lock: exclusive
+// access that cannot be shown must not be acted on (RFC 1939 section 8).
+func (l *pgMaildropLock) held(ctx context.Context) error {
+	var ok bool
+	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
+		WHERE locktype = 'advisory' AND classid = $1::int4::oid AND objid = $2::int4::oid
+			AND objsubid = 2 AND pid = pg_backend_pid() AND granted)`,
+		maildropLockClass, l.userID).Scan(&ok)
+	switch {
+	case err != nil:
+		l.lost = true
+		return fmt.Errorf("%w: connection: %w", ErrMaildropLockLost, err)
+	case !ok:
+		l.lost = true
+		return fmt.Errorf("%w: no longer in pg_locks", ErrMaildropLockLost)
+	}
+	return nil
+}
+
 // close releases the lock (whether this attempt took it or not: an
 // unlock of a lock not held only warns) and hands the connection back. A
-// connection whose unlock fails is closed instead, which drops the lock.
+// connection whose unlock fails, or whose lock held found lost, is
+// closed instead, which drops whatever lock it still has.
 func (l *pgMaildropLock) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var held bool
-	err := l.conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1::int4, $2::int4)`, maildropLockClass, l.userID).Scan(&held)
-	if err != nil {
-		l.conn.Conn().Close(ctx)
+	if !l.lost {
+		var held bool
+		err := l.conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1::int4, $2::int4)`, maildropLockClass, l.userID).Scan(&held)
+		if err == nil {
+			l.conn.Release()
+			return
+		}
 	}
+	l.conn.Conn().Close(ctx)
 	l.conn.Release()
 }
 

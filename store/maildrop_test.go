@@ -47,18 +47,18 @@ func TestMaildropLock(t *testing.T) {
 	if err != nil {
 		t.Fatalf("other user's lock: %v", err)
 	}
-	unlock2()
+	unlock2.Release()
 	// A waiter elsewhere gets the lock when the holder lets go.
 	got := make(chan error, 1)
 	go func() {
 		unlock, err := b.LockMaildrop(ctx, 7, time.Minute)
 		if err == nil {
-			unlock()
+			unlock.Release()
 		}
 		got <- err
 	}()
-	unlock1()
-	unlock1() // a second release is harmless
+	unlock1.Release()
+	unlock1.Release() // a second release is harmless
 	if err := <-got; err != nil {
 		t.Fatalf("waiting lock: %v", err)
 	}
@@ -66,7 +66,7 @@ func TestMaildropLock(t *testing.T) {
 	if err != nil {
 		t.Fatalf("lock after unlock: %v", err)
 	}
-	unlock3()
+	unlock3.Release()
 }
 
 // TestMaildropLockPostgres: on PostgreSQL the lock holds across hosts
@@ -90,20 +90,77 @@ func TestMaildropLockPostgres(t *testing.T) {
 	if _, err := hosts[1].LockMaildrop(ctx, 7, 0); !errors.Is(err, ErrMaildropLocked) {
 		t.Fatalf("lock on the other host: %v, want ErrMaildropLocked", err)
 	}
+	killMaildropLock(t, dsn, 7)
+	unlock, err := hosts[1].LockMaildrop(ctx, 7, time.Minute)
+	if err != nil {
+		t.Fatalf("lock after the holder's connection died: %v", err)
+	}
+	unlock.Release()
+}
+
+// TestMaildropLockHeld: a lock whose PostgreSQL connection dies is found
+// lost, another session may then take the maildrop, and releasing the
+// lost lock is safe and leaves the pool serving new locks. On SQLite the
+// lock cannot be lost while held.
+func TestMaildropLockHeld(t *testing.T) {
+	a, b := twoStores(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	lock, err := a.LockMaildrop(ctx, 7, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lock.Held(ctx); err != nil {
+		t.Fatalf("Held while held: %v", err)
+	}
+	if testDriver() != DriverPostgres {
+		lock.Release()
+		if err := lock.Held(ctx); !errors.Is(err, ErrMaildropLockLost) {
+			t.Fatalf("Held after Release: %v, want ErrMaildropLockLost", err)
+		}
+		return
+	}
+	killMaildropLock(t, a.DSN(), 7)
+	if err := lock.Held(ctx); !errors.Is(err, ErrMaildropLockLost) {
+		t.Fatalf("Held after the connection died: %v, want ErrMaildropLockLost", err)
+	}
+	other, err := b.LockMaildrop(ctx, 7, time.Minute)
+	if err != nil {
+		t.Fatalf("lock on the other host after the loss: %v", err)
+	}
+	lock.Release()
+	lock.Release()
+	other.Release()
+	again, err := a.LockMaildrop(ctx, 7, 0)
+	if err != nil {
+		t.Fatalf("new lock from the pool after the loss: %v", err)
+	}
+	if err := again.Held(ctx); err != nil {
+		t.Fatalf("Held of the new lock: %v", err)
+	}
+	again.Release()
+}
+
+// killMaildropLock ends, from a connection of its own, the PostgreSQL
+// backend holding userID's maildrop lock, as an operator's
+// pg_terminate_backend or a server restart would, and waits until it is
+// gone.
+func killMaildropLock(t *testing.T, dsn string, userID int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
-		WHERE locktype = 'advisory' AND classid = $1 AND objid = 7`, maildropLockClass); err != nil {
-		t.Fatal(err)
+	var killed int
+	err = conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 60000)) FROM pg_locks
+		WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND objsubid = 2`,
+		maildropLockClass, userID).Scan(&killed)
+	if err != nil || killed != 1 {
+		t.Fatalf("terminate the backend of the maildrop lock: %d ended, %v", killed, err)
 	}
-	unlock, err := hosts[1].LockMaildrop(ctx, 7, time.Minute)
-	if err != nil {
-		t.Fatalf("lock after the holder's connection died: %v", err)
-	}
-	unlock()
 }
 
 // TestUnlockWakesWaiters: a session that ends wakes the sessions of this
@@ -115,7 +172,7 @@ func TestUnlockWakesWaiters(t *testing.T) {
 		t.Fatal(err)
 	}
 	same, other := releases.wait(8), releases.wait(9)
-	unlock()
+	unlock.Release()
 	select {
 	case <-same:
 	default:
@@ -139,6 +196,6 @@ func BenchmarkMaildropLock(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		unlock()
+		unlock.Release()
 	}
 }
