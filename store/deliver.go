@@ -282,14 +282,14 @@ func (s *Store) runBatch(batch []*acceptReq) error {
 	}
 	s.committed(start)
 	if mode == lockBesideDeliveries {
-		notifyChanges(w.conn)
+		s.notifyChanges()
 	}
 	return nil
 }
 
 // beginBatch begins a batch's transaction. On PostgreSQL a batch of plain
-// deliveries commits beside other hosts' (lockBesideDeliveries), once it
-// holds its recipients' INBOXes.
+// deliveries commits beside other hosts' (lockBesideDeliveries), taking
+// its recipients' INBOXes in order (orderDeliveries).
 func (s *Store) beginBatch(ctx context.Context, w *writer, batch []*acceptReq) (*sql.Tx, lockMode, error) {
 	mode := lockAlone
 	if s.postgres() && !s.alone && plainDeliveries(batch) {
@@ -299,7 +299,7 @@ func (s *Store) beginBatch(ctx context.Context, w *writer, batch []*acceptReq) (
 	if err != nil {
 		return nil, mode, err
 	}
-	if mode == lockBesideDeliveries {
+	if mode == lockBesideDeliveries && !orderDeliveries(batch) {
 		if err := lockInboxesTx(tx, batch); err != nil {
 			tx.Rollback()
 			return nil, mode, err

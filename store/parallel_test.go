@@ -45,9 +45,9 @@ func twoHosts(t *testing.T) (a, b *Store, users []int64) {
 }
 
 // openBatch begins a batch of plain deliveries on s as its committer
-// does, locks the recipients' INBOXes and delivers to the first of them,
-// and leaves the transaction open: another host's batch, as it stands
-// before its commit.
+// does (beginBatch) and delivers to the first of its recipients, and
+// leaves the transaction open: another host's batch, as it stands before
+// its commit, with the first recipient's INBOX taken.
 func openBatch(t *testing.T, s *Store, local ...int64) (*sql.Tx, func()) {
 	t.Helper()
 	ctx := context.Background()
@@ -55,12 +55,9 @@ func openBatch(t *testing.T, s *Store, local ...int64) (*sql.Tx, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := w.beginShared(ctx, lockBesideDeliveries)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lockInboxesTx(tx, []*acceptReq{{env: Envelope{Local: local}}}); err != nil {
-		t.Fatal(err)
+	tx, mode, err := s.beginBatch(ctx, w, []*acceptReq{{env: Envelope{From: "x@remote.test", Local: local}}})
+	if err != nil || mode != lockBesideDeliveries {
+		t.Fatalf("begin a batch of deliveries: mode %v, %v", mode, err)
 	}
 	deliverOne(t, tx, local[0])
 	return tx, func() { tx.Rollback(); w.release() }
@@ -311,5 +308,32 @@ func TestChangeCursorAdvance(t *testing.T) {
 	big.advance(chs(100_000), 1, 2)
 	if g := gaps(&big); len(g) != maxChangeGaps || g[0] != 100_000-maxChangeGaps || g[len(g)-1] != 99_999 {
 		t.Fatalf("%d gaps from %d to %d; want the newest %d", len(g), g[0], g[len(g)-1], maxChangeGaps)
+	}
+}
+
+// TestOrderDeliveries: a batch is sorted so that it takes its recipients'
+// INBOXes in the order of their users' IDs, and says when it cannot be
+// (two messages' recipients interleave), without touching the callers'
+// envelopes.
+func TestOrderDeliveries(t *testing.T) {
+	given := []int64{5, 2}
+	batch := []*acceptReq{
+		{env: Envelope{Local: []int64{9}}},
+		{env: Envelope{Local: given}},
+		{env: Envelope{Remote: []string{"x@remote.test"}}},
+		{env: Envelope{Local: []int64{7, 7}}},
+	}
+	if !orderDeliveries(batch) {
+		t.Fatal("a batch that can be ordered was not")
+	}
+	var got []int64
+	for _, r := range batch {
+		got = append(got, r.env.Local...)
+	}
+	if !slices.Equal(got, []int64{2, 5, 7, 7, 9}) || !slices.Equal(given, []int64{5, 2}) {
+		t.Fatalf("order %v, caller's envelope %v; want [2 5 7 7 9] and [5 2]", got, given)
+	}
+	if orderDeliveries([]*acceptReq{{env: Envelope{Local: []int64{3, 1}}}, {env: Envelope{Local: []int64{2}}}}) {
+		t.Fatal("recipients 1 and 3 of one message, 2 of another: ordered, want the INBOXes locked first")
 	}
 }

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,10 +45,11 @@ func OpenPostgres(dsn string, opts ...Option) (*Store, error) {
 	s := newStore(DriverPostgres, dsn, opts)
 	s.path = fmt.Sprintf("postgres database %s on %s:%d", cfg.Database, cfg.Host, cfg.Port)
 	s.w = sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
-	// More writer connections would only queue for the write lock; two
-	// let a lazy write prepare while a delivery batch commits.
-	s.w.SetMaxOpenConns(2)
-	s.w.SetMaxIdleConns(2)
+	// More writer connections would mostly queue for the write lock:
+	// two let a lazy write prepare while a delivery batch commits, and a
+	// third sends the batches' notifications (notifyLoop).
+	s.w.SetMaxOpenConns(3)
+	s.w.SetMaxIdleConns(3)
 	ro := cfg.Copy()
 	ro.RuntimeParams["default_transaction_read_only"] = "on"
 	s.r = sql.OpenDB(pgConnector{stdlib.GetConnector(*ro)})
@@ -207,21 +210,74 @@ func beginPostgres(ctx context.Context, conn *sql.Conn, txCtx context.Context, m
 	return tx, nil
 }
 
-// notifyChanges wakes the watchers on every host after a commit whose
-// transaction left that to its committer (lockBesideDeliveries). It is
-// a transaction of its own that waits for no WAL flush: a notification
+// notifyLoop wakes the watchers on every host after the commits whose
+// transactions left that to their committer (lockBesideDeliveries): the
+// committer asks (notifyReq) and goes on with its next batch, and the
+// commits made while one notification is sent share the next. Each is a
+// transaction of its own that waits for no WAL flush: a notification
 // lost to a crash costs a watcher its safety poll, not a change.
-func notifyChanges(conn *sql.Conn) {
-	// Best effort, as above: an error here has nothing left to undo.
-	conn.ExecContext(context.Background(), `SELECT set_config('synchronous_commit', 'off', true), pg_notify(?, '')`, ChangesChannel)
+func (s *Store) notifyLoop() {
+	defer s.committer.Done()
+	for {
+		select {
+		case <-s.notifyReq:
+		case <-s.quit:
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), busyTimeout)
+		// Best effort, as above: an error here has nothing left to undo.
+		s.w.ExecContext(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify(?, '')`, ChangesChannel)
+		cancel()
+	}
+}
+
+// notifyChanges asks notifyLoop for a notification, unless one is asked
+// for already.
+func (s *Store) notifyChanges() {
+	select {
+	case s.notifyReq <- struct{}{}:
+	default:
+	}
+}
+
+// orderDeliveries sorts a batch of plain deliveries so that it takes its
+// recipients' INBOXes in one order, their users' IDs, as it delivers; two
+// hosts' batches to the same users then wait for each other instead of
+// deadlocking, which PostgreSQL would break only after deadlock_timeout
+// (a second). The order of the messages within a batch means nothing
+// (they arrived together). It reports false when the recipients of two
+// messages interleave (one to users 1 and 3, one to 2): lockInboxesTx
+// then locks them all first.
+func orderDeliveries(batch []*acceptReq) bool {
+	for _, r := range batch {
+		if !slices.IsSorted(r.env.Local) {
+			r.env.Local = slices.Sorted(slices.Values(r.env.Local))
+		}
+	}
+	first := func(r *acceptReq) int64 {
+		if len(r.env.Local) == 0 {
+			return 0
+		}
+		return r.env.Local[0]
+	}
+	slices.SortStableFunc(batch, func(a, b *acceptReq) int { return cmp.Compare(first(a), first(b)) })
+	last := int64(0)
+	for _, r := range batch {
+		for _, id := range r.env.Local {
+			if id < last {
+				return false
+			}
+			last = id
+		}
+	}
+	return true
 }
 
 // lockInboxesTx locks the INBOXes of a batch's recipients in one order,
-// their IDs, before it writes anything: two hosts' batches that deliver
-// to the same users then wait for each other instead of deadlocking,
-// which PostgreSQL would break only after deadlock_timeout (a second).
-// Everything else a plain delivery writes is new rows, or rows of those
-// recipients (their usage and bounce counts).
+// their IDs, before it writes anything: see orderDeliveries, which most
+// batches need alone. Everything else a plain delivery writes is new
+// rows, or rows of those recipients (their usage and bounce counts),
+// whose INBOXes the batch holds by then.
 func lockInboxesTx(tx *sql.Tx, batch []*acceptReq) error {
 	var ids []string
 	for _, r := range batch {

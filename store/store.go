@@ -66,6 +66,7 @@ type Store struct {
 
 	accepts   chan *acceptReq // Accept calls waiting for the committer
 	quit      chan struct{}   // closed by Close: the committer stops
+	notifyReq chan struct{}   // PostgreSQL: a notification is due (notifyLoop)
 	committer sync.WaitGroup
 	closeOnce sync.Once
 	onBatch   func(n int)         // test hook: called with each batch's size
@@ -144,7 +145,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 func newStore(driver, dsn string, opts []Option) *Store {
 	s := &Store{driver: driver, dsn: dsn, now: time.Now,
 		migrations: embeddedMigrations, migDir: "migrations/" + driver,
-		accepts: make(chan *acceptReq), quit: make(chan struct{})}
+		accepts: make(chan *acceptReq), quit: make(chan struct{}),
+		notifyReq: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -158,6 +160,10 @@ func (s *Store) start() error {
 	}
 	s.committer.Add(1)
 	go s.commitLoop()
+	if s.postgres() {
+		s.committer.Add(1)
+		go s.notifyLoop()
+	}
 	return nil
 }
 
