@@ -337,3 +337,32 @@ func TestOrderDeliveries(t *testing.T) {
 		t.Fatal("recipients 1 and 3 of one message, 2 of another: ordered, want the INBOXes locked first")
 	}
 }
+
+// TestInterleavedBatchLocksFirst: a batch whose messages' recipients
+// interleave holds all their INBOXes from its start (lockInboxesTx), so
+// that it never waits for one while holding another out of order.
+func TestInterleavedBatchLocksFirst(t *testing.T) {
+	a, b, users := twoHosts(t)
+	ctx := context.Background()
+	w, err := a.takeWriter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.release()
+	batch := []*acceptReq{
+		{env: Envelope{From: "x@remote.test", Local: []int64{users[0], users[2]}}},
+		{env: Envelope{From: "x@remote.test", Local: []int64{users[1]}}},
+	}
+	tx, _, err := a.beginBatch(ctx, w, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, u := range users {
+		var id int64
+		err := b.w.QueryRowContext(ctx, `SELECT id FROM mailboxes WHERE user_id = ? AND name = 'INBOX' FOR UPDATE NOWAIT`, u).Scan(&id)
+		if pgCode(err) != pgLockNotAvailable {
+			t.Errorf("user #%d's INBOX taken by another host during the batch: %v; want it held", u, err)
+		}
+	}
+}

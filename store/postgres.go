@@ -193,9 +193,10 @@ func beginPostgres(ctx context.Context, conn *sql.Conn, txCtx context.Context, m
 	if d, ok := ctx.Deadline(); ok {
 		wait = min(wait, max(time.Until(d), time.Millisecond))
 	}
-	// One round trip: the wait is bounded only while taking the lock,
-	// and in a batch of deliveries while it locks the INBOXes too (see
-	// lockInboxesTx), after which it waits for no lock.
+	// One round trip. The wait is bounded only while taking the lock,
+	// but for the whole of a batch of deliveries: its other waits are
+	// for its recipients' INBOXes (see orderDeliveries), which another
+	// host's batch holds until its commit.
 	lock := `pg_advisory_xact_lock(?), set_config('lock_timeout', '0', true)`
 	if mode == lockBesideDeliveries {
 		lock = `pg_advisory_xact_lock_shared(?), pg_current_xact_id(),
@@ -273,9 +274,9 @@ func orderDeliveries(batch []*acceptReq) bool {
 	return true
 }
 
-// lockInboxesTx locks the INBOXes of a batch's recipients in one order,
-// their IDs, before it writes anything: see orderDeliveries, which most
-// batches need alone. Everything else a plain delivery writes is new
+// lockInboxesTx locks the INBOXes of a batch's recipients in the order
+// of orderDeliveries, their users' IDs, before it writes anything: for
+// the batches that orderDeliveries cannot order. Everything else a plain delivery writes is new
 // rows, or rows of those recipients (their usage and bounce counts),
 // whose INBOXes the batch holds by then.
 func lockInboxesTx(tx *sql.Tx, batch []*acceptReq) error {
@@ -289,7 +290,7 @@ func lockInboxesTx(tx *sql.Tx, batch []*acceptReq) error {
 		return nil
 	}
 	_, err := tx.Exec(`SELECT id FROM mailboxes WHERE user_id = ANY(?::bigint[]) AND name = 'INBOX'
-		ORDER BY id FOR UPDATE`, "{"+strings.Join(ids, ",")+"}")
+		ORDER BY user_id FOR UPDATE`, "{"+strings.Join(ids, ",")+"}")
 	return err
 }
 
