@@ -27,6 +27,9 @@ const (
 	// ChangesChannel is the PostgreSQL notification channel of the change
 	// log.
 	ChangesChannel = "mailsuite_changes"
+	// CredentialsChannel is the PostgreSQL notification channel of
+	// credential changes (see CredentialStamp).
+	CredentialsChannel = "mailsuite_credentials"
 	// feedRetryMax caps the pause between attempts to reconnect the
 	// listening connection.
 	feedRetryMax = 5 * time.Second
@@ -63,7 +66,8 @@ func (s *Store) WaitChange(ctx context.Context, cur ChangeCursor) error {
 }
 
 // changeFeed returns the store's listener, starting it on first use: only
-// a process that watches (imapd) holds the extra connection.
+// a process that watches (imapd) or keeps sessions (pop3d, imapd: see
+// CredentialStamp) holds the extra connection.
 func (s *Store) changeFeed() *changeFeed {
 	s.feedOnce.Do(func() {
 		s.feed = newChangeFeed(s.DSN())
@@ -79,17 +83,20 @@ func (s *Store) closeFeed() {
 	}
 }
 
-// changeFeed holds one connection that LISTENs on ChangesChannel,
-// reconnecting after it is lost, and wakes every subscriber at each
-// notification and at each (re)connection, which may follow missed ones.
+// changeFeed holds one connection that LISTENs on ChangesChannel and
+// CredentialsChannel, reconnecting after it is lost. It wakes every
+// subscriber at each change notification, and moves its credentials
+// generation at each credentials notification; both happen at each
+// (re)connection too, which may follow missed notifications.
 type changeFeed struct {
 	dsn    string
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu   sync.Mutex
-	wake chan struct{} // closed at the next notification; guarded by mu
-	up   bool          // listening now; guarded by mu
+	mu    sync.Mutex
+	wake  chan struct{} // closed at the next notification; guarded by mu
+	up    bool          // listening now; guarded by mu
+	creds uint64        // credentials generation, from 1; guarded by mu
 }
 
 func newChangeFeed(dsn string) *changeFeed {
@@ -113,6 +120,34 @@ func (f *changeFeed) broadcast(up bool) {
 	f.up = up
 	close(f.wake)
 	f.wake = make(chan struct{})
+}
+
+// listening records that the feed listens (up) or stopped, and wakes
+// every subscriber. Listening again also moves the credentials
+// generation: a change may have been committed while it was down.
+func (f *changeFeed) listening(up bool) {
+	if up {
+		f.credentialsChanged()
+	}
+	f.broadcast(up)
+}
+
+func (f *changeFeed) credentialsChanged() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.creds++
+}
+
+// credentials returns the credentials generation while the feed listens,
+// and 0 while it does not (not yet, or the connection is lost): then no
+// change can be trusted to move it.
+func (f *changeFeed) credentials() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.up {
+		return 0
+	}
+	return f.creds
 }
 
 func (f *changeFeed) close() {
@@ -146,15 +181,22 @@ func (f *changeFeed) listen(ctx context.Context) bool {
 		return false
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+ChangesChannel); err != nil {
-		return false
+	for _, ch := range []string{ChangesChannel, CredentialsChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			return false
+		}
 	}
-	f.broadcast(true)
-	defer f.broadcast(false)
+	f.listening(true)
+	defer f.listening(false)
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return true
 		}
-		f.broadcast(true)
+		if n.Channel == CredentialsChannel {
+			f.credentialsChanged()
+		} else {
+			f.broadcast(true)
+		}
 	}
 }
