@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A watcher (imapd's hub) tails the change log with ChangesWithFlags and
@@ -33,6 +34,14 @@ const (
 	// feedRetryMax caps the pause between attempts to reconnect the
 	// listening connection.
 	feedRetryMax = 5 * time.Second
+	// feedPing is how long the listening connection may stay quiet
+	// before the feed makes sure it still carries, and how long that
+	// check may take. A failover or a network cut can leave it
+	// half-open, hearing nothing while the store's other connections
+	// reach the server: the credential stamp would stay known with
+	// changes unheard, so a lost connection is noticed within twice
+	// this.
+	feedPing = 15 * time.Second
 )
 
 // WaitChange returns when a change after cur may have been committed,
@@ -90,6 +99,7 @@ func (s *Store) closeFeed() {
 // (re)connection too, which may follow missed notifications.
 type changeFeed struct {
 	dsn    string
+	ping   time.Duration // feedPing; shorter in tests
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -99,9 +109,11 @@ type changeFeed struct {
 	creds uint64        // credentials generation, from 1; guarded by mu
 }
 
-func newChangeFeed(dsn string) *changeFeed {
+func newChangeFeed(dsn string) *changeFeed { return startChangeFeed(dsn, feedPing) }
+
+func startChangeFeed(dsn string, ping time.Duration) *changeFeed {
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &changeFeed{dsn: dsn, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{})}
+	f := &changeFeed{dsn: dsn, ping: ping, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{})}
 	go f.run(ctx)
 	return f
 }
@@ -189,7 +201,7 @@ func (f *changeFeed) listen(ctx context.Context) bool {
 	f.listening(true)
 	defer f.listening(false)
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		n, err := f.next(ctx, conn)
 		if err != nil {
 			return true
 		}
@@ -197,6 +209,26 @@ func (f *changeFeed) listen(ctx context.Context) bool {
 			f.credentialsChanged()
 		} else {
 			f.broadcast(true)
+		}
+	}
+}
+
+// next waits for conn's next notification. When none comes for f.ping it
+// pings the server, and fails if no answer comes within f.ping either.
+func (f *changeFeed) next(ctx context.Context, conn *pgx.Conn) (*pgconn.Notification, error) {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, f.ping)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !pgconn.Timeout(err) {
+			return n, err
+		}
+		// Quiet: a timed-out wait leaves the connection usable.
+		pctx, cancel := context.WithTimeout(ctx, f.ping)
+		err = conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			return nil, err
 		}
 	}
 }
