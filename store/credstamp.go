@@ -18,8 +18,8 @@ const credStampName = "credentials.stamp"
 
 // CredentialStamp identifies one version of the stamp: of the file on
 // SQLite, of the listening connection's count of credential changes on
-// PostgreSQL (see credentialFeed). The zero value means "unknown" and
-// never equals a read stamp.
+// PostgreSQL (see changeFeed in watch.go). The zero value means
+// "unknown" and never equals a read stamp.
 type CredentialStamp struct {
 	ino, mtime int64 // SQLite: the file
 	// PostgreSQL: the feed's generation, never 0 once it listens, and

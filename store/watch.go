@@ -223,9 +223,12 @@ func (f *changeFeed) next(ctx context.Context, conn *pgx.Conn) (*pgconn.Notifica
 		if err == nil || ctx.Err() != nil || !pgconn.Timeout(err) {
 			return n, err
 		}
-		// Quiet: a timed-out wait leaves the connection usable.
+		// Quiet: a timed-out wait leaves the connection usable. The
+		// ping is LISTEN again, a round trip that changes nothing and
+		// keeps the connection's last query, which pg_stat_activity
+		// shows, saying what it is for.
 		pctx, cancel := context.WithTimeout(ctx, f.ping)
-		err = conn.Ping(pctx)
+		_, err = conn.Exec(pctx, "LISTEN "+CredentialsChannel)
 		cancel()
 		if err != nil {
 			return nil, err
