@@ -51,15 +51,21 @@ func (s *Store) LastChange(ctx context.Context) (int64, error) {
 // commit in parallel (see runBatch), so a change numbered lower may
 // commit after one numbered higher has been read: the numbers below Last
 // not seen yet are kept as gaps and asked for again at each read, until
-// no transaction that could still write them is running. A number is
-// taken inside a transaction that already has its ID (the triggers write
-// the change after the row it describes, and a shared transaction takes
-// its ID first), so once the oldest running transaction ID (the snapshot's
-// xmin) has passed the next ID (xmax) of the snapshot that first missed a
-// number, that number will never commit.
+// no transaction that could still write them is running.
+//
+// That is told by transaction IDs. A number is taken inside a
+// transaction that already has its ID (the triggers write the change
+// after the row it describes, and a shared transaction takes its ID
+// first), and before the higher number that was read had committed, so
+// before the snapshot that missed it: below an ID the reader takes for
+// itself after that snapshot (the gap's bound). A later snapshot whose
+// xmin, its oldest running transaction, has reached the bound shows
+// every transaction below the bound ended, and so the gap filled or gone
+// for good. (A snapshot's xmax cannot serve as the bound: it is one past
+// the newest ended transaction, and older IDs may still be running.)
 type ChangeCursor struct {
 	Last int64
-	gaps map[int64]int64 // missed number -> xmax of the snapshot that first missed it
+	gaps map[int64]int64 // missed number -> its bound
 }
 
 // maxChangeGaps bounds a cursor's gaps: a transaction that holds the
@@ -96,11 +102,25 @@ func (s *Store) StartChanges(ctx context.Context) (ChangeCursor, error) {
 	return ChangeCursor{Last: seq.Int64}, nil
 }
 
+// missed reports whether a read of changes skips numbers after Last:
+// then the reader takes a bound for them (see ChangeCursor).
+func (c *ChangeCursor) missed(changes []Change) bool {
+	n, top := int64(0), c.Last
+	for _, ch := range changes {
+		if ch.Seq > c.Last {
+			n++
+			top = max(top, ch.Seq)
+		}
+	}
+	return top-c.Last > n
+}
+
 // advance records a read of the log: changes (those after Last and those
-// filling gaps), in a snapshot whose oldest running transaction was xmin
-// and whose next one xmax (both 0 on SQLite, where nothing is left
-// running).
-func (c *ChangeCursor) advance(changes []Change, xmin, xmax int64) {
+// filling gaps), in a snapshot whose oldest running transaction was
+// xmin, and with bound, a transaction ID the reader took after that
+// snapshot. On SQLite both are 0: nothing runs beside a reader, and a
+// missed number is gone for good.
+func (c *ChangeCursor) advance(changes []Change, xmin, bound int64) {
 	seen := make(map[int64]bool, len(changes))
 	next := c.Last
 	for _, ch := range changes {
@@ -108,18 +128,18 @@ func (c *ChangeCursor) advance(changes []Change, xmin, xmax int64) {
 		delete(c.gaps, ch.Seq)
 		next = max(next, ch.Seq)
 	}
-	for seq, x := range c.gaps {
-		if xmin >= x {
+	for seq, b := range c.gaps {
+		if xmin >= b {
 			delete(c.gaps, seq)
 		}
 	}
-	if xmin < xmax { // something is running: a missed number may come yet
+	if bound > 0 {
 		for seq := max(c.Last+1, next-maxChangeGaps); seq < next; seq++ {
 			if !seen[seq] {
 				if c.gaps == nil {
 					c.gaps = make(map[int64]int64)
 				}
-				c.gaps[seq] = xmax
+				c.gaps[seq] = bound
 			}
 		}
 		if extra := len(c.gaps) - maxChangeGaps; extra > 0 {
@@ -172,11 +192,10 @@ func (s *Store) ChangesWithFlags(ctx context.Context, cur *ChangeCursor, want fu
 		return nil, nil, fmt.Errorf("store: changes since %d: %w", cur.Last, err)
 	}
 	defer tx.Rollback()
-	var xmin, xmax int64
+	var xmin, bound int64
 	if s.postgres() {
 		// The transaction's first statement fixes its snapshot.
-		err := tx.QueryRowContext(ctx, `SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint
-			FROM pg_current_snapshot() s`).Scan(&xmin, &xmax)
+		err := tx.QueryRowContext(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&xmin)
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: changes since %d: snapshot: %w", cur.Last, err)
 		}
@@ -184,6 +203,12 @@ func (s *Store) ChangesWithFlags(ctx context.Context, cur *ChangeCursor, want fu
 	changes, err := s.changesAfter(ctx, tx, cur, -1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: changes since %d: %w", cur.Last, err)
+	}
+	if s.postgres() && cur.missed(changes) {
+		// After the snapshot, as the bound must be (see ChangeCursor).
+		if err := tx.QueryRowContext(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&bound); err != nil {
+			return nil, nil, fmt.Errorf("store: changes since %d: bound: %w", cur.Last, err)
+		}
 	}
 	uids := make(map[int64][]uint32)
 	for _, c := range changes {
@@ -200,7 +225,7 @@ func (s *Store) ChangesWithFlags(ctx context.Context, cur *ChangeCursor, want fu
 		}
 		msgs = append(msgs, m...)
 	}
-	cur.advance(changes, xmin, xmax)
+	cur.advance(changes, xmin, bound)
 	return changes, msgs, nil
 }
 

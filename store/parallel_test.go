@@ -269,11 +269,11 @@ func BenchmarkAcceptHosts(b *testing.B) {
 	}
 }
 
-// TestChangeCursorAdvance: a cursor keeps the numbers it skipped while a
-// transaction was running, drops each once the oldest running
-// transaction is past the snapshot that first missed it, keeps none on
-// SQLite (xmin = xmax = 0: nothing runs beside a reader), and keeps at
-// most maxChangeGaps, the newest.
+// TestChangeCursorAdvance: a cursor keeps the numbers a read skipped,
+// each with the bound the reader took, drops each once a later read's
+// oldest running transaction has reached its bound, keeps none on SQLite
+// (bound 0: nothing runs beside a reader), and keeps at most
+// maxChangeGaps, the newest.
 func TestChangeCursorAdvance(t *testing.T) {
 	chs := func(seqs ...int64) []Change {
 		var out []Change
@@ -285,15 +285,18 @@ func TestChangeCursorAdvance(t *testing.T) {
 	gaps := func(c *ChangeCursor) []int64 { return slices.Sorted(maps.Keys(c.gaps)) }
 
 	var c ChangeCursor
+	if !c.missed(chs(1, 2, 5)) || c.missed(chs(1, 2, 3)) {
+		t.Fatal("missed: 3 and 4 skipped, or nothing")
+	}
 	c.advance(chs(1, 2, 5), 10, 12)
 	if c.Last != 5 || !slices.Equal(gaps(&c), []int64{3, 4}) {
 		t.Fatalf("Last %d, gaps %v; want 5, [3 4]", c.Last, gaps(&c))
 	}
-	c.advance(chs(4), 11, 13) // 4 came; 3's writer may still run (11 < 12)
+	c.advance(chs(4), 11, 13) // 4 came; 3's writer may still run (xmin 11 < bound 12)
 	if c.Last != 5 || !slices.Equal(gaps(&c), []int64{3}) {
 		t.Fatalf("Last %d, gaps %v; want 5, [3]", c.Last, gaps(&c))
 	}
-	c.advance(nil, 12, 14) // every transaction before 12 has ended
+	c.advance(nil, 12, 14) // every transaction below the bound has ended
 	if c.Gaps() != 0 {
 		t.Fatalf("gaps %v after their writers ended", gaps(&c))
 	}
@@ -364,5 +367,84 @@ func TestInterleavedBatchLocksFirst(t *testing.T) {
 		if pgCode(err) != pgLockNotAvailable {
 			t.Errorf("user #%d's INBOX taken by another host during the batch: %v; want it held", u, err)
 		}
+	}
+}
+
+// TestWatcherSeesEveryParallelDelivery: while two hosts deliver at once
+// to the same users, a watcher reading the log as it goes sees every new
+// message exactly once, none lost to a commit that came late.
+func TestWatcherSeesEveryParallelDelivery(t *testing.T) {
+	a, b, users := twoHosts(t)
+	ctx := context.Background()
+	cur, err := a.StartChanges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[[2]int64]int{}
+	read := func() {
+		t.Helper()
+		changes, _, err := a.ChangesWithFlags(ctx, &cur, func(int64) bool { return false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range changes {
+			if c.Kind == ChangeNew {
+				seen[[2]int64{c.MailboxID, int64(c.UID)}]++
+			}
+		}
+	}
+	const perWriter, writers = 60, 8
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := range writers {
+		s := []*Store{a, b}[i%2]
+		wg.Go(func() {
+			for j := range perWriter {
+				local := []int64{users[(i+j)%3]}
+				if j%4 == 0 {
+					local = append(local, users[(i+j+1)%3])
+				}
+				if err := s.Accept(ctx, Envelope{From: "x@remote.test", Local: local}, []byte("Subject: p\r\n\r\np\r\n")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+			read()
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	read()
+	read() // a gap left by the last read is settled by now
+	var stored int
+	for _, u := range users {
+		in, err := a.MailboxByName(ctx, u, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids, _, err := a.MailboxUIDs(ctx, in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, uid := range uids {
+			stored++
+			if n := seen[[2]int64{in.ID, int64(uid)}]; n != 1 {
+				t.Errorf("INBOX #%d UID %d seen %d times, want once", in.ID, uid, n)
+			}
+		}
+	}
+	if want := writers * perWriter * 5 / 4; stored != want || len(seen) != stored {
+		t.Fatalf("%d messages stored, %d seen; want %d", stored, len(seen), want)
 	}
 }
