@@ -181,7 +181,7 @@ func (s *Store) ChangesSince(ctx context.Context, since int64, limit int) ([]Cha
 func (s *Store) ChangesWithFlags(ctx context.Context, cur *ChangeCursor, want func(mailboxID int64) bool) ([]Change, []Message, error) {
 	// Most polls find nothing new: one statement tells, without the
 	// snapshot's BEGIN and ROLLBACK.
-	if first, err := s.changesAfter(ctx, s.r, cur, 1); err != nil || len(first) == 0 {
+	if first, err := changesAfter(ctx, s.r, cur, 1); err != nil || len(first) == 0 {
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: changes since %d: %w", cur.Last, err)
 		}
@@ -200,7 +200,7 @@ func (s *Store) ChangesWithFlags(ctx context.Context, cur *ChangeCursor, want fu
 			return nil, nil, fmt.Errorf("store: changes since %d: snapshot: %w", cur.Last, err)
 		}
 	}
-	changes, err := s.changesAfter(ctx, tx, cur, -1)
+	changes, err := changesAfter(ctx, tx, cur, -1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: changes since %d: %w", cur.Last, err)
 	}
@@ -231,7 +231,7 @@ func (s *Store) ChangesWithFlags(ctx context.Context, cur *ChangeCursor, want fu
 
 // changesAfter reads up to limit changes (-1: all) after cur: those after
 // its Last and those filling its gaps.
-func (s *Store) changesAfter(ctx context.Context, q querier, cur *ChangeCursor, limit int) ([]Change, error) {
+func changesAfter(ctx context.Context, q querier, cur *ChangeCursor, limit int) ([]Change, error) {
 	if len(cur.gaps) == 0 {
 		return changesSince(ctx, q, cur.Last, limit)
 	}

@@ -59,7 +59,7 @@ func (s *Store) WaitChange(ctx context.Context, cur ChangeCursor) error {
 		}
 		// A change committed before the subscription sent its
 		// notification already: look once before waiting.
-		if news, err := s.changesAfter(ctx, s.r, &cur, 1); err == nil && len(news) > 0 {
+		if news, err := changesAfter(ctx, s.r, &cur, 1); err == nil && len(news) > 0 {
 			return nil
 		}
 	}
