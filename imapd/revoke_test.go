@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared/auth"
 )
 
@@ -24,6 +25,7 @@ func TestRevokedSessionEnds(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, withPlaintext)
+			testutil.KnownCredentialStamp(t, e.st) // the stamp's path, on PostgreSQL too
 			idle, selected := e.dial(), e.dial()
 			idle.login()
 			selected.login()

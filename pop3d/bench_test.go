@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared/auth"
 	"mailsuite/store"
 
@@ -76,5 +77,18 @@ func BenchmarkRETR(b *testing.B) {
 		c.send("RETR 1")
 		c.expect("+OK")
 		c.multi()
+	}
+}
+
+// BenchmarkNOOP measures a command in a logged-in session, the check of
+// its credential before it included. On PostgreSQL
+// (MAILSUITE_TEST_STORE=postgres) a known credential stamp spares that
+// check a query per command.
+func BenchmarkNOOP(b *testing.B) {
+	e := newEnv(b, withPlaintext)
+	testutil.KnownCredentialStamp(b, e.st)
+	c := e.login()
+	for b.Loop() {
+		c.cmd("NOOP", "+OK")
 	}
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"testing"
+	"time"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared/auth"
 )
 
@@ -22,6 +24,7 @@ func TestRevokedSessionEnds(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, withPlaintext)
+			testutil.KnownCredentialStamp(t, e.st) // the stamp's path, on PostgreSQL too
 			e.deliver(msg("a", "x\r\n"))
 			c := e.login()
 			c.cmd("DELE 1", "+OK")
@@ -42,6 +45,33 @@ func TestRevokedSessionEnds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRevokedFromAnotherHost: a password changed through another handle
+// on the store (another host's mailctl on PostgreSQL, another process on
+// SQLite) ends the session at its first command once the change reached
+// this store's credential stamp. The session logs in with the stamp
+// known, so its commands are answered on the stamp alone until then: it
+// is the stamp that must carry the change, on PostgreSQL the listening
+// connection's notification.
+func TestRevokedFromAnotherHost(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, withPlaintext)
+	testutil.KnownCredentialStamp(t, e.st)
+	c := e.login()
+	c.cmd("NOOP", "+OK")
+	before := testutil.KnownCredentialStamp(t, e.st)
+	h, _ := auth.HashPassword("another one")
+	if err := testutil.OpenOther(t, e.st, e.dir).SetUserPassword(ctx, testUser, h); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); e.st.CredentialStamp() == before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("another host's password change never moved the credential stamp")
+		}
+	}
+	c.cmd("NOOP", "-ERR [AUTH] login no longer valid")
+	c.closed()
 }
 
 // TestLoginNoGrantWithoutSMTP: a user without SMTP authority reads mail

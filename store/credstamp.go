@@ -16,20 +16,33 @@ import (
 // of a RETR's time on a local client).
 const credStampName = "credentials.stamp"
 
-// CredentialStamp identifies one version of the stamp file. The zero value
-// means "unknown" and never equals a read stamp.
+// CredentialStamp identifies one version of the stamp: of the file on
+// SQLite, of the listening connection's count of credential changes on
+// PostgreSQL (see changeFeed in watch.go). The zero value means
+// "unknown" and never equals a read stamp.
 type CredentialStamp struct {
-	ino, mtime int64
+	ino, mtime int64 // SQLite: the file
+	// PostgreSQL: the feed's generation, never 0 once it listens, and
+	// this store's own changes, which move the stamp at their commit
+	// rather than when their notification comes back.
+	feed, local uint64
 }
 
 // CredentialStamp reads the current stamp. A session takes it before it
 // checks a credential, and checks again whenever it differs.
 //
-// On PostgreSQL the stamp is always unknown: a file on one host would not
-// see a change made on another, so every check is a full one there.
+// On PostgreSQL a file on one host would not see a change made on
+// another: the stamp is kept in memory by the store's listening
+// connection, which every committed credential change notifies (a
+// trigger, migration postgres/0004). It is unknown, so every check is a
+// full one, until that connection listens and whenever it is down.
 func (s *Store) CredentialStamp() CredentialStamp {
 	if s.postgres() {
-		return CredentialStamp{}
+		feed := s.changeFeed().credentials()
+		if feed == 0 {
+			return CredentialStamp{}
+		}
+		return CredentialStamp{feed: feed, local: s.credLocal.Load()}
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(s.credStampPath(), &st); err != nil {
@@ -50,8 +63,13 @@ func (s *Store) credStampPath() string {
 // two changes within the clock's resolution still differ). If that fails
 // the stamp is removed, so sessions fall back to a full check per command
 // rather than miss the change.
+//
+// On PostgreSQL the committed change has notified every host already (a
+// trigger); this store's sessions see it at once here, without waiting
+// for the notification to come back.
 func (s *Store) touchCredentials() error {
 	if s.postgres() {
+		s.credLocal.Add(1)
 		return nil
 	}
 	path := s.credStampPath()

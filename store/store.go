@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -76,7 +77,10 @@ type Store struct {
 	limits    Limits              // see quota.go
 
 	feedOnce sync.Once   // starts feed; see watch.go
-	feed     *changeFeed // LISTENs for changes (PostgreSQL, watchers only)
+	feed     *changeFeed // LISTENs for changes and credentials (PostgreSQL)
+	// credLocal counts this store's committed credential changes
+	// (PostgreSQL); see CredentialStamp.
+	credLocal atomic.Uint64
 
 	lockPoolOnce sync.Once     // makes lockPool; see maildrop.go
 	lockPool     *pgxpool.Pool // POP3 maildrop lock connections (PostgreSQL)

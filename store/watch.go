@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A watcher (imapd's hub) tails the change log with ChangesWithFlags and
@@ -27,9 +28,20 @@ const (
 	// ChangesChannel is the PostgreSQL notification channel of the change
 	// log.
 	ChangesChannel = "mailsuite_changes"
+	// CredentialsChannel is the PostgreSQL notification channel of
+	// credential changes (see CredentialStamp).
+	CredentialsChannel = "mailsuite_credentials"
 	// feedRetryMax caps the pause between attempts to reconnect the
 	// listening connection.
 	feedRetryMax = 5 * time.Second
+	// feedPing is how long the listening connection may stay quiet
+	// before the feed makes sure it still carries, and how long that
+	// check may take. A failover or a network cut can leave it
+	// half-open, hearing nothing while the store's other connections
+	// reach the server: the credential stamp would stay known with
+	// changes unheard, so a lost connection is noticed within twice
+	// this.
+	feedPing = 15 * time.Second
 )
 
 // WaitChange returns when a change after cur may have been committed,
@@ -63,7 +75,8 @@ func (s *Store) WaitChange(ctx context.Context, cur ChangeCursor) error {
 }
 
 // changeFeed returns the store's listener, starting it on first use: only
-// a process that watches (imapd) holds the extra connection.
+// a process that watches (imapd) or keeps sessions (pop3d, imapd: see
+// CredentialStamp) holds the extra connection.
 func (s *Store) changeFeed() *changeFeed {
 	s.feedOnce.Do(func() {
 		s.feed = newChangeFeed(s.DSN())
@@ -79,22 +92,28 @@ func (s *Store) closeFeed() {
 	}
 }
 
-// changeFeed holds one connection that LISTENs on ChangesChannel,
-// reconnecting after it is lost, and wakes every subscriber at each
-// notification and at each (re)connection, which may follow missed ones.
+// changeFeed holds one connection that LISTENs on ChangesChannel and
+// CredentialsChannel, reconnecting after it is lost. It wakes every
+// subscriber at each change notification, and moves its credentials
+// generation at each credentials notification; both happen at each
+// (re)connection too, which may follow missed notifications.
 type changeFeed struct {
 	dsn    string
+	ping   time.Duration // feedPing; shorter in tests
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu   sync.Mutex
-	wake chan struct{} // closed at the next notification; guarded by mu
-	up   bool          // listening now; guarded by mu
+	mu    sync.Mutex
+	wake  chan struct{} // closed at the next notification; guarded by mu
+	up    bool          // listening now; guarded by mu
+	creds uint64        // credentials generation, from 1; guarded by mu
 }
 
-func newChangeFeed(dsn string) *changeFeed {
+func newChangeFeed(dsn string) *changeFeed { return startChangeFeed(dsn, feedPing) }
+
+func startChangeFeed(dsn string, ping time.Duration) *changeFeed {
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &changeFeed{dsn: dsn, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{})}
+	f := &changeFeed{dsn: dsn, ping: ping, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{})}
 	go f.run(ctx)
 	return f
 }
@@ -113,6 +132,34 @@ func (f *changeFeed) broadcast(up bool) {
 	f.up = up
 	close(f.wake)
 	f.wake = make(chan struct{})
+}
+
+// listening records that the feed listens (up) or stopped, and wakes
+// every subscriber. Listening again also moves the credentials
+// generation: a change may have been committed while it was down.
+func (f *changeFeed) listening(up bool) {
+	if up {
+		f.credentialsChanged()
+	}
+	f.broadcast(up)
+}
+
+func (f *changeFeed) credentialsChanged() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.creds++
+}
+
+// credentials returns the credentials generation while the feed listens,
+// and 0 while it does not (not yet, or the connection is lost): then no
+// change can be trusted to move it.
+func (f *changeFeed) credentials() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.up {
+		return 0
+	}
+	return f.creds
 }
 
 func (f *changeFeed) close() {
@@ -146,15 +193,45 @@ func (f *changeFeed) listen(ctx context.Context) bool {
 		return false
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+ChangesChannel); err != nil {
-		return false
+	for _, ch := range []string{ChangesChannel, CredentialsChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			return false
+		}
 	}
-	f.broadcast(true)
-	defer f.broadcast(false)
+	f.listening(true)
+	defer f.listening(false)
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := f.next(ctx, conn)
+		if err != nil {
 			return true
 		}
-		f.broadcast(true)
+		if n.Channel == CredentialsChannel {
+			f.credentialsChanged()
+		} else {
+			f.broadcast(true)
+		}
+	}
+}
+
+// next waits for conn's next notification. When none comes for f.ping it
+// pings the server, and fails if no answer comes within f.ping either.
+func (f *changeFeed) next(ctx context.Context, conn *pgx.Conn) (*pgconn.Notification, error) {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, f.ping)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !pgconn.Timeout(err) {
+			return n, err
+		}
+		// Quiet: a timed-out wait leaves the connection usable. The
+		// ping is LISTEN again, a round trip that changes nothing and
+		// keeps the connection's last query, which pg_stat_activity
+		// shows, saying what it is for.
+		pctx, cancel := context.WithTimeout(ctx, f.ping)
+		_, err = conn.Exec(pctx, "LISTEN "+CredentialsChannel)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
 	}
 }

@@ -2,6 +2,12 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,5 +164,106 @@ func TestWaitChange(t *testing.T) {
 	cancel()
 	if err := s.WaitChange(cctx, cur); err != context.Canceled {
 		t.Fatalf("WaitChange with an ended context: %v", err)
+	}
+}
+
+// stallProxy forwards loopback TCP connections to addr until stall: then
+// the connections it carries stop forwarding without closing, as a
+// failover or a network cut leaves them half-open, while new ones are
+// forwarded as before.
+type stallProxy struct {
+	ln     net.Listener
+	addr   string
+	closed chan struct{}
+
+	mu      sync.Mutex
+	conns   []net.Conn // both ends of every connection; guarded by mu
+	stalled bool       // guarded by mu
+}
+
+func newStallProxy(t *testing.T, addr string) *stallProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{ln: ln, addr: addr, closed: make(chan struct{})}
+	t.Cleanup(p.close)
+	go p.serve()
+	return p
+}
+
+func (p *stallProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		go p.pipe(c, s)
+		go p.pipe(s, c)
+	}
+}
+
+// pipe copies until a read fails: at stall (a read deadline in the past)
+// it leaves both ends open until the proxy closes.
+func (p *stallProxy) pipe(dst, src net.Conn) {
+	io.Copy(dst, src)
+	p.mu.Lock()
+	stalled := p.stalled
+	p.mu.Unlock()
+	if stalled {
+		<-p.closed
+	}
+	dst.Close()
+	src.Close()
+}
+
+// stall stops every connection open now.
+func (p *stallProxy) stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = true
+	for _, c := range p.conns {
+		c.SetReadDeadline(time.Now())
+	}
+	p.conns = nil
+}
+
+func (p *stallProxy) close() {
+	p.ln.Close()
+	close(p.closed)
+}
+
+// TestChangeFeedNoticesStalledConnection: when the listening connection
+// goes silent without closing (a failover, a network cut), the feed
+// notices by its ping, listens again on a new connection and moves the
+// credentials generation, since changes may have gone unheard; without
+// the ping the credential stamp would stay known and changes unheard.
+func TestChangeFeedNoticesStalledConnection(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newStallProxy(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
+	_, port, _ := net.SplitHostPort(p.ln.Addr().String())
+	f := startChangeFeed(strings.Replace(dsn, fmt.Sprintf("port=%d", cfg.Port), "port="+port, 1), 100*time.Millisecond)
+	defer f.close()
+	waitUp(t, f)
+	before := f.credentials()
+	p.stall()
+	deadline := time.Now().Add(time.Minute)
+	for g := f.credentials(); g == 0 || g == before; g = f.credentials() {
+		if time.Now().After(deadline) {
+			t.Fatal("the feed never noticed its connection stalled")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

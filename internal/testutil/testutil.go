@@ -283,3 +283,38 @@ func OpenStore(t testing.TB, dir string, opts ...store.Option) *store.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// OpenOther opens another handle on st, a store OpenStore opened in dir,
+// as another process (or, on PostgreSQL, another host) has. It is closed
+// when the test ends.
+func OpenOther(t testing.TB, st *store.Store, dir string) *store.Store {
+	t.Helper()
+	src := filepath.Join(dir, "mail.db")
+	if st.Driver() == store.DriverPostgres {
+		src = st.DSN()
+	}
+	other, err := store.OpenDriver(st.Driver(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
+}
+
+// KnownCredentialStamp waits until st's credential stamp is known (on
+// PostgreSQL, until its listening connection listens), so that sessions
+// logging in after it take the stamp's path rather than a full
+// credential check at each command, and returns it.
+func KnownCredentialStamp(t testing.TB, st *store.Store) store.CredentialStamp {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if c := st.CredentialStamp(); c.Known() {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the credential stamp never became known")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -38,7 +38,8 @@ type Success struct {
 	Cred store.Credential
 	// Stamp is the store's credential stamp taken before the check: the
 	// session's start for RecheckChanged, so that a change between the
-	// check and the session's first command is not missed.
+	// check and the session's first command is not missed. POP3 and IMAP
+	// only.
 	Stamp store.CredentialStamp
 }
 
@@ -51,7 +52,13 @@ type Success struct {
 // users get none, since a grant is the right to send.
 func (l Login) Password(ctx context.Context, user, password string) (Success, error) {
 	a := l.Auth
-	stamp, start := a.Store.CredentialStamp(), time.Now()
+	var stamp store.CredentialStamp
+	if l.Service != ServiceSMTP {
+		// SMTP sessions keep no stamp; reading it would start, on
+		// PostgreSQL, a listening connection smtpd does not need.
+		stamp = a.Store.CredentialStamp()
+	}
+	start := time.Now()
 	cred, err := a.Check(ctx, l.Service, l.IP, user, password)
 	switch {
 	case errors.Is(err, ErrAuthFailed), errors.Is(err, ErrThrottled):
