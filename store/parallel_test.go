@@ -44,6 +44,17 @@ func twoHosts(t *testing.T) (a, b *Store, users []int64) {
 	return a, b, users
 }
 
+// inboxUIDs returns the ID and the UIDs of a user's INBOX.
+func inboxUIDs(t *testing.T, s *Store, user int64) (int64, []uint32) {
+	t.Helper()
+	mb := inbox(t, s, user)
+	uids, _, err := s.MailboxUIDs(context.Background(), mb.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mb.ID, uids
+}
+
 // openBatch begins a batch of plain deliveries on s as its committer
 // does (beginBatch) and delivers to the first of its recipients, and
 // leaves the transaction open: another host's batch, as it stands before
@@ -123,10 +134,7 @@ func TestDeliveriesCommitInParallel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := a.MailboxByName(ctx, users[0], "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := inbox(t, a, users[0])
 	if len(changes) != 1 || changes[0].MailboxID != in.ID || changes[0].Kind != ChangeNew || cur.Gaps() != 0 {
 		t.Fatalf("after the commit: %+v, %d gaps; want the late delivery to user a's INBOX #%d", changes, cur.Gaps(), in.ID)
 	}
@@ -194,15 +202,7 @@ func TestParallelDeliveriesDoNotDeadlock(t *testing.T) {
 		t.Errorf("the other host's batch was run again: %v", err)
 	}
 	for _, u := range users[:2] {
-		in, err := a.MailboxByName(ctx, u, "INBOX")
-		if err != nil {
-			t.Fatal(err)
-		}
-		uids, _, err := a.MailboxUIDs(ctx, in.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprint(uids) != "[1 2]" {
+		if _, uids := inboxUIDs(t, a, u); fmt.Sprint(uids) != "[1 2]" {
 			t.Errorf("user #%d: UIDs %v, want [1 2]", u, uids)
 		}
 	}
@@ -429,18 +429,11 @@ func TestWatcherSeesEveryParallelDelivery(t *testing.T) {
 	read() // a gap left by the last read is settled by now
 	var stored int
 	for _, u := range users {
-		in, err := a.MailboxByName(ctx, u, "INBOX")
-		if err != nil {
-			t.Fatal(err)
-		}
-		uids, _, err := a.MailboxUIDs(ctx, in.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		id, uids := inboxUIDs(t, a, u)
 		for _, uid := range uids {
 			stored++
-			if n := seen[[2]int64{in.ID, int64(uid)}]; n != 1 {
-				t.Errorf("INBOX #%d UID %d seen %d times, want once", in.ID, uid, n)
+			if n := seen[[2]int64{id, int64(uid)}]; n != 1 {
+				t.Errorf("INBOX #%d UID %d seen %d times, want once", id, uid, n)
 			}
 		}
 	}
