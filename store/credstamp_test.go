@@ -107,16 +107,7 @@ func stampMoved(t *testing.T, s *Store, before CredentialStamp, what string) Cre
 func TestCredentialStampPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
-	s, err := OpenPostgres(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	other, err := OpenPostgres(dsn) // another host
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	s, other := openHost(t, dsn), openHost(t, dsn) // other: another host
 	u := seed(t, other)
 
 	before := knownStamp(t, s)
@@ -156,11 +147,7 @@ func TestCredentialStampPostgres(t *testing.T) {
 func TestCredentialsNotify(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
-	s, err := OpenPostgres(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openHost(t, dsn)
 	u := seed(t, s)
 	inbox, err := s.MailboxByName(ctx, u.ID, "INBOX")
 	if err != nil {

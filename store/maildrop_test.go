@@ -77,12 +77,7 @@ func TestMaildropLockPostgres(t *testing.T) {
 	ctx := context.Background()
 	var hosts [2]*Store
 	for i := range hosts {
-		s, err := OpenPostgres(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		hosts[i] = s
+		hosts[i] = openHost(t, dsn)
 	}
 	if _, err := hosts[0].LockMaildrop(ctx, 7, 0); err != nil { // never released
 		t.Fatal(err)

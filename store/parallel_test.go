@@ -15,21 +15,24 @@ import (
 	"mailsuite/internal/pgtest"
 )
 
+// openHost opens a store on dsn, as one host does, closed when the test
+// ends.
+func openHost(t testing.TB, dsn string) *Store {
+	t.Helper()
+	s, err := OpenPostgres(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // twoHosts opens two stores on one new PostgreSQL database, as two hosts
 // do, with users a, b and c at example.com.
 func twoHosts(t *testing.T) (a, b *Store, users []int64) {
 	t.Helper()
 	dsn := pgtest.DSN(t)
-	a, err := OpenPostgres(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	b, err = OpenPostgres(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	a, b = openHost(t, dsn), openHost(t, dsn)
 	ctx := context.Background()
 	if err := a.AddDomain(ctx, "example.com"); err != nil {
 		t.Fatal(err)
@@ -227,11 +230,7 @@ func BenchmarkAcceptHosts(b *testing.B) {
 			dsn := pgtest.DSN(b)
 			var stores []*Store
 			for range c.hosts {
-				s, err := OpenPostgres(dsn)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
+				s := openHost(b, dsn)
 				s.alone = c.alone
 				stores = append(stores, s)
 			}

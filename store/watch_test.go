@@ -100,11 +100,7 @@ func TestChangeFeedNotifiesAndReconnects(t *testing.T) {
 func TestChangesNotify(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
-	s, err := OpenPostgres(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openHost(t, dsn)
 	u := seed(t, s)
 	inbox, err := s.MailboxByName(ctx, u.ID, "INBOX")
 	if err != nil {
