@@ -27,14 +27,20 @@ type job struct {
 }
 
 // deliverLoop runs the workers and feeds them due mail until ctx ends,
-// then waits for them to stop.
+// then waits for them to stop. A worker in the middle of a transaction
+// finishes it, for up to r.grace: once the remote has the data, cutting
+// the connection before its reply would leave the message queued, and
+// the next runner would send it again (the duplicate of RFC 5321 6.3).
 func (r *Runner) deliverLoop(ctx context.Context) {
+	work, abort := context.WithCancel(context.WithoutCancel(ctx))
+	defer abort()
+	context.AfterFunc(ctx, func() { time.AfterFunc(r.grace, abort) })
 	jobs := make(chan *job)
 	var wg sync.WaitGroup
 	for range r.workers {
 		wg.Go(func() {
 			for j := range jobs {
-				r.runJob(ctx, j)
+				r.runJob(ctx, work, j)
 			}
 		})
 	}
@@ -62,6 +68,7 @@ func (r *Runner) deliverLoop(ctx context.Context) {
 // dispatch hands the due recipients not already in flight to the
 // workers, grouped by message and hop, and returns how many jobs it gave.
 func (r *Runner) dispatch(ctx context.Context, jobs chan<- *job) int {
+	r.beginScan()
 	due, err := r.st.DueRecipients(ctx, r.now(), scanLimit)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -85,7 +92,19 @@ func (r *Runner) dispatch(ctx context.Context, jobs chan<- *job) int {
 	return len(plan)
 }
 
-// plan groups due recipients into jobs and marks them in flight. Each
+// beginScan starts noting the recipients released from now on. A scan
+// can read a recipient as due just before its worker records the result
+// and releases it; plan must not hand that recipient out again. One
+// released before the scan began had its result committed before the
+// scan read, so the scan saw it.
+func (r *Runner) beginScan() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.released = map[int64]bool{}
+}
+
+// plan groups due recipients into jobs and marks them in flight, leaving
+// out those released since the scan began (see beginScan). Each
 // hop's messages are split so that up to r.workers connections share
 // them, at most r.perConn messages each.
 func (r *Runner) plan(due []store.DueRcpt) []*job {
@@ -99,7 +118,7 @@ func (r *Runner) plan(due []store.DueRcpt) []*job {
 	groups := map[string]*group{}
 	var order []*group
 	for _, d := range due {
-		if r.inflight[d.ID] {
+		if r.inflight[d.ID] || r.released[d.ID] {
 			continue
 		}
 		h := r.hopFor(d.Rcpt)
@@ -120,6 +139,7 @@ func (r *Runner) plan(due []store.DueRcpt) []*job {
 		m.attempts = max(m.attempts, d.Attempts)
 		r.inflight[d.ID] = true
 	}
+	r.released = nil
 	var jobs []*job
 	for _, g := range order {
 		size := min(r.perConn, max(1, (len(g.msgs)+r.workers-1)/r.workers))
@@ -138,6 +158,9 @@ func (r *Runner) release(d *delivery) {
 	defer r.mu.Unlock()
 	for _, rc := range d.rcpts {
 		delete(r.inflight, rc.ID)
+		if r.released != nil {
+			r.released[rc.ID] = true
+		}
 	}
 	if r.busy[d.queueID]--; r.busy[d.queueID] <= 0 {
 		delete(r.busy, d.queueID)

@@ -182,7 +182,7 @@ func runOnce(t *testing.T, r *Runner) int {
 	done := make(chan struct{})
 	go func() {
 		for j := range jobs {
-			r.runJob(ctx, j)
+			r.runJob(ctx, ctx, j)
 		}
 		close(done)
 	}()

@@ -10,8 +10,10 @@ import (
 )
 
 // runJob delivers a job's messages over one connection to its hop,
-// opening a new one if the server drops it between messages.
-func (r *Runner) runJob(ctx context.Context, j *job) {
+// opening a new one if the server drops it between messages. Once stop
+// ends it begins no further message; ctx ending abandons the one under
+// way (see deliverLoop).
+func (r *Runner) runJob(stop, ctx context.Context, j *job) {
 	defer r.Kick() // what this job leaves behind may be due
 	var s *session
 	defer func() {
@@ -22,13 +24,9 @@ func (r *Runner) runJob(ctx context.Context, j *job) {
 	retried := false
 	for i := 0; i < len(j.msgs); i++ {
 		d := j.msgs[i]
-		if ctx.Err() != nil {
-			r.releaseAll(j.msgs[i:])
-			return
-		}
-		if s == nil {
+		if s == nil && stop.Err() == nil {
 			var fail result
-			if s, fail = r.connect(ctx, j.hop); s == nil {
+			if s, fail = r.connect(ctx, j.hop); s == nil && stop.Err() == nil {
 				// The hop is unreachable: the same for every message.
 				for _, d := range j.msgs[i:] {
 					r.record(ctx, d, repeat(fail, len(d.rcpts)), false)
@@ -36,6 +34,11 @@ func (r *Runner) runJob(ctx context.Context, j *job) {
 				}
 				return
 			}
+		}
+		if stop.Err() != nil {
+			// Stopping: the rest is for the next runner.
+			r.releaseAll(j.msgs[i:])
+			return
 		}
 		body, err := r.st.QueueBody(ctx, d.queueID)
 		if err != nil {
@@ -79,10 +82,10 @@ func (r *Runner) releaseAll(ds []*delivery) {
 
 // record stores the results of one attempt and, when the message has no
 // recipient left to try, finishes it (bounce, then delete); when some
-// are left, it may warn the sender of the delay (warnDelayed). After
-// shutdown began, temporary results are dropped: they come from the
-// abandoned connection, not from the remote server, and the recipients
-// stay due.
+// are left, it may warn the sender of the delay (warnDelayed). Once the
+// delivery is abandoned (ctx ended), temporary results are dropped: they
+// come from the cut connection, not from the remote server, and the
+// recipients stay due.
 func (r *Runner) record(ctx context.Context, d *delivery, res []result, tls bool) {
 	cancelled := ctx.Err() != nil
 	ctx = context.WithoutCancel(ctx) // a result we know must be kept

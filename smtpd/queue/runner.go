@@ -48,6 +48,10 @@ const (
 	maxAddressAttempts = 10               // addresses tried per hop
 	leaseName          = "queue-runner"   // the row in the leases table
 	leaseTTL           = 30 * time.Second // a dead runner's lease frees after this
+	// shutdownGrace is how long a stopping runner lets transactions under
+	// way finish. It is well inside what is left of the lease when the
+	// runner stops (keepLease gives up with a third of leaseTTL left).
+	shutdownGrace = 5 * time.Second
 )
 
 // Runner delivers the outbound queue.
@@ -63,6 +67,7 @@ type Runner struct {
 	workers  int
 	perConn  int
 	poll     time.Duration
+	grace    time.Duration // see shutdownGrace
 	fallback bool // retry in plain text when STARTTLS fails
 	metrics  *metrics.Metrics
 	// roots verifies certificates that must be valid (tls.ca_file, nil
@@ -77,6 +82,7 @@ type Runner struct {
 
 	mu       sync.Mutex
 	inflight map[int64]bool // recipient IDs handed to a worker; guarded by mu
+	released map[int64]bool // recipient IDs released during a scan; guarded by mu
 	busy     map[int64]int  // queue IDs: jobs holding the message; guarded by mu
 }
 
@@ -134,6 +140,7 @@ func New(cfg *config.Config, st *store.Store, log *slog.Logger, opts ...Option) 
 		workers:  defaultWorkers,
 		perConn:  defaultPerConn,
 		poll:     defaultPoll,
+		grace:    shutdownGrace,
 		kick:     make(chan struct{}, 1),
 		inflight: map[int64]bool{},
 		busy:     map[int64]int{},
@@ -155,9 +162,10 @@ func (r *Runner) Kick() {
 }
 
 // Run delivers until ctx is cancelled. While another process holds the
-// lease it only waits for it. On cancellation it abandons deliveries in
-// flight (they stay queued and are tried again: at least once, never
-// lost), releases the lease and returns nil.
+// lease it only waits for it. On cancellation it starts no new message,
+// lets the transactions under way end (abandoning any still going after
+// shutdownGrace: they stay queued and are tried again, at least once,
+// never lost), releases the lease and returns nil.
 func (r *Runner) Run(ctx context.Context) error {
 	for {
 		if lctx, stop, ok := r.lead(ctx); ok {

@@ -1,9 +1,12 @@
 package queue
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,6 +131,7 @@ func TestRestartInTheMiddle(t *testing.T) {
 	e.cfg.SMTPD.Queue.Routes["remote.test"] = hang
 	e.enqueue("alice@local.test", "bob@remote.test")
 	r1 := e.runner()
+	r1.grace = 300 * time.Millisecond
 	stop := start(t, r1)
 	// Wait until the first runner holds the lease and is mid-delivery.
 	waitFor(t, "the runner to lead", func() bool { return strings.Contains(e.logs.String(), "queue runner active") })
@@ -147,6 +151,77 @@ func TestRestartInTheMiddle(t *testing.T) {
 	start(t, r2)
 	waitFor(t, "delivery after restart", func() bool { return len(f.messages()) == 1 })
 	waitFor(t, "queue to empty", func() bool { return len(e.queued()) == 0 })
+}
+
+// TestStopLetsTransactionFinish: a runner stopped while the remote has a
+// message's data but has not answered yet waits for the answer and
+// records it, so the message is not sent again by the next runner.
+func TestStopLetsTransactionFinish(t *testing.T) {
+	e := newEnv(t)
+	reached, gate := make(chan struct{}), make(chan struct{})
+	replies := converse(map[string]string{".": "250 taken"})
+	e.cfg.SMTPD.Queue.Routes["remote.test"] = scriptServer(t, func(c net.Conn, br *bufio.Reader) {
+		replies(&gatedConn{Conn: c, reached: reached, gate: gate}, br)
+	})
+	var open sync.Once
+	t.Cleanup(func() { open.Do(func() { close(gate) }) }) // before the server's
+	e.enqueue("alice@local.test", "bob@remote.test")
+	stop := start(t, e.runner())
+	<-reached
+	stopped := make(chan struct{})
+	go func() {
+		stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		t.Fatal("the runner stopped in the middle of a transaction")
+	case <-time.After(200 * time.Millisecond):
+	}
+	open.Do(func() { close(gate) })
+	<-stopped
+	if !strings.Contains(e.logs.String(), "msg=delivered") {
+		t.Errorf("the reply to the finished transaction was not recorded; log:\n%s", e.logs)
+	}
+	if q := e.queued(); len(q) != 0 {
+		t.Errorf("still queued after its delivery: %+v", q)
+	}
+}
+
+// gatedConn holds back the reply to the end of data until gate closes,
+// and closes reached when it does.
+type gatedConn struct {
+	net.Conn
+	reached, gate chan struct{}
+}
+
+func (g *gatedConn) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, []byte("250 taken")) {
+		close(g.reached)
+		<-g.gate
+	}
+	return g.Conn.Write(p)
+}
+
+// TestPlanSkipsReleasedDuringScan: a recipient whose worker finishes
+// while a scan is reading (the scan saw it still due) is not handed out
+// again; one released before the scan began is.
+func TestPlanSkipsReleasedDuringScan(t *testing.T) {
+	r := newEnv(t).runner()
+	due := []store.DueRcpt{{ID: 7, QueueID: 3, Sender: "alice@local.test", Rcpt: "bob@remote.test"}}
+	jobs := r.plan(due)
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs for one due recipient", len(jobs))
+	}
+	r.beginScan()
+	r.releaseAll(jobs[0].msgs)
+	if again := r.plan(due); len(again) != 0 {
+		t.Fatal("a recipient released during the scan was handed out again")
+	}
+	r.beginScan()
+	if again := r.plan(due); len(again) != 1 {
+		t.Fatal("a due recipient released before the scan was not handed out")
+	}
 }
 
 // TestDeadHolderLeaseTakenOver: a runner that was SIGKILLed leaves its
