@@ -68,7 +68,7 @@ type Runner struct {
 	perConn  int
 	poll     time.Duration
 	grace    time.Duration // see shutdownGrace
-	fallback bool // retry in plain text when STARTTLS fails
+	fallback bool          // retry in plain text when STARTTLS fails
 	metrics  *metrics.Metrics
 	// roots verifies certificates that must be valid (tls.ca_file, nil
 	// for the system's); sts finds MTA-STS policies (nil: off).
