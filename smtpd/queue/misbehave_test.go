@@ -10,7 +10,9 @@ import (
 )
 
 // TestMisbehavingServers runs one attempt against remotes that break the
-// protocol in different ways and checks what is recorded.
+// protocol in different ways and checks what is recorded. Only the cases
+// that hang get shrunk timeouts: on a busy machine those would cut the
+// others short too.
 func TestMisbehavingServers(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -41,8 +43,11 @@ func TestMisbehavingServers(t *testing.T) {
 			addr := scriptServer(t, converse(c.replies))
 			e.cfg.SMTPD.Queue.Routes["remote.test"] = addr
 			e.enqueue("alice@local.test", "bob@remote.test")
-			r := e.runner(WithTimeouts(DefaultTimeouts().Scaled(0.001)))
-			runOnce(t, r)
+			var opts []Option
+			if strings.HasPrefix(c.name, "hangs") {
+				opts = append(opts, WithTimeouts(DefaultTimeouts().Scaled(0.001)))
+			}
+			runOnce(t, e.runner(opts...))
 			q := e.queued()
 			if c.status == "" {
 				if len(q) != 0 {
