@@ -213,14 +213,16 @@ func artifactDir(t *testing.T) string {
 // to a local and a remote user, find both in Sent, move to Trash, empty
 // Trash, create a folder, search by subject and body, flag, log out; the
 // recipient logs in and reads the message, then changes the password in
-// the settings (imapd.password_api) and logs in with the new one.
+// the settings (imapd.password_api) and logs in with the new one. The
+// web server's address is in relay.no_grant_from: its logins leave no
+// relay grant, and its mail goes out with SMTP AUTH all the same.
 func TestRoundcube(t *testing.T) {
 	w := needWebmail(t)
 	s := newSuite(t)
 	mx := newFakeMX(t)
 	s.route("remote.test", mx.addr())
 	pwAPI := addr(freePort(t))
-	s.extra = fmt.Sprintf("password_api = %q\n", pwAPI)
+	s.extra = fmt.Sprintf("password_api = %q\n\n[relay]\nno_grant_from = [\"127.0.0.0/8\", \"::1\"]\n", pwAPI)
 	s.writeConfig()
 	const (
 		alice, alicePass = "alice@example.test", "alice-webmail-1"
@@ -264,6 +266,9 @@ func TestRoundcube(t *testing.T) {
 	// own credential (submission requires it).
 	if _, ok := mx.waitFor(time.Minute, "Subject: webmail to remote"); !ok {
 		t.Errorf("the remote message did not reach the sink\nsmtpd log:\n%s", s.logOf("smtpd"))
+	}
+	if out := s.mailctl("", "grants", "list"); strings.Contains(out, "@example.test") {
+		t.Errorf("webmail logins from a no_grant_from address left relay grants:\n%s", out)
 	}
 	// The password changed in the store: IMAP LOGIN refuses the old one.
 	pyOut, code := python(t, "imap_login.py", "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", s.ports.IMAP),

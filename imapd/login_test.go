@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared/auth"
+	"mailsuite/shared/config"
 )
 
 func TestLoginRecordsGrantBeforeOK(t *testing.T) {
@@ -169,5 +172,27 @@ func TestLoginConcurrentSameClient(t *testing.T) {
 		if !strings.HasPrefix(r, "a OK") {
 			t.Errorf("login %d: %q", i, r)
 		}
+	}
+}
+
+// TestNoGrantFrom: a login from an address in relay.no_grant_from (a
+// webmail's) records no relay grant; one from another address does.
+func TestNoGrantFrom(t *testing.T) {
+	e := newEnv(t, withPlaintext, func(c *envConfig) {
+		c.config = func(cfg *config.Config) { cfg.Relay.NoGrantFrom = []string{"127.0.0.0/31"} }
+	})
+	for _, from := range []string{"127.0.0.1", "127.0.0.2"} {
+		c := testutil.DialFrom(t, from, e.addr)
+		tc := &textConn{t: t, c: c, r: bufio.NewReader(c)}
+		tc.line()
+		if _, r := tc.cmd("LOGIN %s %q", testUser, testPass); !strings.HasPrefix(r, "OK") {
+			t.Fatalf("LOGIN from %s: %s", from, r)
+		}
+	}
+	if g, _ := e.st.LiveGrants(context.Background(), "127.0.0.1"); len(g) != 0 {
+		t.Errorf("a login from a no_grant_from address recorded %+v", g)
+	}
+	if g, _ := e.st.LiveGrants(context.Background(), "127.0.0.2"); len(g) != 1 {
+		t.Errorf("a login from another address recorded %+v, want one grant", g)
 	}
 }

@@ -82,7 +82,7 @@ func newServer(ctx context.Context, cfg *config.Config, st *store.Store, log *sl
 		ctx:          ctx,
 		st:           st,
 		hub:          h,
-		auth:         &auth.Authenticator{Store: st, Log: log},
+		auth:         &auth.Authenticator{Store: st, Log: log, NoGrant: cfg.Relay.NoGrant()},
 		log:          log,
 		window:       cfg.Relay.Window.Duration,
 		appendLimit:  uint32(limit),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"os"
 	"path/filepath"
@@ -8,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"mailsuite/internal/testutil"
 	"mailsuite/shared/auth"
+	"mailsuite/shared/config"
 	"mailsuite/store"
 )
 
@@ -137,5 +140,25 @@ func TestStoreErrorAfterLoginNamesUser(t *testing.T) {
 	c.cmd("PASS "+testPass, "-ERR [SYS/TEMP]")
 	if !regexp.MustCompile(`msg="lock maildrop" .*user=` + regexp.QuoteMeta(testUser) + ` `).MatchString(e.logBuf.String()) {
 		t.Errorf("store error not logged with the user:\n%s", e.logBuf)
+	}
+}
+
+// TestNoGrantFrom: a login from an address in relay.no_grant_from (a
+// webmail's) records no relay grant; one from another address does.
+func TestNoGrantFrom(t *testing.T) {
+	e := newEnv(t, withPlaintext, func(s *server) {
+		s.auth.NoGrant = config.RelayConfig{NoGrantFrom: []string{"127.0.0.1"}}.NoGrant()
+	})
+	e.login().cmd("QUIT", "+OK")
+	c := testutil.DialFrom(t, "127.0.0.2", e.addr)
+	tc := &testconn{t: t, conn: c, r: bufio.NewReader(c)}
+	tc.expect("+OK ")
+	tc.cmd("USER "+testUser, "+OK")
+	tc.cmd("PASS "+testPass, "+OK")
+	if g, _ := e.st.LiveGrants(context.Background(), "127.0.0.1"); len(g) != 0 {
+		t.Errorf("a login from a no_grant_from address recorded %+v", g)
+	}
+	if g, _ := e.st.LiveGrants(context.Background(), "127.0.0.2"); len(g) != 1 {
+		t.Errorf("a login from another address recorded %+v, want one grant", g)
 	}
 }

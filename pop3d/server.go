@@ -63,7 +63,7 @@ func newServer(cfg *config.Config, st *store.Store, log *slog.Logger) *server {
 	return &server{
 		hostname:       cfg.Hostname,
 		store:          st,
-		auth:           &auth.Authenticator{Store: st, Log: log},
+		auth:           &auth.Authenticator{Store: st, Log: log, NoGrant: cfg.Relay.NoGrant()},
 		allowPlaintext: cfg.Auth.AllowPlaintext,
 		window:         cfg.Relay.Window.Duration,
 		failureDelay:   auth.FailureDelay,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,9 @@ type Authenticator struct {
 	Log   *slog.Logger
 	// Metrics counts the logins by result; nil counts nothing.
 	Metrics *metrics.Metrics
+	// NoGrant lists the addresses whose POP3 and IMAP logins record no
+	// relay grant (relay.no_grant_from).
+	NoGrant []netip.Prefix
 
 	cache   loginCache
 	flights flights

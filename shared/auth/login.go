@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"mailsuite/store"
@@ -73,7 +74,7 @@ func (l Login) Password(ctx context.Context, user, password string) (Success, er
 			LogRefused(a.Log, string(l.Service), l.IP, cred.Name, "smtp disabled")
 			return Success{}, ErrSMTPDisabled
 		}
-	} else if cred.SMTP {
+	} else if cred.SMTP && a.grants(l.IP) {
 		ctx, cancel := renewed(ctx, start)
 		defer cancel()
 		if err := a.Store.Grant(ctx, l.IP, cred.UserID, l.GrantWindow); err != nil {
@@ -82,6 +83,22 @@ func (l Login) Password(ctx context.Context, user, password string) (Success, er
 		}
 	}
 	return Success{Cred: cred, Stamp: stamp}, nil
+}
+
+// grants reports whether a POP3 or IMAP login from ip records a relay
+// grant: not from an address listed in relay.no_grant_from.
+func (a *Authenticator) grants(ip string) bool {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return true
+	}
+	addr = addr.Unmap()
+	for _, p := range a.NoGrant {
+		if p.Contains(addr) {
+			return false
+		}
+	}
+	return true
 }
 
 // renewed returns a context with the time ctx had at start. ctx's

@@ -87,6 +87,11 @@ type RelayConfig struct {
 	Window Duration `toml:"window"`
 	// SenderCheck is SenderCheckStrict or SenderCheckOff.
 	SenderCheck string `toml:"sender_check"`
+	// NoGrantFrom lists addresses (an IP or a CIDR prefix) whose POP3 and
+	// IMAP logins record no relay grant: a webmail's, whose users submit
+	// with SMTP AUTH, so that whatever else runs on its host cannot relay
+	// in their names.
+	NoGrantFrom []string `toml:"no_grant_from"`
 
 	// The sending limits of each user and each domain credential, counted
 	// in the store by all smtpd processes (see SendLimits); 0 is
@@ -257,6 +262,7 @@ func Default() *Config {
 		Relay: RelayConfig{
 			Window:      Duration{30 * time.Minute},
 			SenderCheck: SenderCheckStrict,
+			NoGrantFrom: []string{},
 
 			MaxMessagesPerHour:     500,
 			MaxRecipientsPerDay:    2000,

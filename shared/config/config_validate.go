@@ -30,6 +30,11 @@ func (c *Config) validate(text string) error {
 	v.positive("relay.window", c.Relay.Window)
 	v.check(c.Relay.SenderCheck == SenderCheckStrict || c.Relay.SenderCheck == SenderCheckOff,
 		"relay.sender_check", fmt.Sprintf("must be %q or %q, got %q", SenderCheckStrict, SenderCheckOff, c.Relay.SenderCheck))
+	for _, a := range c.Relay.NoGrantFrom {
+		if _, err := parsePrefix(a); err != nil {
+			v.fail("relay.no_grant_from", err.Error())
+		}
+	}
 	v.unlimited("relay.max_messages_per_hour", c.Relay.MaxMessagesPerHour)
 	v.unlimited("relay.max_recipients_per_day", c.Relay.MaxRecipientsPerDay)
 	v.unlimited("relay.max_new_recipients_per_day", c.Relay.MaxNewRecipientsPerDay)
