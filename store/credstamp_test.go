@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"mailsuite/internal/pgtest"
 )
 
@@ -127,11 +125,7 @@ func TestCredentialStampPostgres(t *testing.T) {
 	}
 
 	before = knownStamp(t, s)
-	pg, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close(ctx)
+	pg := plainConn(t, dsn)
 	if _, err := pg.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`); err != nil {
 		t.Fatal(err)
@@ -156,19 +150,8 @@ func TestCredentialsNotify(t *testing.T) {
 	if err := s.AddDomain(ctx, "other.test"); err != nil {
 		t.Fatal(err)
 	}
-	l, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close(ctx)
-	if _, err := l.Exec(ctx, "LISTEN "+CredentialsChannel); err != nil {
-		t.Fatal(err)
-	}
-	marker, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer marker.Close(ctx)
+	l := plainConn(t, dsn, CredentialsChannel)
+	marker := plainConn(t, dsn)
 	// notified runs step, then sends the marker, and reports whether a
 	// notification came before it.
 	notified := func(name string, step func() error) bool {

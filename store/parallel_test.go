@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"mailsuite/internal/pgtest"
 )
 
@@ -25,6 +27,24 @@ func openHost(t testing.TB, dsn string) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// plainConn opens a plain connection to dsn, closed when the test ends,
+// listening on the channels given.
+func plainConn(t testing.TB, dsn string, listen ...string) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(ctx) })
+	for _, ch := range listen {
+		if _, err := c.Exec(ctx, "LISTEN "+ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
 }
 
 // twoHosts opens two stores on one new PostgreSQL database, as two hosts

@@ -54,11 +54,7 @@ func TestChangeFeedNotifiesAndReconnects(t *testing.T) {
 	ctx := context.Background()
 	f := newChangeFeed(dsn)
 	defer f.close()
-	other, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(ctx)
+	other := plainConn(t, dsn)
 
 	wake := waitUp(t, f)
 	tx, err := other.Begin(ctx)
@@ -106,14 +102,7 @@ func TestChangesNotify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close(ctx)
-	if _, err := l.Exec(ctx, "LISTEN "+ChangesChannel); err != nil {
-		t.Fatal(err)
-	}
+	l := plainConn(t, dsn, ChangesChannel)
 	heard := func(what string) {
 		t.Helper()
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
