@@ -329,7 +329,7 @@ func TestLoadNoGrantFrom(t *testing.T) {
 	_, msg := loadErr(t, "[relay]\nno_grant_from = [\"127.0.0.1\", \"webmail\", \"10.0.0.0/33\"]\n")
 	wantContains(t, msg, `relay.no_grant_from: "webmail": want an IP address or a CIDR prefix (line 2)`,
 		`relay.no_grant_from: "10.0.0.0/33"`)
-	c, err := Load(writeConfig(t, "[relay]\nno_grant_from = [\"127.0.0.1\", \"::1\", \"192.0.2.9/24\"]\n"))
+	c, err := Load(writeConfig(t, "[relay]\nno_grant_from = [\"127.0.0.1\", \"::1\", \"192.0.2.9/24\", \"::ffff:198.51.100.7\"]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func TestLoadNoGrantFrom(t *testing.T) {
 	for _, p := range c.Relay.NoGrant() {
 		got = append(got, p.String())
 	}
-	if want := "127.0.0.1/32 ::1/128 192.0.2.0/24"; strings.Join(got, " ") != want {
+	if want := "127.0.0.1/32 ::1/128 192.0.2.0/24 198.51.100.7/32"; strings.Join(got, " ") != want {
 		t.Errorf("NoGrant() = %v, want %s", got, want)
 	}
 	if len(Default().Relay.NoGrant()) != 0 {

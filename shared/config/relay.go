@@ -26,5 +26,6 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	if err != nil || a.Zone() != "" {
 		return netip.Prefix{}, fmt.Errorf("%q: want an IP address or a CIDR prefix", s)
 	}
+	a = a.Unmap() // peers are compared unmapped too
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
