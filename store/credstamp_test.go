@@ -143,10 +143,7 @@ func TestCredentialsNotify(t *testing.T) {
 	ctx := context.Background()
 	s := openHost(t, dsn)
 	u := seed(t, s)
-	inbox, err := s.MailboxByName(ctx, u.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
+	inbox := inbox(t, s, u.ID)
 	if err := s.AddDomain(ctx, "other.test"); err != nil {
 		t.Fatal(err)
 	}

@@ -98,10 +98,7 @@ func TestChangesNotify(t *testing.T) {
 	ctx := context.Background()
 	s := openHost(t, dsn)
 	u := seed(t, s)
-	inbox, err := s.MailboxByName(ctx, u.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
+	inbox := inbox(t, s, u.ID)
 	l := plainConn(t, dsn, ChangesChannel)
 	heard := func(what string) {
 		t.Helper()
